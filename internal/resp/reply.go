@@ -1,0 +1,173 @@
+package resp
+
+import (
+	"math"
+	"strconv"
+)
+
+// Protocol versions negotiated with HELLO.
+const (
+	RESP2 = 2
+	RESP3 = 3
+)
+
+// AppendSimple appends a simple string reply: +s\r\n.
+func AppendSimple(dst []byte, s string) []byte {
+	dst = append(dst, '+')
+	dst = append(dst, s...)
+	return append(dst, '\r', '\n')
+}
+
+// AppendOK appends +OK\r\n.
+func AppendOK(dst []byte) []byte { return append(dst, "+OK\r\n"...) }
+
+// AppendError appends an error reply. msg carries its code ("ERR ...",
+// "WRONGTYPE ...", "MOVED ..."). Newlines in msg are replaced with spaces, as
+// Redis does, so the reply stays one line.
+func AppendError(dst []byte, msg string) []byte {
+	dst = append(dst, '-')
+	for i := 0; i < len(msg); i++ {
+		c := msg[i]
+		if c == '\r' || c == '\n' {
+			c = ' '
+		}
+		dst = append(dst, c)
+	}
+	return append(dst, '\r', '\n')
+}
+
+// AppendInt appends an integer reply.
+func AppendInt(dst []byte, n int64) []byte {
+	dst = append(dst, ':')
+	dst = strconv.AppendInt(dst, n, 10)
+	return append(dst, '\r', '\n')
+}
+
+func appendLen(dst []byte, prefix byte, n int) []byte {
+	dst = append(dst, prefix)
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	return append(dst, '\r', '\n')
+}
+
+// AppendBulk appends a bulk string reply.
+func AppendBulk(dst []byte, b []byte) []byte {
+	dst = appendLen(dst, '$', len(b))
+	dst = append(dst, b...)
+	return append(dst, '\r', '\n')
+}
+
+// AppendBulkString appends a bulk string reply from a string.
+func AppendBulkString(dst []byte, s string) []byte {
+	dst = appendLen(dst, '$', len(s))
+	dst = append(dst, s...)
+	return append(dst, '\r', '\n')
+}
+
+// AppendBulkInt appends n formatted in decimal as a bulk string.
+func AppendBulkInt(dst []byte, n int64) []byte {
+	var tmp [24]byte
+	return AppendBulk(dst, strconv.AppendInt(tmp[:0], n, 10))
+}
+
+// AppendArrayLen appends an array header.
+func AppendArrayLen(dst []byte, n int) []byte { return appendLen(dst, '*', n) }
+
+// AppendNull appends a null bulk string (RESP2 "$-1") or RESP3 null.
+func AppendNull(dst []byte, proto int) []byte {
+	if proto == RESP3 {
+		return append(dst, "_\r\n"...)
+	}
+	return append(dst, "$-1\r\n"...)
+}
+
+// AppendNullArray appends a null array (RESP2 "*-1") or RESP3 null.
+func AppendNullArray(dst []byte, proto int) []byte {
+	if proto == RESP3 {
+		return append(dst, "_\r\n"...)
+	}
+	return append(dst, "*-1\r\n"...)
+}
+
+// AppendMapLen appends a map header of n pairs: RESP3 "%n", RESP2 a flat array of 2n.
+func AppendMapLen(dst []byte, proto int, n int) []byte {
+	if proto == RESP3 {
+		return appendLen(dst, '%', n)
+	}
+	return appendLen(dst, '*', 2*n)
+}
+
+// AppendSetLen appends a set header: RESP3 "~n", RESP2 an array.
+func AppendSetLen(dst []byte, proto int, n int) []byte {
+	if proto == RESP3 {
+		return appendLen(dst, '~', n)
+	}
+	return appendLen(dst, '*', n)
+}
+
+// AppendPushLen appends an out-of-band push header: RESP3 ">n", RESP2 an array.
+func AppendPushLen(dst []byte, proto int, n int) []byte {
+	if proto == RESP3 {
+		return appendLen(dst, '>', n)
+	}
+	return appendLen(dst, '*', n)
+}
+
+// AppendBool appends a boolean: RESP3 "#t"/"#f", RESP2 ":1"/":0".
+func AppendBool(dst []byte, proto int, b bool) []byte {
+	if proto == RESP3 {
+		if b {
+			return append(dst, "#t\r\n"...)
+		}
+		return append(dst, "#f\r\n"...)
+	}
+	if b {
+		return append(dst, ":1\r\n"...)
+	}
+	return append(dst, ":0\r\n"...)
+}
+
+// FormatDouble formats f as Redis 7.0 replies doubles: "%.17g", with "inf"
+// and "-inf" spelled out.
+func FormatDouble(dst []byte, f float64) []byte {
+	if math.IsInf(f, 1) {
+		return append(dst, "inf"...)
+	}
+	if math.IsInf(f, -1) {
+		return append(dst, "-inf"...)
+	}
+	return strconv.AppendFloat(dst, f, 'g', 17, 64)
+}
+
+// AppendDouble appends a double reply: RESP3 ",<f>", RESP2 a bulk string.
+func AppendDouble(dst []byte, proto int, f float64) []byte {
+	var tmp [40]byte
+	s := FormatDouble(tmp[:0], f)
+	if proto == RESP3 {
+		dst = append(dst, ',')
+		dst = append(dst, s...)
+		return append(dst, '\r', '\n')
+	}
+	return AppendBulk(dst, s)
+}
+
+// AppendVerbatim appends a verbatim string (RESP3 "=len\r\nfmt:..."), or a
+// bulk string in RESP2. format is three characters such as "txt".
+func AppendVerbatim(dst []byte, proto int, format string, b []byte) []byte {
+	if proto != RESP3 {
+		return AppendBulk(dst, b)
+	}
+	dst = appendLen(dst, '=', len(b)+4)
+	dst = append(dst, format...)
+	dst = append(dst, ':')
+	dst = append(dst, b...)
+	return append(dst, '\r', '\n')
+}
+
+// AppendBulkStrings appends an array of bulk strings.
+func AppendBulkStrings(dst []byte, items []string) []byte {
+	dst = AppendArrayLen(dst, len(items))
+	for _, s := range items {
+		dst = AppendBulkString(dst, s)
+	}
+	return dst
+}

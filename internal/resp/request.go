@@ -1,0 +1,456 @@
+package resp
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math"
+)
+
+// InlineMaxSize is Redis's PROTO_INLINE_MAX_SIZE: the longest inline request or
+// count line accepted before the request is rejected.
+const InlineMaxSize = 64 * 1024
+
+// Limits Redis applies to clients that have not authenticated yet, so that an
+// anonymous peer cannot make the server buffer much before AUTH.
+const (
+	unauthMaxMultibulk = 10
+	unauthMaxBulk      = 16384
+)
+
+const initialBufferSize = 16 * 1024
+
+// ProtocolError is a malformed request. Msg is Redis's text without the "ERR "
+// prefix; the server replies "-ERR <Msg>" and closes the connection after the
+// reply, as Redis does.
+type ProtocolError struct{ Msg string }
+
+func (e *ProtocolError) Error() string { return e.Msg }
+
+// ErrQueryBufferLimit means the pending request grew past the query buffer
+// limit. Redis closes such a client without a reply.
+var ErrQueryBufferLimit = errors.New("client reached max query buffer length")
+
+// RequestReader parses client requests from an io.Reader.
+//
+// It is not safe for concurrent use. Slices returned by ReadCommand alias the
+// internal buffer and are valid until the next call to ReadCommand.
+type RequestReader struct {
+	rd  io.Reader
+	buf []byte
+	r   int // start of unparsed data
+	w   int // end of valid data
+
+	// Incremental multibulk state, so that a command arriving in many reads
+	// is parsed once, not re-scanned from its start on every read.
+	inMultibulk bool
+	mbLeft      int   // arguments still expected
+	bulkLen     int   // length of the bulk being read, -1 if its header is pending
+	argOffs     []int // start,end pairs relative to cmdStart
+	cmdStart    int
+
+	args [][]byte
+
+	// MaxBulkLen is proto-max-bulk-len. Zero means Redis's default (512 MB).
+	MaxBulkLen int64
+	// MaxQueryBuffer is client-query-buffer-limit. Zero means 1 GB.
+	MaxQueryBuffer int64
+	// Unauthenticated applies Redis's small limits for clients that must still
+	// AUTH (multibulk count <= 10, bulk length <= 16384).
+	Unauthenticated bool
+	// FromMaster lifts the bulk length limit, as Redis does for its master link.
+	FromMaster bool
+}
+
+// NewRequestReader returns a reader over rd.
+func NewRequestReader(rd io.Reader) *RequestReader {
+	return &RequestReader{rd: rd, buf: make([]byte, initialBufferSize), bulkLen: -1}
+}
+
+// Buffered reports how many unparsed bytes are already in the buffer. The
+// server flushes its replies only when this is zero, so a pipelined batch is
+// answered with one write.
+func (r *RequestReader) Buffered() int { return r.w - r.r }
+
+// BufferSize is the capacity of the internal buffer (for CLIENT LIST qbuf).
+func (r *RequestReader) BufferSize() int { return len(r.buf) }
+
+// ReadCommand returns the next command's arguments. An empty request (an
+// empty inline line, "*0") is skipped. Errors are *ProtocolError,
+// ErrQueryBufferLimit or the underlying reader's error (io.EOF on close).
+func (r *RequestReader) ReadCommand() ([][]byte, error) {
+	for {
+		args, complete, err := r.parse()
+		if err != nil {
+			return nil, err
+		}
+		if complete {
+			if len(args) == 0 {
+				continue
+			}
+			return args, nil
+		}
+		if err := r.fill(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// parse tries to parse one request from buf[r:w].
+func (r *RequestReader) parse() (args [][]byte, complete bool, err error) {
+	if !r.inMultibulk {
+		if r.r == r.w {
+			return nil, false, nil
+		}
+		if r.buf[r.r] != '*' {
+			return r.parseInline()
+		}
+		nl := bytes.IndexByte(r.buf[r.r:r.w], '\r')
+		if nl < 0 {
+			if r.w-r.r > InlineMaxSize {
+				return nil, false, &ProtocolError{"Protocol error: too big mbulk count string"}
+			}
+			return nil, false, nil
+		}
+		if nl+2 > r.w-r.r {
+			return nil, false, nil // need the \n too
+		}
+		n, ok := parseInt(r.buf[r.r+1 : r.r+nl])
+		if !ok || n > math.MaxInt32 {
+			return nil, false, &ProtocolError{"Protocol error: invalid multibulk length"}
+		}
+		if n > unauthMaxMultibulk && r.Unauthenticated {
+			return nil, false, &ProtocolError{"Protocol error: unauthenticated multibulk length"}
+		}
+		r.r += nl + 2
+		if n <= 0 {
+			return nil, true, nil
+		}
+		r.inMultibulk = true
+		r.mbLeft = int(n)
+		r.bulkLen = -1
+		r.argOffs = r.argOffs[:0]
+		r.cmdStart = r.r
+	}
+	for r.mbLeft > 0 {
+		if r.bulkLen < 0 {
+			nl := bytes.IndexByte(r.buf[r.r:r.w], '\r')
+			if nl < 0 {
+				if r.w-r.r > InlineMaxSize {
+					return nil, false, &ProtocolError{"Protocol error: too big bulk count string"}
+				}
+				return nil, false, nil
+			}
+			if nl+2 > r.w-r.r {
+				return nil, false, nil
+			}
+			if r.buf[r.r] != '$' {
+				return nil, false, &ProtocolError{"Protocol error: expected '$', got '" + string(r.buf[r.r]) + "'"}
+			}
+			n, ok := parseInt(r.buf[r.r+1 : r.r+nl])
+			if !ok || n < 0 || (!r.FromMaster && n > r.maxBulk()) {
+				return nil, false, &ProtocolError{"Protocol error: invalid bulk length"}
+			}
+			if n > unauthMaxBulk && r.Unauthenticated {
+				return nil, false, &ProtocolError{"Protocol error: unauthenticated bulk length"}
+			}
+			r.r += nl + 2
+			r.bulkLen = int(n)
+		}
+		if r.w-r.r < r.bulkLen+2 {
+			return nil, false, nil
+		}
+		start := r.r - r.cmdStart
+		r.argOffs = append(r.argOffs, start, start+r.bulkLen)
+		r.r += r.bulkLen + 2 // the trailing CRLF is skipped unchecked, as Redis does
+		r.bulkLen = -1
+		r.mbLeft--
+	}
+	r.inMultibulk = false
+	r.args = r.args[:0]
+	base := r.cmdStart
+	for i := 0; i < len(r.argOffs); i += 2 {
+		r.args = append(r.args, r.buf[base+r.argOffs[i]:base+r.argOffs[i+1]:base+r.argOffs[i+1]])
+	}
+	if cap(r.argOffs) > 4096 {
+		r.argOffs = nil // do not keep a huge offsets slice after one giant command
+	}
+	return r.args, true, nil
+}
+
+func (r *RequestReader) parseInline() ([][]byte, bool, error) {
+	nl := bytes.IndexByte(r.buf[r.r:r.w], '\n')
+	if nl < 0 {
+		if r.w-r.r > InlineMaxSize {
+			return nil, false, &ProtocolError{"Protocol error: too big inline request"}
+		}
+		return nil, false, nil
+	}
+	line := r.buf[r.r : r.r+nl]
+	consumed := nl + 1
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	args, ok := SplitArgs(line, r.args[:0])
+	if !ok {
+		return nil, false, &ProtocolError{"Protocol error: unbalanced quotes in request"}
+	}
+	r.args = args
+	r.r += consumed
+	return args, true, nil
+}
+
+func (r *RequestReader) maxBulk() int64 {
+	if r.MaxBulkLen > 0 {
+		return r.MaxBulkLen
+	}
+	return 512 * 1024 * 1024
+}
+
+func (r *RequestReader) maxQuery() int64 {
+	if r.MaxQueryBuffer > 0 {
+		return r.MaxQueryBuffer
+	}
+	return 1024 * 1024 * 1024
+}
+
+// fill reads more data, compacting or growing the buffer as needed. Growth
+// follows the data actually received, never a length the peer only announced.
+func (r *RequestReader) fill() error {
+	keepFrom := r.r
+	if r.inMultibulk {
+		keepFrom = r.cmdStart
+	}
+	if keepFrom > 0 && (r.w == len(r.buf) || keepFrom > len(r.buf)/2) {
+		n := copy(r.buf, r.buf[keepFrom:r.w])
+		r.w = n
+		r.r -= keepFrom
+		if r.inMultibulk {
+			r.cmdStart = 0
+		}
+	} else if keepFrom == r.w && keepFrom > 0 {
+		r.r, r.w = 0, 0
+		if r.inMultibulk {
+			r.cmdStart = 0
+		}
+	}
+	if r.w == len(r.buf) {
+		if int64(r.w) >= r.maxQuery() {
+			return ErrQueryBufferLimit
+		}
+		size := len(r.buf) * 2
+		if need := r.pendingBulkEnd(); need > size {
+			// A big argument: grow in steps of at most 64 MB beyond what is
+			// buffered, so memory tracks the bytes the peer really sent.
+			size = min(need, r.w+64<<20)
+		}
+		nb := make([]byte, size)
+		copy(nb, r.buf[:r.w])
+		r.buf = nb
+	} else if r.w == 0 && len(r.buf) > 4*initialBufferSize {
+		// Idle after a big request: give the memory back.
+		r.buf = make([]byte, initialBufferSize)
+	}
+	n, err := r.rd.Read(r.buf[r.w:])
+	r.w += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// pendingBulkEnd returns the buffer size needed to hold the bulk being read.
+func (r *RequestReader) pendingBulkEnd() int {
+	if r.inMultibulk && r.bulkLen >= 0 {
+		return r.r + r.bulkLen + 2
+	}
+	return 0
+}
+
+// parseInt parses a decimal integer exactly as Redis's string2ll: optional
+// '-', no '+', no leading zeros, no spaces, within int64.
+func parseInt(b []byte) (int64, bool) {
+	return ParseInt(b)
+}
+
+// ParseInt is Redis's string2ll: it accepts only the canonical decimal form of
+// an int64 (no '+', no leading zeros except "0", no spaces).
+func ParseInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
+	}
+	neg := false
+	i := 0
+	if b[0] == '-' {
+		neg = true
+		i = 1
+		if len(b) == 1 {
+			return 0, false
+		}
+	}
+	if b[i] < '1' || b[i] > '9' {
+		return 0, false
+	}
+	var v uint64
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if v > (math.MaxUint64-9)/10 {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	if neg {
+		if v > 1<<63 {
+			return 0, false
+		}
+		return -int64(v), true
+	}
+	if v > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// SplitArgs splits an inline request line the way Redis's sdssplitargs does:
+// whitespace separates arguments, "double quotes" understand \n \r \t \b \a
+// \\ \" and \xHH escapes, 'single quotes' understand \'. A closing quote must be
+// followed by whitespace or the end of the line. It appends to dst and reports
+// false on unbalanced quotes.
+func SplitArgs(line []byte, dst [][]byte) ([][]byte, bool) {
+	// Redis splits a C string: a NUL byte ends the line.
+	if z := bytes.IndexByte(line, 0); z >= 0 {
+		line = line[:z]
+	}
+	i := 0
+	for {
+		for i < len(line) && isSpace(line[i]) {
+			i++
+		}
+		if i >= len(line) {
+			return dst, true
+		}
+		var cur []byte
+		inDouble, inSingle, done := false, false, false
+		// Fast path: a run without quotes is sliced, not copied.
+		start := i
+		plain := true
+		for !done {
+			if inDouble {
+				if i >= len(line) {
+					return nil, false
+				}
+				c := line[i]
+				if c == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]) {
+					cur = append(cur, hexVal(line[i+2])<<4|hexVal(line[i+3]))
+					i += 3
+				} else if c == '\\' && i+1 < len(line) {
+					i++
+					switch line[i] {
+					case 'n':
+						cur = append(cur, '\n')
+					case 'r':
+						cur = append(cur, '\r')
+					case 't':
+						cur = append(cur, '\t')
+					case 'b':
+						cur = append(cur, '\b')
+					case 'a':
+						cur = append(cur, '\a')
+					default:
+						cur = append(cur, line[i])
+					}
+				} else if c == '"' {
+					if i+1 < len(line) && !isSpace(line[i+1]) {
+						return nil, false
+					}
+					done = true
+				} else {
+					cur = append(cur, c)
+				}
+			} else if inSingle {
+				if i >= len(line) {
+					return nil, false
+				}
+				c := line[i]
+				if c == '\\' && i+1 < len(line) && line[i+1] == '\'' {
+					i++
+					cur = append(cur, '\'')
+				} else if c == '\'' {
+					if i+1 < len(line) && !isSpace(line[i+1]) {
+						return nil, false
+					}
+					done = true
+				} else {
+					cur = append(cur, c)
+				}
+			} else {
+				if i >= len(line) {
+					break
+				}
+				switch c := line[i]; c {
+				case ' ', '\n', '\r', '\t':
+					done = true
+				case '"':
+					inDouble = true
+					if plain {
+						cur = append(cur, line[start:i]...)
+						plain = false
+					}
+				case '\'':
+					inSingle = true
+					if plain {
+						cur = append(cur, line[start:i]...)
+						plain = false
+					}
+				default:
+					if !plain {
+						cur = append(cur, c)
+					}
+				}
+			}
+			if i < len(line) {
+				i++
+			}
+		}
+		if plain {
+			end := i
+			if done {
+				end = i - 1
+			}
+			dst = append(dst, line[start:end:end])
+		} else {
+			if cur == nil {
+				cur = []byte{}
+			}
+			dst = append(dst, cur)
+		}
+	}
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f'
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}

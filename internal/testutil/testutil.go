@@ -1,0 +1,308 @@
+package testutil
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/reefkv/reef/internal/resp"
+)
+
+// WaitFor polls cond every 20 ms until it returns true or timeout passes, then
+// fails the test with what. The timeout is a generous bound against hangs,
+// not a performance assertion.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+var portMu sync.Mutex
+var portsGiven = map[int]bool{}
+
+func portFree(p int) bool {
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// FreePort returns a loopback port in [12000, 22767] that is free, and whose
+// bus port (port+10000) is free too, and that this process has not handed out
+// before. Both stay below 32768, away from ephemeral client ports.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	portMu.Lock()
+	defer portMu.Unlock()
+	// Random picks keep parallel test binaries (go test -p) apart.
+	for i := 0; i < 5000; i++ {
+		p := 12000 + rand.IntN(10768)
+		if portsGiven[p] || portsGiven[p+10000] || portsGiven[p-10000] {
+			continue
+		}
+		if portFree(p) && portFree(p+10000) {
+			portsGiven[p] = true
+			return p
+		}
+	}
+	t.Fatal("no free port pair found")
+	return 0
+}
+
+// RepoRoot returns the module root (the directory holding go.mod).
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+var buildMu sync.Mutex
+var built = map[string]string{}
+
+// Binary builds ./cmd/<name> once per test process and returns its path.
+func Binary(t testing.TB, name string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[name]; ok {
+		return p
+	}
+	dir, err := os.MkdirTemp("", "reef-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/"+name)
+	cmd.Dir = RepoRoot()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", name, err, b)
+	}
+	built[name] = out
+	return out
+}
+
+// RedisServerPath returns the path of the real redis-server, failing the test
+// when it is missing: CI installs it, and these tests must not be skipped.
+func RedisServerPath(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatal("redis-server not found: install the Debian package redis-server (scripts/test.sh does)")
+	}
+	return p
+}
+
+// RedisCliPath returns the path of the real redis-cli (Debian redis-tools).
+func RedisCliPath(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Fatal("redis-cli not found: install the Debian package redis-tools (scripts/test.sh does)")
+	}
+	return p
+}
+
+// Proc is a server process started by a test.
+type Proc struct {
+	Port int
+	Dir  string
+	Cmd  *exec.Cmd
+	Args []string
+	Log  *bytes.Buffer // stdout+stderr, when not redirected to a logfile
+
+	mu     sync.Mutex
+	done   chan struct{}
+	exited bool
+}
+
+// Addr is 127.0.0.1:port.
+func (p *Proc) Addr() string { return "127.0.0.1:" + strconv.Itoa(p.Port) }
+
+// Output returns what the process printed so far.
+func (p *Proc) Output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.Log.String()
+}
+
+type lockedWriter struct{ p *Proc }
+
+func (w lockedWriter) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	return w.p.Log.Write(b)
+}
+
+// Start runs bin with args in dir and registers cleanup that kills it by PID.
+// It does not wait for readiness; see WaitReady.
+func Start(t testing.TB, bin string, port int, dir string, args ...string) *Proc {
+	t.Helper()
+	p := &Proc{Port: port, Dir: dir, Args: args, Log: &bytes.Buffer{}, done: make(chan struct{})}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Stdout = lockedWriter{p}
+	cmd.Stderr = lockedWriter{p}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	p.Cmd = cmd
+	go func() {
+		cmd.Wait()
+		p.mu.Lock()
+		p.exited = true
+		p.mu.Unlock()
+		close(p.done)
+	}()
+	t.Cleanup(func() { p.Kill() })
+	return p
+}
+
+// Exited reports whether the process has ended.
+func (p *Proc) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Done is closed when the process has exited.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// Kill sends SIGKILL and waits for the process to exit.
+func (p *Proc) Kill() {
+	if p.Cmd == nil || p.Cmd.Process == nil {
+		return
+	}
+	p.Cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// Signal sends sig to the process.
+func (p *Proc) Signal(sig os.Signal) { p.Cmd.Process.Signal(sig) }
+
+// WaitExit waits up to timeout for the process to exit and returns its exit
+// code, or fails the test.
+func (p *Proc) WaitExit(t testing.TB, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.Cmd.ProcessState.ExitCode()
+	case <-time.After(timeout):
+		t.Fatalf("process on port %d did not exit within %v; output:\n%s", p.Port, timeout, p.Output())
+		return -1
+	}
+}
+
+// WaitReady waits until the server answers PING on its port.
+func (p *Proc) WaitReady(t testing.TB) {
+	t.Helper()
+	WaitFor(t, 20*time.Second, fmt.Sprintf("server on port %d to answer PING", p.Port), func() bool {
+		if p.Exited() {
+			t.Fatalf("server on port %d exited early:\n%s", p.Port, p.Output())
+		}
+		c, err := Dial(p.Addr())
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		v, err := c.Do("PING")
+		// PONG, or an error such as NOAUTH: the server is up unless it is still loading.
+		return err == nil && !strings.HasPrefix(v.Text(), "LOADING")
+	})
+}
+
+// StartReef starts a reef-server on a free port with the given extra
+// arguments, in a fresh temporary directory, and waits until it answers.
+func StartReef(t testing.TB, args ...string) *Proc {
+	t.Helper()
+	bin := Binary(t, "reef-server")
+	port := FreePort(t)
+	dir := t.TempDir()
+	all := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", ""}, args...)
+	p := Start(t, bin, port, dir, all...)
+	p.WaitReady(t)
+	return p
+}
+
+// StartRedis starts a real redis-server on a free port with the given extra
+// arguments, in a fresh temporary directory, and waits until it answers.
+func StartRedis(t testing.TB, args ...string) *Proc {
+	t.Helper()
+	bin := RedisServerPath(t)
+	port := FreePort(t)
+	dir := t.TempDir()
+	all := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, args...)
+	p := Start(t, bin, port, dir, all...)
+	p.WaitReady(t)
+	return p
+}
+
+// Conn is a minimal RESP client for tests that want to see raw replies.
+type Conn struct {
+	net.Conn
+	R *resp.ReplyReader
+	w *bufio.Writer
+}
+
+// Dial connects to addr.
+func Dial(addr string) (*Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{Conn: c, R: resp.NewReplyReader(c), w: bufio.NewWriter(c)}, nil
+}
+
+// MustDial connects to addr or fails the test, closing the connection at cleanup.
+func MustDial(t testing.TB, addr string) *Conn {
+	t.Helper()
+	c, err := Dial(addr)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Do sends one command and reads its reply. A server error reply is returned
+// as a Value of kind error, not as a Go error.
+func (c *Conn) Do(args ...string) (resp.Value, error) {
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.w.Write(resp.AppendCommand(nil, args...)); err != nil {
+		return resp.Value{}, err
+	}
+	if err := c.w.Flush(); err != nil {
+		return resp.Value{}, err
+	}
+	return c.R.ReadReply()
+}
+
+// WriteRaw sends bytes as they are.
+func (c *Conn) WriteRaw(b []byte) error {
+	_, err := c.Conn.Write(b)
+	return err
+}
