@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"math"
+
+	"github.com/reefkv/reef/internal/splitargs"
 )
 
 // InlineMaxSize is Redis's PROTO_INLINE_MAX_SIZE: the longest inline request or
@@ -191,7 +193,7 @@ func (r *RequestReader) parseInline() ([][]byte, bool, error) {
 	if len(line) > 0 && line[len(line)-1] == '\r' {
 		line = line[:len(line)-1]
 	}
-	args, ok := SplitArgs(line, r.args[:0])
+	args, ok := splitargs.Split(line, r.args[:0])
 	if !ok {
 		return nil, false, &ProtocolError{"Protocol error: unbalanced quotes in request"}
 	}
@@ -320,137 +322,3 @@ func ParseInt(b []byte) (int64, bool) {
 	return int64(v), true
 }
 
-// SplitArgs splits an inline request line the way Redis's sdssplitargs does:
-// whitespace separates arguments, "double quotes" understand \n \r \t \b \a
-// \\ \" and \xHH escapes, 'single quotes' understand \'. A closing quote must be
-// followed by whitespace or the end of the line. It appends to dst and reports
-// false on unbalanced quotes.
-func SplitArgs(line []byte, dst [][]byte) ([][]byte, bool) {
-	// Redis splits a C string: a NUL byte ends the line.
-	if z := bytes.IndexByte(line, 0); z >= 0 {
-		line = line[:z]
-	}
-	i := 0
-	for {
-		for i < len(line) && isSpace(line[i]) {
-			i++
-		}
-		if i >= len(line) {
-			return dst, true
-		}
-		var cur []byte
-		inDouble, inSingle, done := false, false, false
-		// Fast path: a run without quotes is sliced, not copied.
-		start := i
-		plain := true
-		for !done {
-			if inDouble {
-				if i >= len(line) {
-					return nil, false
-				}
-				c := line[i]
-				if c == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]) {
-					cur = append(cur, hexVal(line[i+2])<<4|hexVal(line[i+3]))
-					i += 3
-				} else if c == '\\' && i+1 < len(line) {
-					i++
-					switch line[i] {
-					case 'n':
-						cur = append(cur, '\n')
-					case 'r':
-						cur = append(cur, '\r')
-					case 't':
-						cur = append(cur, '\t')
-					case 'b':
-						cur = append(cur, '\b')
-					case 'a':
-						cur = append(cur, '\a')
-					default:
-						cur = append(cur, line[i])
-					}
-				} else if c == '"' {
-					if i+1 < len(line) && !isSpace(line[i+1]) {
-						return nil, false
-					}
-					done = true
-				} else {
-					cur = append(cur, c)
-				}
-			} else if inSingle {
-				if i >= len(line) {
-					return nil, false
-				}
-				c := line[i]
-				if c == '\\' && i+1 < len(line) && line[i+1] == '\'' {
-					i++
-					cur = append(cur, '\'')
-				} else if c == '\'' {
-					if i+1 < len(line) && !isSpace(line[i+1]) {
-						return nil, false
-					}
-					done = true
-				} else {
-					cur = append(cur, c)
-				}
-			} else {
-				if i >= len(line) {
-					break
-				}
-				switch c := line[i]; c {
-				case ' ', '\n', '\r', '\t':
-					done = true
-				case '"':
-					inDouble = true
-					if plain {
-						cur = append(cur, line[start:i]...)
-						plain = false
-					}
-				case '\'':
-					inSingle = true
-					if plain {
-						cur = append(cur, line[start:i]...)
-						plain = false
-					}
-				default:
-					if !plain {
-						cur = append(cur, c)
-					}
-				}
-			}
-			if i < len(line) {
-				i++
-			}
-		}
-		if plain {
-			end := i
-			if done {
-				end = i - 1
-			}
-			dst = append(dst, line[start:end:end])
-		} else {
-			if cur == nil {
-				cur = []byte{}
-			}
-			dst = append(dst, cur)
-		}
-	}
-}
-
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f'
-}
-
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-}
-
-func hexVal(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
-}
