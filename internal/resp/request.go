@@ -321,4 +321,3 @@ func ParseInt(b []byte) (int64, bool) {
 	}
 	return int64(v), true
 }
-
