@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/reefkv/reef/internal/rconv"
 	"github.com/reefkv/reef/internal/splitargs"
 )
 
@@ -272,52 +273,5 @@ func (r *RequestReader) pendingBulkEnd() int {
 	return 0
 }
 
-// parseInt parses a decimal integer exactly as Redis's string2ll: optional
-// '-', no '+', no leading zeros, no spaces, within int64.
-func parseInt(b []byte) (int64, bool) {
-	return ParseInt(b)
-}
-
-// ParseInt is Redis's string2ll: it accepts only the canonical decimal form of
-// an int64 (no '+', no leading zeros except "0", no spaces).
-func ParseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
-	}
-	neg := false
-	i := 0
-	if b[0] == '-' {
-		neg = true
-		i = 1
-		if len(b) == 1 {
-			return 0, false
-		}
-	}
-	if b[i] < '1' || b[i] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for ; i < len(b); i++ {
-		c := b[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if v > (math.MaxUint64-9)/10 {
-			return 0, false
-		}
-		v = v*10 + uint64(c-'0')
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return -int64(v), true
-	}
-	if v > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(v), true
-}
+// parseInt parses a decimal integer exactly as Redis's string2ll.
+func parseInt(b []byte) (int64, bool) { return rconv.ParseInt(b) }
