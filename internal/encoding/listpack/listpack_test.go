@@ -295,7 +295,7 @@ func TestValidateRejects(t *testing.T) {
 		{"string past end", func() []byte { b := build("a"); b[HeaderSize] = 0xbf; return b }(), ErrEntry},
 		{"early terminator", mut(func(b []byte) []byte { b[HeaderSize+3] = 0xff; return b }), ErrTrailing},
 		{"32-bit length huge", unhex(t, "0d0000000100f0ffffffff01ff"), ErrEntry},
-		{"non-canonical backlen", unhex(t, "0a000000010081618" + "2ff"), ErrBacklen},
+		{"non-canonical backlen", unhex(t, "0a000000010081618"+"2ff"), ErrBacklen},
 	}
 	for _, c := range cases {
 		err := Validate(c.lp)
