@@ -221,6 +221,10 @@ type Manager struct {
 	// errors recorded by check, as redis-cli's cluster_manager.errors.
 	errors             []string
 	unreachableMasters int
+	// progress, when set, replaces per-slot lines with a progress sink.
+	progress Progress
+	// atomicCache remembers each node's atomic-migration dialect.
+	atomicCache map[string]string
 	// fixing is set while running `fix` (redis-cli's CMD_FLAG_FIX).
 	fixing bool
 	// stderr receives what redis-cli writes to stderr.

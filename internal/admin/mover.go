@@ -1,0 +1,523 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/reefkv/reef/internal/client"
+	"github.com/reefkv/reef/internal/resp"
+)
+
+// Output styles of runJobs when stdout is not a terminal.
+const (
+	styleReshard   = iota // "Moving slot N from A to B: ..." per slot
+	styleRebalance        // "Moving N slots from A to B" + one '#' per slot
+	styleApply            // reshard lines, as the plan says nothing else
+)
+
+// Progress receives slot-move progress; reef-cli draws a bar from it when
+// stdout is a terminal. Calls come from several goroutines.
+type Progress interface {
+	Start(totalSlots int)
+	Add(slots, keys int)
+	Finish()
+}
+
+// SetProgress installs a progress sink; with one installed, per-slot lines
+// are not printed.
+func (m *Manager) SetProgress(p Progress) { m.progress = p }
+
+// jobRun is the mutable state of one job while it runs.
+type jobRun struct {
+	*job
+	out  strings.Builder // buffered lines, printed in job order
+	done bool
+	err  error
+}
+
+// runJobs moves every job's slots: jobs run in parallel (Opts.Parallel),
+// each job opens SlotBatch slots at a time, moves their keys with few big
+// MIGRATE calls and closes them together. With atomic slot migration on
+// both ends it delegates the whole job to the servers instead.
+func (m *Manager) runJobs(jobs []*job, style int) error {
+	total := 0
+	for _, j := range jobs {
+		total += len(j.Slots)
+	}
+	if m.progress != nil {
+		m.progress.Start(total)
+		defer m.progress.Finish()
+	}
+	runs := make([]*jobRun, len(jobs))
+	for i, j := range jobs {
+		runs[i] = &jobRun{job: j}
+	}
+	par := m.Opts.Parallel
+	if par <= 0 {
+		par = min(len(jobs), 8)
+	}
+	var (
+		mu        sync.Mutex
+		nextPrint int
+		firstErr  error
+		failed    atomic.Bool
+	)
+	flush := func() {
+		// REQUIRES: mu held. Print finished jobs in plan order so the
+		// output reads like redis-cli's sequential run.
+		for nextPrint < len(runs) && runs[nextPrint].done {
+			if m.progress == nil {
+				m.printf("%s", runs[nextPrint].out.String())
+			}
+			nextPrint++
+		}
+	}
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for i := range runs {
+		r := runs[i]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var err error
+			if failed.Load() {
+				err = errors.New("aborted after an earlier failure")
+			} else {
+				err = m.runJob(r, style, &mu)
+			}
+			mu.Lock()
+			r.done = true
+			r.err = err
+			if err != nil && firstErr == nil {
+				firstErr = err
+				failed.Store(true)
+			}
+			flush()
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// runJob moves one job's slots with dedicated connections.
+func (m *Manager) runJob(r *jobRun, style int, mu *sync.Mutex) error {
+	w := &mover{m: m, job: r.job}
+	defer w.close()
+	if style == styleRebalance {
+		fmt.Fprintf(&r.out, "Moving %d slots from %s to %s\n", len(r.Slots), r.Src.Name(), r.Dst.Name())
+	}
+	if d := m.atomicDialect(r.Src, r.Dst); d != "" {
+		err := w.atomicMove(d, r.Slots)
+		if err == nil {
+			mu.Lock()
+			for _, s := range r.Slots {
+				m.setOwner(s, r.Src, r.Dst)
+				if style == styleRebalance {
+					r.out.WriteByte('#')
+				} else {
+					fmt.Fprintf(&r.out, "Moving slot %d from %s to %s: \n", s, r.Src.Name(), r.Dst.Name())
+				}
+			}
+			mu.Unlock()
+			if m.progress != nil {
+				m.progress.Add(len(r.Slots), 0)
+			}
+		}
+		if style == styleRebalance {
+			r.out.WriteByte('\n')
+		}
+		return err
+	}
+	batch := m.Opts.SlotBatch
+	if batch <= 0 {
+		batch = 1
+	}
+	for i := 0; i < len(r.Slots); i += batch {
+		slots := r.Slots[i:min(i+batch, len(r.Slots))]
+		keys, err := w.moveBatch(slots)
+		mu.Lock()
+		for _, s := range slots {
+			if _, ok := keys[s]; !ok {
+				continue
+			}
+			m.setOwner(s, r.Src, r.Dst)
+			if style == styleRebalance {
+				r.out.WriteByte('#')
+			} else {
+				fmt.Fprintf(&r.out, "Moving slot %d from %s to %s: %s\n", s, r.Src.Name(), r.Dst.Name(), strings.Repeat(".", keys[s]))
+			}
+		}
+		mu.Unlock()
+		if err != nil {
+			if style == styleRebalance {
+				r.out.WriteByte('\n')
+			}
+			return err
+		}
+	}
+	if style == styleRebalance {
+		r.out.WriteByte('\n')
+	}
+	return nil
+}
+
+// mover holds one job's connections. It is used by one goroutine.
+type mover struct {
+	m      *Manager
+	job    *job
+	src    *client.Conn
+	dst    *client.Conn
+	others map[*Node]*client.Conn
+}
+
+func (w *mover) close() {
+	for _, c := range []*client.Conn{w.src, w.dst} {
+		if c != nil {
+			c.Close()
+		}
+	}
+	for _, c := range w.others {
+		c.Close()
+	}
+}
+
+func (w *mover) conn(n *Node) (*client.Conn, error) {
+	switch {
+	case n == w.job.Src:
+		if w.src == nil || w.src.Closed() {
+			c, err := client.Dial(n.Addr(), w.m.connOpts())
+			if err != nil {
+				return nil, fmt.Errorf("connect %s: %w", n.Name(), err)
+			}
+			w.src = c
+		}
+		return w.src, nil
+	case n == w.job.Dst:
+		if w.dst == nil || w.dst.Closed() {
+			c, err := client.Dial(n.Addr(), w.m.connOpts())
+			if err != nil {
+				return nil, fmt.Errorf("connect %s: %w", n.Name(), err)
+			}
+			w.dst = c
+		}
+		return w.dst, nil
+	}
+	if w.others == nil {
+		w.others = map[*Node]*client.Conn{}
+	}
+	if c := w.others[n]; c != nil && !c.Closed() {
+		return c, nil
+	}
+	c, err := client.Dial(n.Addr(), w.m.connOpts())
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", n.Name(), err)
+	}
+	w.others[n] = c
+	return c, nil
+}
+
+// pipeline sends cmds to n in one write and returns the replies.
+func (w *mover) pipeline(n *Node, cmds [][]string) ([]resp.Value, error) {
+	c, err := w.conn(n)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := c.Pipeline(cmds)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", n.Name(), err)
+	}
+	return rs, nil
+}
+
+// setSlots runs CLUSTER SETSLOT <s> <how> <id> for every slot on n.
+// tolerate, when set, decides which error replies are not failures.
+func (w *mover) setSlots(n *Node, slots []int, how, id string, tolerate func(string) bool) error {
+	cmds := make([][]string, len(slots))
+	for i, s := range slots {
+		cmds[i] = []string{"CLUSTER", "SETSLOT", strconv.Itoa(s), how, id}
+	}
+	rs, err := w.pipeline(n, cmds)
+	if err != nil {
+		return err
+	}
+	for i, r := range rs {
+		if r.IsError() && (tolerate == nil || !tolerate(r.Text())) {
+			return fmt.Errorf("Node %s replied with error:\n%s (CLUSTER SETSLOT %d %s)", n.Name(), r.Text(), slots[i], how)
+		}
+	}
+	return nil
+}
+
+// moveBatch moves a batch of slots of the job with the legacy protocol,
+// amortising round trips and nodes.conf fsyncs over the batch. It returns
+// the keys moved per slot for every slot that is now owned by the target.
+func (w *mover) moveBatch(slots []int) (map[int]int, error) {
+	m, src, dst := w.m, w.job.Src, w.job.Dst
+	moved := map[int]int{}
+	// 1. Open: importing on the target first, then migrating on the source.
+	if err := w.setSlots(dst, slots, "IMPORTING", src.ID, nil); err != nil {
+		return moved, err
+	}
+	if err := w.setSlots(src, slots, "MIGRATING", dst.ID, nil); err != nil {
+		return moved, err
+	}
+	// 2. Keys.
+	perSlot := max(m.Opts.Pipeline, 1000)
+	pending := append([]int(nil), slots...)
+	for len(pending) > 0 {
+		cmds := make([][]string, len(pending))
+		for i, s := range pending {
+			cmds[i] = []string{"CLUSTER", "GETKEYSINSLOT", strconv.Itoa(s), strconv.Itoa(perSlot)}
+		}
+		rs, err := w.pipeline(src, cmds)
+		if err != nil {
+			return moved, err
+		}
+		var keys []string
+		var keySlot []int
+		next := pending[:0:0]
+		for i, r := range rs {
+			if r.IsError() {
+				return moved, fmt.Errorf("Node %s replied with error:\n%s", src.Name(), r.Text())
+			}
+			if len(r.Elems) == 0 {
+				continue
+			}
+			next = append(next, pending[i])
+			for _, e := range r.Elems {
+				keys = append(keys, e.Text())
+				keySlot = append(keySlot, pending[i])
+			}
+		}
+		pending = next
+		if len(keys) == 0 {
+			break
+		}
+		n, err := w.migrateKeys(keys)
+		for i := 0; i < n; i++ {
+			moved[keySlot[i]]++
+		}
+		if m.progress != nil {
+			m.progress.Add(0, n)
+		}
+		if err != nil {
+			return map[int]int{}, err
+		}
+	}
+	// 3. Close: the target first (it bumps its epoch), then the source
+	// (which may have become a replica), then every other master.
+	if err := w.setSlots(dst, slots, "NODE", dst.ID, nil); err != nil {
+		return map[int]int{}, err
+	}
+	if err := w.setSlots(src, slots, "NODE", dst.ID, func(e string) bool {
+		return strings.Contains(e, "Please use SETSLOT only with masters")
+	}); err != nil {
+		return map[int]int{}, err
+	}
+	for _, n := range m.masters() {
+		if n == src || n == dst {
+			continue
+		}
+		if err := w.setSlots(n, slots, "NODE", dst.ID, nil); err != nil {
+			return map[int]int{}, err
+		}
+	}
+	for _, s := range slots {
+		if _, ok := moved[s]; !ok {
+			moved[s] = 0
+		}
+	}
+	if m.progress != nil {
+		m.progress.Add(len(slots), 0)
+	}
+	return moved, nil
+}
+
+// migrateKeys moves keys (all in open slots of the job) to the target with
+// MIGRATE calls bounded by MaxBatchBytes each, big collections in chunks.
+// It returns how many keys left the source.
+func (w *mover) migrateKeys(keys []string) (int, error) {
+	m, src := w.m, w.job.Src
+	sizes, err := w.keySizes(keys)
+	if err != nil {
+		return 0, err
+	}
+	maxBytes := m.Opts.MaxBatchBytes
+	if maxBytes <= 0 {
+		maxBytes = 8 << 20
+	}
+	const maxKeys = 2000
+	var batches [][]string
+	var cur []string
+	var curBytes int64
+	var big []string
+	for i, k := range keys {
+		if m.Opts.BigKeyBytes > 0 && sizes[i] > m.Opts.BigKeyBytes {
+			big = append(big, k)
+			continue
+		}
+		if len(cur) > 0 && (curBytes+sizes[i] > maxBytes || len(cur) >= maxKeys) {
+			batches = append(batches, cur)
+			cur, curBytes = nil, 0
+		}
+		cur = append(cur, k)
+		curBytes += sizes[i]
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+	done := 0
+	// One MIGRATE at a time per source: a source executes MIGRATE
+	// synchronously, so pipelining several would only queue them there,
+	// and one at a time keeps the bytes in flight bounded by maxBytes.
+	for _, b := range batches {
+		c, err := w.conn(src)
+		if err != nil {
+			return done, err
+		}
+		r, err := c.Do(m.migrateArgs(w.job.Dst, m.Opts.Replace, b)...)
+		if err != nil {
+			return done, fmt.Errorf("%s: MIGRATE: %w", src.Name(), err)
+		}
+		if r.IsError() {
+			if err := w.migrateError(b, r.Text()); err != nil {
+				return done, err
+			}
+		}
+		done += len(b)
+	}
+	for _, k := range big {
+		if err := w.moveBigKey(k); err != nil {
+			return done, err
+		}
+		done++
+	}
+	return done, nil
+}
+
+// keySizes returns MEMORY USAGE for each key (0 when unknown), pipelined.
+func (w *mover) keySizes(keys []string) ([]int64, error) {
+	out := make([]int64, len(keys))
+	if w.m.Opts.MaxBatchBytes <= 0 && w.m.Opts.BigKeyBytes <= 0 {
+		return out, nil
+	}
+	cmds := make([][]string, len(keys))
+	for i, k := range keys {
+		cmds[i] = []string{"MEMORY", "USAGE", k, "SAMPLES", "0"}
+	}
+	rs, err := w.pipeline(w.job.Src, cmds)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range rs {
+		if r.Kind == resp.KindInt {
+			out[i] = r.Int
+		}
+	}
+	return out, nil
+}
+
+// migrateError handles a MIGRATE error reply the way redis-cli does: on
+// BUSYKEY compare values (or replace with --cluster-replace) and retry
+// with REPLACE; anything else fails the move.
+func (w *mover) migrateError(keys []string, text string) error {
+	m, src, dst := w.m, w.job.Src, w.job.Dst
+	if !strings.Contains(text, "BUSYKEY") {
+		return fmt.Errorf("Node %s replied with error:\n%s", src.Name(), text)
+	}
+	if !m.Opts.Replace {
+		diffs, err := m.compareKeyValuesConn(w, keys)
+		if err != nil {
+			return fmt.Errorf("*** Value check failed! %v", err)
+		}
+		if len(diffs) > 0 {
+			return fmt.Errorf("*** Found %d key(s) in both source node and target node having different values.\n    Source node: %s\n    Target node: %s\n    Keys(s):\n    - %s\nPlease fix the above key(s) manually and try again or relaunch the command \nwith --cluster-replace option to force key overriding.", len(diffs), src.Name(), dst.Name(), strings.Join(diffs, "\n    - "))
+		}
+	}
+	c, err := w.conn(src)
+	if err != nil {
+		return err
+	}
+	r, err := c.Do(m.migrateArgs(dst, true, keys)...)
+	if err != nil {
+		return err
+	}
+	if r.IsError() {
+		return fmt.Errorf("Node %s replied with error:\n%s", src.Name(), r.Text())
+	}
+	return nil
+}
+
+func (m *Manager) compareKeyValuesConn(w *mover, keys []string) ([]string, error) {
+	args := append([]string{"DEBUG", "DIGEST-VALUE"}, keys...)
+	sc, err := w.conn(w.job.Src)
+	if err != nil {
+		return nil, err
+	}
+	a, err := sc.DoOK(args...)
+	if err != nil {
+		return nil, err
+	}
+	dc, err := w.conn(w.job.Dst)
+	if err != nil {
+		return nil, err
+	}
+	b, err := dc.DoOK(args...)
+	if err != nil {
+		return nil, err
+	}
+	const none = "0000000000000000000000000000000000000000"
+	var diffs []string
+	for i, k := range keys {
+		if i < len(a.Elems) && i < len(b.Elems) {
+			da, db := a.Elems[i].Text(), b.Elems[i].Text()
+			if da != none && db != none && da != db {
+				diffs = append(diffs, k)
+			}
+		}
+	}
+	return diffs, nil
+}
+
+// waitOwner polls until the target claims every slot or the timeout passes.
+func (w *mover) waitOwner(slots []int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := w.conn(w.job.Dst)
+		if err != nil {
+			return err
+		}
+		v, err := c.Do("CLUSTER", "NODES")
+		if err != nil {
+			return err
+		}
+		n := &Node{Migrating: map[int]string{}, Importing: map[int]string{}}
+		for _, l := range strings.Split(v.Text(), "\n") {
+			if p, ok := parseNodesLine(l); ok && p.myself {
+				n.applySlots(p.slots)
+			}
+		}
+		all := true
+		for _, s := range slots {
+			if !n.Slots[s] {
+				all = false
+				break
+			}
+		}
+		if all {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("slot migration to %s did not finish within %v", w.job.Dst.Name(), timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
