@@ -171,3 +171,63 @@ func AppendBulkStrings(dst []byte, items []string) []byte {
 	}
 	return dst
 }
+
+// Downgrade re-encodes a well-formed RESP3 reply as RESP2, the way Redis
+// answers a RESP2 client: maps become flat arrays, sets become arrays, nulls
+// become null bulk strings, doubles bulk strings, booleans integers. It is
+// used for replies built once in RESP3 (COMMAND INFO/DOCS). Malformed input
+// is copied as far as it parses.
+func Downgrade(dst, src []byte) []byte {
+	dst, _ = downgrade(dst, src)
+	return dst
+}
+
+func downgrade(dst, src []byte) ([]byte, []byte) {
+	if len(src) == 0 {
+		return dst, src
+	}
+	end := 0
+	for end < len(src) && src[end] != '\n' {
+		end++
+	}
+	if end >= len(src) || end < 2 {
+		return append(dst, src...), nil
+	}
+	line := src[1 : end-1]
+	rest := src[end+1:]
+	switch src[0] {
+	case '%', '~', '*', '>':
+		n, ok := parseInt(line)
+		if !ok {
+			return append(dst, src...), nil
+		}
+		count := n
+		if src[0] == '%' {
+			count = 2 * n
+		}
+		dst = AppendArrayLen(dst, int(count))
+		for i := int64(0); i < count; i++ {
+			dst, rest = downgrade(dst, rest)
+		}
+		return dst, rest
+	case '$', '=', '!':
+		n, ok := parseInt(line)
+		if !ok || n < 0 || int(n)+2 > len(rest) {
+			return append(dst, src[:end+1]...), rest
+		}
+		dst = append(dst, src[:end+1]...)
+		dst = append(dst, rest[:n+2]...)
+		return dst, rest[n+2:]
+	case '_':
+		return append(dst, "$-1\r\n"...), rest
+	case ',':
+		return AppendBulk(dst, line), rest
+	case '#':
+		if len(line) == 1 && line[0] == 't' {
+			return append(dst, ":1\r\n"...), rest
+		}
+		return append(dst, ":0\r\n"...), rest
+	default:
+		return append(dst, src[:end+1]...), rest
+	}
+}

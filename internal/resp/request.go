@@ -238,9 +238,6 @@ func (r *RequestReader) fill() error {
 		}
 	}
 	if r.w == len(r.buf) {
-		if int64(r.w) >= r.maxQuery() {
-			return ErrQueryBufferLimit
-		}
 		size := len(r.buf) * 2
 		if need := r.pendingBulkEnd(); need > size {
 			// A big argument: grow in steps of at most 64 MB beyond what is
@@ -257,6 +254,15 @@ func (r *RequestReader) fill() error {
 	n, err := r.rd.Read(r.buf[r.w:])
 	r.w += n
 	if n > 0 {
+		// Like Redis, close a client whose pending request outgrows the
+		// query buffer limit.
+		start := r.r
+		if r.inMultibulk {
+			start = r.cmdStart
+		}
+		if int64(r.w-start) > r.maxQuery() {
+			return ErrQueryBufferLimit
+		}
 		return nil
 	}
 	if err == nil {
