@@ -74,7 +74,7 @@ Reef Extensions:
 // Help prints the cluster manager help; like redis-cli it reports failure
 // (exit status 1).
 func (m *Manager) Help() error {
-	m.printf("%s\n", redisCliHelp)
+	m.printf("%s\n\n", redisCliHelp)
 	m.printf("%s", reefHelp)
 	return ErrFailed
 }
