@@ -1,0 +1,208 @@
+package state
+
+import (
+	"github.com/reefkv/reef/internal/cluster/msg"
+	"github.com/reefkv/reef/internal/slot"
+)
+
+// cron is clusterCron: links, pings, PFAIL detection, role duties.
+func (m *Machine) cron() {
+	m.iter++
+	now := m.now
+	timeout := m.cfg.NodeTimeout
+	handshakeTimeout := timeout
+	if handshakeTimeout < 1000 {
+		handshakeTimeout = 1000
+	}
+	m.pfailNodes = 0
+	for _, n := range append([]*node(nil), m.nodes...) {
+		if n.has(msg.FlagMyself | msg.FlagNoAddr) {
+			continue
+		}
+		if n.timedOut() {
+			m.pfailNodes++
+		}
+		if n.inHandshake() && now-n.ctime > handshakeTimeout {
+			m.delNode(n)
+			m.todo |= todoSaveConfig
+			continue
+		}
+		if n.link == nil {
+			m.createLink(n)
+		}
+	}
+
+	// Once a second, ping the node with the oldest pong among five random
+	// ones that have a link and no pending ping.
+	if m.iter%10 == 0 {
+		var min *node
+		for j := 0; j < 5; j++ {
+			n := m.randomNode()
+			if n.link == nil || n.pingSent != 0 || n.has(msg.FlagMyself|msg.FlagHandshake) {
+				continue
+			}
+			if min == nil || n.pongRecv < min.pongRecv {
+				min = n
+			}
+		}
+		if min != nil {
+			m.logf(LevelDebug, "Pinging node %s", min.id)
+			m.sendPing(min, 0, msg.TypePing, nil)
+		}
+	}
+
+	me := m.myself
+	orphaned, maxReplicas, myReplicas := 0, 0, 0
+	update := false
+	for _, n := range m.nodes {
+		if n.has(msg.FlagMyself | msg.FlagNoAddr | msg.FlagHandshake) {
+			continue
+		}
+		if me.isReplica() && n.isMaster() && !n.failed() {
+			ok := m.countNonFailingReplicas(n)
+			if ok == 0 && n.numSlots > 0 && n.has(msg.FlagMigrateTo) {
+				orphaned++
+			}
+			if ok > maxReplicas {
+				maxReplicas = ok
+			}
+			if me.master == n {
+				myReplicas = ok
+			}
+		}
+		// A link that got no answer for a while is reconnected.
+		if n.link != nil && now-n.link.ctime > timeout && n.pingSent != 0 &&
+			now-n.pingSent > timeout/2 && now-n.dataRecv > timeout/2 {
+			m.freeLink(n)
+		}
+		if n.link != nil && n.pingSent == 0 && now-n.pongRecv > timeout/2 {
+			m.sendPing(n, 0, msg.TypePing, nil)
+			continue
+		}
+		if m.mfEnd != 0 && me.isMaster() && m.mfReplica == n && n.link != nil {
+			m.sendPing(n, 0, msg.TypePing, nil)
+			continue
+		}
+		if n.pingSent == 0 {
+			continue
+		}
+		delay := now - n.pingSent
+		if d := now - n.dataRecv; d < delay {
+			delay = d
+		}
+		if delay > timeout && !n.has(msg.FlagPFail|msg.FlagFail) {
+			m.logf(LevelDebug, "*** NODE %s possibly failing", n.id)
+			n.flags |= msg.FlagPFail
+			update = true
+			m.version++
+		}
+	}
+	m.manualFailoverCheckTimeout()
+	m.roleTick()
+	if me.isReplica() && orphaned > 0 && maxReplicas >= 2 && myReplicas == maxReplicas && m.cfg.AllowReplicaMigration {
+		m.replicaMigration(maxReplicas)
+	}
+	if update || !m.state {
+		m.updateState()
+	}
+}
+
+// markNodeAsFailingIfNeeded turns PFAIL into FAIL once a majority of
+// masters reported it, and broadcasts the FAIL.
+func (m *Machine) markNodeAsFailingIfNeeded(n *node) {
+	quorum := m.size/2 + 1
+	if !n.timedOut() || n.failed() {
+		return
+	}
+	failures := m.failureReportsCount(n)
+	if m.myself.isMaster() {
+		failures++
+	}
+	if failures < quorum {
+		return
+	}
+	m.logf(LevelNotice, "Marking node %s as failing (quorum reached).", n.id)
+	n.flags &^= msg.FlagPFail
+	n.flags |= msg.FlagFail
+	n.failTime = m.now
+	m.version++
+	m.sendFail(n)
+	m.todo |= todoUpdateState | todoSaveConfig
+}
+
+// clearNodeFailureIfNeeded undoes FAIL for a node that answers again.
+func (m *Machine) clearNodeFailureIfNeeded(n *node) {
+	if n.isReplica() || n.numSlots == 0 {
+		what := "replica"
+		if !n.isReplica() {
+			what = "master without slots"
+		}
+		m.logf(LevelNotice, "Clear FAIL state for node %s: %s is reachable again.", n.id, what)
+		n.flags &^= msg.FlagFail
+		m.todo |= todoUpdateState | todoSaveConfig
+		m.version++
+	}
+	if n.isMaster() && n.numSlots > 0 && m.now-n.failTime > m.cfg.NodeTimeout*FailUndoTimeMult {
+		m.logf(LevelNotice, "Clear FAIL state for node %s: is reachable again and nobody is serving its slots after some time.", n.id)
+		n.flags &^= msg.FlagFail
+		m.todo |= todoUpdateState | todoSaveConfig
+		m.version++
+	}
+}
+
+// updateState is clusterUpdateState.
+func (m *Machine) updateState() {
+	me := m.myself
+	if m.firstStateCall == 0 {
+		m.firstStateCall = m.now
+	}
+	if me.isMaster() && !m.state && m.now-m.firstStateCall < WritableDelay {
+		return
+	}
+	ok := true
+	if m.cfg.RequireFullCoverage {
+		for j := 0; j < slot.Count; j++ {
+			if m.slots[j] == nil || m.slots[j].failed() {
+				ok = false
+				break
+			}
+		}
+	}
+	reachable, size := 0, 0
+	for _, n := range m.nodes {
+		if n.isMaster() && n.numSlots > 0 {
+			size++
+			if !n.has(msg.FlagFail | msg.FlagPFail) {
+				reachable++
+			}
+		}
+	}
+	if m.size != size {
+		m.version++
+	}
+	m.size = size
+	if reachable < size/2+1 {
+		ok = false
+		m.amongMinorityTime = m.now
+	}
+	if ok != m.state {
+		rejoin := m.cfg.NodeTimeout
+		if rejoin > 5000 {
+			rejoin = 5000
+		}
+		if rejoin < 500 {
+			rejoin = 500
+		}
+		if ok && me.isMaster() && m.now-m.amongMinorityTime < rejoin {
+			return
+		}
+		m.state = ok
+		m.version++
+		if ok {
+			m.logf(LevelWarning, "Cluster state changed: ok")
+		} else {
+			m.logf(LevelWarning, "Cluster state changed: fail")
+		}
+		m.event(StateChanged{OK: ok})
+	}
+}
