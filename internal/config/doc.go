@@ -1,0 +1,29 @@
+// Package config owns every tunable of a Reef node: the table of Redis 7.0.15
+// parameters (name, alias, default, type, validation range, mutability), the
+// redis.conf / redis-server argv parser, and the CONFIG GET / SET / REWRITE
+// semantics.
+//
+// What it owns:
+//   - Config, an immutable snapshot of every setting. Typed fields carry what
+//     the server reads; parameters Reef does not act on are still parsed,
+//     validated by their Redis type, kept and reported by CONFIG GET.
+//   - Load, which reads startup arguments exactly as redis-server 7.0.15 does
+//     (config file, "-" for stdin, "--name value" options, include, quoting,
+//     repeated directives) and fails with Redis's exact fatal text.
+//   - Live, the running configuration: an atomic pointer to the current
+//     snapshot (Get is a single atomic load), plus CONFIG SET (all or nothing,
+//     with apply hooks and rollback), CONFIG GET pattern matching and
+//     CONFIG REWRITE.
+//
+// What it must never do: change process state. It never calls chdir, never
+// opens listeners, never logs and never reads globals; "dir" is resolved
+// against a virtual working directory and the server applies it (os.Chdir)
+// through Config.Dir or an OnApply hook. The only files it touches are the
+// ones Redis touches while loading (config files, includes, the log file it
+// test-opens in append mode) and the config file CONFIG REWRITE replaces.
+//
+// Invariant: a *Config returned by Load, Default, Live.Get or passed to a hook
+// is never modified afterwards; every change builds a new snapshot.
+//
+// It imports only the standard library and internal/splitargs.
+package config
