@@ -205,52 +205,9 @@ func (m *Manager) Call(addr string, args []string) error {
 			m.printf("%s: Failed!\n", n.Name())
 			continue
 		}
-		m.printf("%s: %s\n", n.Name(), FormatRaw(v))
+		m.printf("%s: %s\n", n.Name(), client.FormatRaw(v, "\n"))
 	}
 	return nil
-}
-
-// FormatRaw is redis-cli's cliFormatReplyRaw (also used by --raw).
-func FormatRaw(v resp.Value) string {
-	var b strings.Builder
-	formatRaw(&b, v)
-	return b.String()
-}
-
-func formatRaw(b *strings.Builder, v resp.Value) {
-	switch v.Kind {
-	case resp.KindNull:
-	case resp.KindError, resp.KindBlobError:
-		b.WriteString(v.Text())
-	case resp.KindSimple, resp.KindBulk, resp.KindVerbatim, resp.KindBigNumber:
-		b.Write(v.Str)
-	case resp.KindInt:
-		b.WriteString(strconv.FormatInt(v.Int, 10))
-	case resp.KindDouble:
-		b.Write(v.Str)
-	case resp.KindBool:
-		if v.Int != 0 {
-			b.WriteString("(true)")
-		} else {
-			b.WriteString("(false)")
-		}
-	case resp.KindMap:
-		for i := 0; i+1 < len(v.Elems); i += 2 {
-			if i > 0 {
-				b.WriteString("\n")
-			}
-			formatRaw(b, v.Elems[i])
-			b.WriteString(" ")
-			formatRaw(b, v.Elems[i+1])
-		}
-	default:
-		for i, e := range v.Elems {
-			if i > 0 {
-				b.WriteString("\n")
-			}
-			formatRaw(b, e)
-		}
-	}
 }
 
 // SetTimeout is `--cluster set-timeout host:port ms`.
