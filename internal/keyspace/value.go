@@ -49,10 +49,18 @@ const (
 	EncListpack   Encoding = 11
 )
 
+// encRawBuf is Reef's own encoding, reported as "raw": a string built by
+// APPEND or SETRANGE, kept in a growable buffer so that repeated appends
+// cost amortized O(1) like Redis's sds.
+const encRawBuf Encoding = 15
+
 var encNames = [...]string{"raw", "int", "hashtable", "zipmap", "linkedlist", "ziplist", "intset", "skiplist", "embstr", "quicklist", "stream", "listpack"}
 
 // String returns the name OBJECT ENCODING replies with.
 func (e Encoding) String() string {
+	if e == encRawBuf {
+		return "raw"
+	}
 	if int(e) < len(encNames) {
 		return encNames[e]
 	}
@@ -128,7 +136,29 @@ func CollectionValue(t Type, p unsafe.Pointer) Value {
 func (v Value) Type() Type { return Type(v.meta >> 28) }
 
 // StrEncoding returns the encoding of a string value.
-func (v Value) StrEncoding() Encoding { return Encoding(v.meta >> 24 & 0xF) }
+func (v Value) StrEncoding() Encoding {
+	if e := Encoding(v.meta >> 24 & 0xF); e != encRawBuf {
+		return e
+	}
+	return EncRaw
+}
+
+// GrowableValue returns a raw string value backed by buf, whose spare
+// capacity later appends may use. It takes ownership of buf.
+func GrowableValue(buf []byte) Value {
+	p := new([]byte)
+	*p = buf
+	return Value{ptr: unsafe.Pointer(p), meta: makeMeta(TypeString, encRawBuf)}
+}
+
+// Growable returns the buffer of a value made by GrowableValue, or nil. The
+// caller may append to it and store it back with SetGrowable.
+func (v Value) Growable() *[]byte {
+	if Encoding(v.meta>>24&0xF) != encRawBuf {
+		return nil
+	}
+	return (*[]byte)(v.ptr)
+}
 
 // IsInt reports whether v is an int-encoded string.
 func (v Value) IsInt() bool { return v.Type() == TypeString && v.StrEncoding() == EncInt }
@@ -139,6 +169,9 @@ func (v Value) IsInt() bool { return v.Type() == TypeString && v.StrEncoding() =
 func (v Value) Bytes() []byte {
 	if v.ptr == nil {
 		return nil
+	}
+	if b := v.Growable(); b != nil {
+		return *b
 	}
 	return unsafe.Slice((*byte)(v.ptr), v.n)
 }
@@ -163,7 +196,7 @@ func (v Value) StrLen() int {
 		var tmp [24]byte
 		return len(strconv.AppendInt(tmp[:0], v.Int(), 10))
 	}
-	return int(v.n)
+	return len(v.Bytes())
 }
 
 // Ptr returns the collection pointer of a collection value.
@@ -177,4 +210,3 @@ func (v Value) WithLRU(lru uint32) Value {
 	v.meta = v.meta&^lruMask | lru&lruMask
 	return v
 }
-

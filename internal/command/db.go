@@ -1,0 +1,127 @@
+package command
+
+import (
+	"github.com/reefkv/reef/internal/keyspace"
+	"github.com/reefkv/reef/internal/slot"
+)
+
+// This file is the keyspace access every handler goes through: Redis's
+// lookupKeyRead/lookupKeyWrite/setKey/dbDelete, with lazy expiry, LRU
+// touches, hit/miss counting and WATCH invalidation. Every function requires
+// the key's slot locked (the server locks the slots of a command's keys
+// before running it).
+
+// expireIfNeeded removes key if it has expired and reports whether it is
+// (logically) expired. On a replica an expired key is hidden but kept: only
+// the master's DEL removes it, so the replica stays consistent with it.
+func (c *Ctx) expireIfNeeded(s int, key []byte) bool {
+	when := c.KS.ExpireAt(c.DB, s, key)
+	if when < 0 || when > c.Now {
+		return false
+	}
+	if c.FromMaster {
+		return false
+	}
+	if c.Env.IsReplica() {
+		return true
+	}
+	c.KS.Delete(c.DB, s, key)
+	c.Env.KeyExpired(c.DB, key)
+	c.Env.KeyModified(c.DB, key)
+	return true
+}
+
+// lookup returns key's value or nil, after lazy expiry.
+func (c *Ctx) lookup(key []byte) *keyspace.Value {
+	s := slot.Of(key)
+	v := c.KS.Get(c.DB, s, key)
+	if v == nil {
+		return nil
+	}
+	if c.expireIfNeeded(s, key) {
+		return nil
+	}
+	return v
+}
+
+// lookupRead is lookupKeyRead: it counts a keyspace hit or miss and touches
+// the LRU clock.
+func (c *Ctx) lookupRead(key []byte) *keyspace.Value {
+	v := c.lookup(key)
+	if v == nil {
+		c.KS.CountMiss(slot.Of(key))
+		c.Env.Notify(NotifyKeyMiss, "keymiss", c.DB, key)
+		return nil
+	}
+	c.KS.CountHit(slot.Of(key))
+	*v = v.WithLRU(c.Env.LRUClock())
+	return v
+}
+
+// lookupWrite is lookupKeyWrite: expiry applies, no hit/miss accounting.
+func (c *Ctx) lookupWrite(key []byte) *keyspace.Value {
+	v := c.lookup(key)
+	if v != nil {
+		*v = v.WithLRU(c.Env.LRUClock())
+	}
+	return v
+}
+
+// lookupReadType returns key's value for reading if it has type t. A missing
+// key gives (nil, true); a key of another type replies WRONGTYPE and gives
+// (nil, false).
+func (c *Ctx) lookupReadType(key []byte, t keyspace.Type) (*keyspace.Value, bool) {
+	v := c.lookupRead(key)
+	if v != nil && v.Type() != t {
+		c.Err(ErrWrongType)
+		return nil, false
+	}
+	return v, true
+}
+
+// lookupWriteType is lookupReadType for writers.
+func (c *Ctx) lookupWriteType(key []byte, t keyspace.Type) (*keyspace.Value, bool) {
+	v := c.lookupWrite(key)
+	if v != nil && v.Type() != t {
+		c.Err(ErrWrongType)
+		return nil, false
+	}
+	return v, true
+}
+
+// setKey stores v under key (Redis's setKey): an existing expiry is dropped
+// unless keepTTL. It reports whether the key was new.
+func (c *Ctx) setKey(key []byte, v keyspace.Value, keepTTL bool) bool {
+	v = v.WithLRU(c.Env.LRUClock())
+	isNew := c.KS.Put(c.DB, slot.Of(key), key, v, keepTTL)
+	c.Env.KeyModified(c.DB, key)
+	return isNew
+}
+
+// deleteKey removes key (Redis's dbDelete + signalModifiedKey) and reports
+// whether it existed.
+func (c *Ctx) deleteKey(key []byte) bool {
+	if !c.KS.Delete(c.DB, slot.Of(key), key) {
+		return false
+	}
+	c.Env.KeyModified(c.DB, key)
+	return true
+}
+
+// expireAt returns key's expiry in unix ms, or -1.
+func (c *Ctx) expireAt(key []byte) int64 {
+	return c.KS.ExpireAt(c.DB, slot.Of(key), key)
+}
+
+// setExpire sets key's expiry. The key must exist.
+func (c *Ctx) setExpire(key []byte, when int64) {
+	c.KS.SetExpire(c.DB, slot.Of(key), key, when)
+}
+
+// notify fires a keyspace event for key.
+func (c *Ctx) notify(class NotifyClass, event string, key []byte) {
+	c.Env.Notify(class, event, c.DB, key)
+}
+
+// slotOf returns the hash slot of key.
+func slotOf(key []byte) int { return slot.Of(key) }

@@ -1,0 +1,258 @@
+package keyspace
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/reefkv/reef/internal/dict"
+	"github.com/reefkv/reef/internal/slot"
+)
+
+// Table is one slot of one database: its keys and the expiry times of the
+// volatile ones (absolute unix milliseconds). REQUIRES: the shard lock held
+// for every method.
+type Table struct {
+	Keys    dict.Dict[Value]
+	Expires dict.Dict[int64]
+}
+
+// Shard is one slot's lock and its tables, one per database (nil until the
+// first write).
+type Shard struct {
+	mu     sync.Mutex
+	tables []*Table
+	// count is the number of keys in this slot across all databases'
+	// tables, by database; read without the lock by DBSIZE and INFO.
+	count []atomic.Int64
+	// Keyspace hits and misses of lookups in this slot, summed by INFO.
+	hits, misses atomic.Int64
+}
+
+// Keyspace is every slot's shard.
+type Keyspace struct {
+	shards    [slot.Count]Shard
+	databases int
+}
+
+// New returns an empty keyspace with n logical databases.
+func New(databases int) *Keyspace {
+	ks := &Keyspace{databases: databases}
+	for i := range ks.shards {
+		ks.shards[i].tables = make([]*Table, databases)
+		ks.shards[i].count = make([]atomic.Int64, databases)
+	}
+	return ks
+}
+
+// Databases returns the number of logical databases.
+func (ks *Keyspace) Databases() int { return ks.databases }
+
+// Lock takes slot s's lock.
+func (ks *Keyspace) Lock(s int) { ks.shards[s].mu.Lock() }
+
+// Unlock releases slot s's lock.
+func (ks *Keyspace) Unlock(s int) { ks.shards[s].mu.Unlock() }
+
+// LockSlots locks the given slots, which must be sorted ascending and
+// without duplicates: the global order that makes multi-slot commands
+// deadlock-free.
+func (ks *Keyspace) LockSlots(slots []int) {
+	for _, s := range slots {
+		ks.shards[s].mu.Lock()
+	}
+}
+
+// UnlockSlots releases slots locked by LockSlots.
+func (ks *Keyspace) UnlockSlots(slots []int) {
+	for i := len(slots) - 1; i >= 0; i-- {
+		ks.shards[slots[i]].mu.Unlock()
+	}
+}
+
+// LockAll locks every slot in ascending order, for commands that change the
+// whole keyspace at once (FLUSHALL, SWAPDB, DEBUG RELOAD).
+func (ks *Keyspace) LockAll() {
+	for i := range ks.shards {
+		ks.shards[i].mu.Lock()
+	}
+}
+
+// UnlockAll releases LockAll.
+func (ks *Keyspace) UnlockAll() {
+	for i := len(ks.shards) - 1; i >= 0; i-- {
+		ks.shards[i].mu.Unlock()
+	}
+}
+
+// Table returns slot s's table in database db, or nil if it never held a
+// key. REQUIRES: slot s locked.
+func (ks *Keyspace) Table(db, s int) *Table { return ks.shards[s].tables[db] }
+
+// TableForWrite returns slot s's table in database db, creating it.
+// REQUIRES: slot s locked.
+func (ks *Keyspace) TableForWrite(db, s int) *Table {
+	sh := &ks.shards[s]
+	t := sh.tables[db]
+	if t == nil {
+		t = &Table{}
+		sh.tables[db] = t
+	}
+	return t
+}
+
+// Count returns the number of keys in slot s of database db (including
+// logically expired keys not yet removed). Safe without the lock.
+func (ks *Keyspace) Count(db, s int) int64 { return ks.shards[s].count[db].Load() }
+
+// Size returns the number of keys in database db. Safe without locks; the
+// result is a sum of per-slot counts read one by one.
+func (ks *Keyspace) Size(db int) int64 {
+	var n int64
+	for i := range ks.shards {
+		n += ks.shards[i].count[db].Load()
+	}
+	return n
+}
+
+// VolatileSize returns the number of keys with an expiry in database db.
+// It takes each slot's lock briefly.
+func (ks *Keyspace) VolatileSize(db int) int64 {
+	var n int64
+	for s := range ks.shards {
+		sh := &ks.shards[s]
+		if sh.count[db].Load() == 0 {
+			continue
+		}
+		sh.mu.Lock()
+		if t := sh.tables[db]; t != nil {
+			n += int64(t.Expires.Len())
+		}
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// CountHit counts a keyspace hit in slot s.
+func (ks *Keyspace) CountHit(s int) { ks.shards[s].hits.Add(1) }
+
+// CountMiss counts a keyspace miss in slot s.
+func (ks *Keyspace) CountMiss(s int) { ks.shards[s].misses.Add(1) }
+
+// HitsMisses returns the keyspace hits and misses summed over all slots.
+func (ks *Keyspace) HitsMisses() (hits, misses int64) {
+	for i := range ks.shards {
+		hits += ks.shards[i].hits.Load()
+		misses += ks.shards[i].misses.Load()
+	}
+	return hits, misses
+}
+
+// ResetHitsMisses zeroes the counters (CONFIG RESETSTAT).
+func (ks *Keyspace) ResetHitsMisses() {
+	for i := range ks.shards {
+		ks.shards[i].hits.Store(0)
+		ks.shards[i].misses.Store(0)
+	}
+}
+
+// Get returns a pointer to key's value in slot s of db, or nil, without
+// looking at expiry. REQUIRES: slot s locked.
+func (ks *Keyspace) Get(db, s int, key []byte) *Value {
+	t := ks.shards[s].tables[db]
+	if t == nil {
+		return nil
+	}
+	return t.Keys.GetBytes(key)
+}
+
+// Put stores v under key, keeping an existing expiry when keepTTL is set and
+// clearing it otherwise, and reports whether the key is new. The key bytes
+// are copied on insert. REQUIRES: slot s locked.
+func (ks *Keyspace) Put(db, s int, key []byte, v Value, keepTTL bool) bool {
+	t := ks.TableForWrite(db, s)
+	if p := t.Keys.GetBytes(key); p != nil {
+		*p = v
+		if !keepTTL && t.Expires.Len() > 0 {
+			t.Expires.DeleteBytes(key)
+		}
+		return false
+	}
+	t.Keys.Set(string(key), v)
+	ks.shards[s].count[db].Add(1)
+	return true
+}
+
+// Delete removes key and its expiry and reports whether it existed.
+// REQUIRES: slot s locked.
+func (ks *Keyspace) Delete(db, s int, key []byte) bool {
+	t := ks.shards[s].tables[db]
+	if t == nil || !t.Keys.DeleteBytes(key) {
+		return false
+	}
+	if t.Expires.Len() > 0 {
+		t.Expires.DeleteBytes(key)
+	}
+	ks.shards[s].count[db].Add(-1)
+	return true
+}
+
+// ExpireAt returns key's absolute expiry in unix ms, or -1 when it has none.
+// REQUIRES: slot s locked.
+func (ks *Keyspace) ExpireAt(db, s int, key []byte) int64 {
+	t := ks.shards[s].tables[db]
+	if t == nil || t.Expires.Len() == 0 {
+		return -1
+	}
+	if p := t.Expires.GetBytes(key); p != nil {
+		return *p
+	}
+	return -1
+}
+
+// SetExpire sets key's absolute expiry in unix ms. The key must exist.
+// REQUIRES: slot s locked.
+func (ks *Keyspace) SetExpire(db, s int, key []byte, when int64) {
+	t := ks.TableForWrite(db, s)
+	if p := t.Expires.GetBytes(key); p != nil {
+		*p = when
+		return
+	}
+	// Share the key string the main table already holds.
+	e := t.Keys.GetEntry(string(key))
+	t.Expires.Set(e.Key, when)
+}
+
+// Persist removes key's expiry and reports whether it had one.
+// REQUIRES: slot s locked.
+func (ks *Keyspace) Persist(db, s int, key []byte) bool {
+	t := ks.shards[s].tables[db]
+	if t == nil || t.Expires.Len() == 0 {
+		return false
+	}
+	return t.Expires.DeleteBytes(key)
+}
+
+// FlushSlot empties slot s in database db and returns how many keys it held.
+// REQUIRES: slot s locked.
+func (ks *Keyspace) FlushSlot(db, s int) int64 {
+	sh := &ks.shards[s]
+	t := sh.tables[db]
+	if t == nil {
+		return 0
+	}
+	n := int64(t.Keys.Len())
+	sh.tables[db] = nil
+	sh.count[db].Add(-n)
+	return n
+}
+
+// SwapDBs swaps databases a and b in every slot. REQUIRES: LockAll held.
+func (ks *Keyspace) SwapDBs(a, b int) {
+	for i := range ks.shards {
+		sh := &ks.shards[i]
+		sh.tables[a], sh.tables[b] = sh.tables[b], sh.tables[a]
+		ca, cb := sh.count[a].Load(), sh.count[b].Load()
+		sh.count[a].Store(cb)
+		sh.count[b].Store(ca)
+	}
+}

@@ -1,0 +1,113 @@
+package server
+
+import (
+	"time"
+
+	"github.com/reefkv/reef/internal/slot"
+)
+
+// startBackground starts the server cron: Redis's serverCron duties that
+// Reef needs (LRU clock, active expiry, client timeouts) at hz per second.
+func (s *Server) startBackground() {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.cron()
+	}()
+}
+
+func (s *Server) cron() {
+	hz := s.cfg.Get().Hz
+	t := time.NewTicker(time.Second / time.Duration(hz))
+	defer t.Stop()
+	var cursor int
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.updateLRUClock()
+		if newHz := s.cfg.Get().Hz; newHz != hz {
+			hz = newHz
+			t.Reset(time.Second / time.Duration(hz))
+		}
+		if s.activeExpire.Load() && !s.IsReplica() {
+			cursor = s.activeExpireCycle(cursor, hz)
+		}
+	}
+}
+
+// Active expiry constants from Redis's expire.c, scaled by
+// active-expire-effort.
+const (
+	expireKeysPerLoop     = 20 // keys sampled per slot per round
+	expireAcceptableStale = 10 // percent of stale keys that ends a slot's rounds
+	expireSlowCycleCPU    = 25 // percent of each cron period the cycle may use
+)
+
+// activeExpireCycle samples volatile keys slot by slot, deleting expired
+// ones, starting where the previous cycle stopped and stopping when its time
+// budget is spent, like Redis's slow expire cycle. Each slot is locked only
+// while it is sampled, so clients on other slots never wait for it.
+func (s *Server) activeExpireCycle(cursor, hz int) int {
+	cfg := s.cfg.Get()
+	effort := cfg.ActiveExpireEffort - 1
+	perLoop := expireKeysPerLoop + expireKeysPerLoop/4*effort
+	stale := expireAcceptableStale - effort
+	budget := time.Second / time.Duration(hz) * time.Duration(expireSlowCycleCPU+2*effort) / 100
+	deadline := time.Now().Add(budget)
+	dbs := s.ks.Databases()
+	for visited := 0; visited < slot.Count; visited++ {
+		sl := cursor
+		cursor = (cursor + 1) % slot.Count
+		for db := 0; db < dbs; db++ {
+			if s.ks.Count(db, sl) == 0 {
+				continue
+			}
+			for {
+				sampled, expired := s.expireSlotSample(db, sl, perLoop)
+				if sampled == 0 || expired*100/sampled <= stale {
+					break
+				}
+				if time.Now().After(deadline) {
+					return cursor
+				}
+			}
+		}
+		if visited%64 == 0 && time.Now().After(deadline) {
+			break
+		}
+	}
+	return cursor
+}
+
+// expireSlotSample samples up to n volatile keys of one slot and deletes the
+// expired ones.
+func (s *Server) expireSlotSample(db, sl, n int) (sampled, expired int) {
+	s.ks.Lock(sl)
+	defer s.ks.Unlock(sl)
+	t := s.ks.Table(db, sl)
+	if t == nil || t.Expires.Len() == 0 {
+		return 0, 0
+	}
+	now := time.Now().UnixMilli()
+	if n > t.Expires.Len() {
+		n = t.Expires.Len()
+	}
+	for i := 0; i < n; i++ {
+		e := t.Expires.Random(nil)
+		if e == nil {
+			break
+		}
+		sampled++
+		if e.Val <= now {
+			key := []byte(e.Key)
+			s.ks.Delete(db, sl, key)
+			s.KeyExpired(db, key)
+			s.KeyModified(db, key)
+			expired++
+		}
+	}
+	return sampled, expired
+}

@@ -1,0 +1,323 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/reefkv/reef/internal/command"
+	"github.com/reefkv/reef/internal/resp"
+)
+
+// Reply modes of CLIENT REPLY.
+const (
+	replyOn = iota
+	replyOff
+	replySkipNext
+	replySkip
+)
+
+// Client is one connection. Its goroutine (serve) owns the reader, the
+// command context and the output buffer; other goroutines only push
+// out-of-band data (MONITOR lines, pub/sub messages) through push, and read
+// the fields CLIENT LIST shows under mu.
+type Client struct {
+	srv  *Server
+	id   uint64
+	conn net.Conn
+	rd   *resp.RequestReader
+	ctx  command.Ctx
+
+	created time.Time
+	addr    string
+	laddr   string
+
+	// Owned by the client goroutine.
+	authenticated bool
+	replyMode     int
+	closeAfter    bool
+	keyPos        []int
+	slots         []int
+	multi         *multiState
+	readonly      bool
+	asking        bool
+
+	// Read by other goroutines (CLIENT LIST/KILL/INFO).
+	mu       sync.Mutex
+	name     string
+	lastCmd  string
+	flags    string
+	db       int
+	proto    int
+	noEvict  bool
+	lastSeen atomic.Int64 // unix ms of the last command
+	killed   atomic.Bool
+
+	// Out-of-band output, written by the pusher goroutine.
+	wmu     sync.Mutex // serializes writes to conn
+	pmu     sync.Mutex
+	pending []byte
+	pushing bool
+	monitor bool
+}
+
+func (s *Server) newClient(conn net.Conn) *Client {
+	cfg := s.cfg.Get()
+	c := &Client{
+		srv:     s,
+		id:      s.nextID.Add(1),
+		conn:    conn,
+		rd:      resp.NewRequestReader(conn),
+		created: time.Now(),
+		addr:    conn.RemoteAddr().String(),
+		laddr:   conn.LocalAddr().String(),
+		proto:   resp.RESP2,
+	}
+	c.authenticated = cfg.RequirePass == ""
+	c.lastSeen.Store(time.Now().UnixMilli())
+	c.ctx = command.Ctx{
+		Proto: resp.RESP2,
+		KS:    s.ks,
+		Env:   s,
+		Conn:  c,
+		Rand:  rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+	}
+	s.clientsMu.Lock()
+	s.clients[c.id] = c
+	s.clientsMu.Unlock()
+	s.numClients.Add(1)
+	return c
+}
+
+// serve reads and runs commands until the connection ends. Replies of a
+// pipelined batch are flushed together, right before the next read would
+// block.
+func (c *Client) serve() {
+	defer c.cleanup()
+	defer func() {
+		if r := recover(); r != nil {
+			c.srv.log.Warn(fmt.Sprintf("panic serving client id=%d: %v\n%s", c.id, r, debug.Stack()))
+		}
+	}()
+	c.rd.OnFill = c.beforeRead
+	for {
+		cfg := c.srv.cfg.Get()
+		c.rd.MaxBulkLen = cfg.ProtoMaxBulkLen
+		c.rd.MaxQueryBuffer = cfg.ClientQueryBufferLimit
+		c.rd.Unauthenticated = !c.authenticated
+		args, err := c.rd.ReadCommand()
+		if err != nil {
+			var pe *resp.ProtocolError
+			switch {
+			case errors.As(err, &pe):
+				c.srv.log.Log(nil, -2, "Protocol error ("+pe.Msg+") from client: "+c.describe())
+				c.ctx.Out = resp.AppendError(c.ctx.Out, "ERR "+pe.Msg)
+				c.flush()
+			case errors.Is(err, resp.ErrQueryBufferLimit):
+				c.srv.log.Warn("Closing client that reached max query buffer length: " + c.describe())
+			}
+			return
+		}
+		c.srv.stats.netInput.Add(int64(c.rd.LastRead()))
+		c.lastSeen.Store(time.Now().UnixMilli())
+		c.process(args)
+		if c.closeAfter || c.killed.Load() {
+			c.flush()
+			return
+		}
+		if len(c.ctx.Out) > 64*1024 {
+			// Do not let a long pipeline of big replies pile up in memory.
+			if !c.flush() {
+				return
+			}
+		}
+	}
+}
+
+// beforeRead runs when the reader is about to block on the socket: flush
+// what the batch produced, and apply the idle timeout.
+func (c *Client) beforeRead() error {
+	if !c.flush() {
+		return io.ErrClosedPipe
+	}
+	if c.killed.Load() {
+		return io.ErrClosedPipe
+	}
+	if t := c.srv.cfg.Get().Timeout; t > 0 && c.timeoutApplies() {
+		c.conn.SetReadDeadline(time.Now().Add(time.Duration(t) * time.Second))
+	} else {
+		c.conn.SetReadDeadline(time.Time{})
+	}
+	return nil
+}
+
+// timeoutApplies reports whether the idle timeout closes this client: not
+// for subscribers, replicas, masters or blocked clients, as in Redis.
+func (c *Client) timeoutApplies() bool {
+	return !c.monitor && !c.isPubSub()
+}
+
+// isPubSub reports whether the client is in subscriber mode.
+func (c *Client) isPubSub() bool { return false }
+
+// flush writes the pending replies. It reports false when the connection
+// failed.
+func (c *Client) flush() bool {
+	if len(c.ctx.Out) == 0 {
+		return true
+	}
+	c.wmu.Lock()
+	n, err := c.conn.Write(c.ctx.Out)
+	c.wmu.Unlock()
+	c.srv.stats.netOutput.Add(int64(n))
+	if cap(c.ctx.Out) > 1<<20 {
+		c.ctx.Out = nil // release a buffer a big reply grew
+	} else {
+		c.ctx.Out = c.ctx.Out[:0]
+	}
+	return err == nil
+}
+
+// push queues out-of-band bytes (MONITOR, pub/sub) and makes sure a writer
+// goroutine delivers them. It never blocks the caller on the network. A
+// client whose queue grows past limit bytes (0: unlimited) is closed, so a
+// reader that never reads cannot grow memory without bound.
+func (c *Client) push(b []byte, limit int64) {
+	c.pmu.Lock()
+	if c.killed.Load() {
+		c.pmu.Unlock()
+		return
+	}
+	if limit > 0 && int64(len(c.pending)+len(b)) > limit {
+		c.pmu.Unlock()
+		c.srv.log.Warn("Client " + c.describe() + " scheduled to be closed ASAP for overcoming of output buffer limits.")
+		c.kill()
+		return
+	}
+	c.pending = append(c.pending, b...)
+	start := !c.pushing
+	c.pushing = true
+	c.pmu.Unlock()
+	if start {
+		go c.pushLoop()
+	}
+}
+
+func (c *Client) pushLoop() {
+	for {
+		c.pmu.Lock()
+		buf := c.pending
+		if len(buf) == 0 {
+			c.pushing = false
+			c.pmu.Unlock()
+			return
+		}
+		c.pending = nil
+		c.pmu.Unlock()
+		c.wmu.Lock()
+		c.conn.SetWriteDeadline(time.Now().Add(time.Minute))
+		n, err := c.conn.Write(buf)
+		c.conn.SetWriteDeadline(time.Time{})
+		c.wmu.Unlock()
+		c.srv.stats.netOutput.Add(int64(n))
+		if err != nil {
+			c.pmu.Lock()
+			c.pushing = false
+			c.pending = nil
+			c.pmu.Unlock()
+			c.kill()
+			return
+		}
+	}
+}
+
+// kill closes the client from another goroutine (CLIENT KILL, output
+// limits, shutdown).
+func (c *Client) kill() {
+	c.killed.Store(true)
+	c.conn.Close()
+}
+
+func (c *Client) closeConn() { c.kill() }
+
+func (c *Client) cleanup() {
+	c.killed.Store(true)
+	c.conn.Close()
+	c.discardMulti()
+	c.srv.unwatchAll(c)
+	if c.monitor {
+		c.srv.monitors.remove(c)
+	}
+	c.srv.clientsMu.Lock()
+	delete(c.srv.clients, c.id)
+	c.srv.clientsMu.Unlock()
+	c.srv.numClients.Add(-1)
+}
+
+// describe is the short form Redis logs for a client.
+func (c *Client) describe() string {
+	return c.infoLine()
+}
+
+// infoLine is the CLIENT LIST / CLIENT INFO line of c.
+func (c *Client) infoLine() string {
+	c.mu.Lock()
+	name, lastCmd, db, proto := c.name, c.lastCmd, c.db, c.proto
+	c.mu.Unlock()
+	if lastCmd == "" {
+		lastCmd = "NULL"
+	}
+	now := time.Now()
+	flags := c.flagString()
+	multi := -1
+	if c.multi != nil {
+		multi = len(c.multi.queue)
+	}
+	qbuf := c.rd.Buffered()
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=0 tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d",
+		c.id, c.addr, c.laddr, connFD(c.conn), name,
+		int64(now.Sub(c.created).Seconds()), (now.UnixMilli()-c.lastSeen.Load())/1000,
+		flags, db, multi, qbuf, c.rd.BufferSize()-qbuf, c.rd.BufferSize(), c.rd.BufferSize()+cap(c.ctx.Out), lastCmd, proto)
+}
+
+func (c *Client) flagString() string {
+	var b strings.Builder
+	if c.monitor {
+		b.WriteByte('O')
+	}
+	if c.multi != nil {
+		b.WriteByte('x')
+	}
+	if c.readonly {
+		b.WriteByte('r')
+	}
+	if c.noEvict {
+		b.WriteByte('e')
+	}
+	if b.Len() == 0 {
+		return "N"
+	}
+	return b.String()
+}
+
+// connFD returns the socket's file descriptor number for CLIENT LIST.
+func connFD(conn net.Conn) int {
+	tc, ok := conn.(*net.TCPConn)
+	if !ok {
+		return -1
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	fd := -1
+	raw.Control(func(f uintptr) { fd = int(f) })
+	return fd
+}

@@ -1,0 +1,220 @@
+package server
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/reefkv/reef/internal/command"
+	"github.com/reefkv/reef/internal/config"
+	"github.com/reefkv/reef/internal/resp"
+	"github.com/reefkv/reef/internal/slot"
+)
+
+// process runs one command the way Redis's processCommand does: look it up,
+// check existence and arity, authentication, transaction state and the
+// other gates, in Redis's order, then lock the slots of its keys and call
+// it (or queue it inside MULTI).
+func (c *Client) process(args [][]byte) {
+	s := c.srv
+	cfg := s.cfg.Get()
+	spec := s.table.Lookup(args[0])
+	if spec != nil && spec.Subs != nil && len(args) >= 2 {
+		sub := spec.LookupSub(args[1])
+		if sub == nil {
+			c.reject(nil, "ERR unknown subcommand '"+trunc(string(args[1]), 128)+"'. Try "+strings.ToUpper(string(args[0]))+" HELP.")
+			return
+		}
+		spec = sub
+	}
+	if spec == nil || spec.Handler == nil {
+		c.reject(nil, unknownCommandError(args))
+		return
+	}
+	if (spec.Arity > 0 && spec.Arity != len(args)) || len(args) < -spec.Arity {
+		c.reject(spec, command.ErrArity(spec.FullName()))
+		return
+	}
+	if spec.Flags&command.FlagProtected != 0 && !protectedAllowed(cfg, spec, c) {
+		c.reject(spec, protectedError(spec))
+		return
+	}
+	if !c.authenticated && spec.Flags&command.FlagNoAuth == 0 {
+		c.reject(spec, "NOAUTH Authentication required.")
+		return
+	}
+	if c.multi != nil && spec.Flags&command.FlagNoMulti != 0 {
+		c.reject(spec, "ERR Command not allowed inside a transaction")
+		return
+	}
+	if c.multi != nil && !isTransactionControl(spec) {
+		c.queue(spec, args)
+		return
+	}
+	c.waitIfPaused(spec)
+	c.call(spec, args, cfg)
+}
+
+// isTransactionControl reports the commands that run immediately inside
+// MULTI instead of being queued.
+func isTransactionControl(spec *command.Spec) bool {
+	switch spec.Name {
+	case "exec", "discard", "multi", "watch", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+// unknownCommandError is Redis's "unknown command" text, quoting the first
+// arguments up to 128 characters.
+func unknownCommandError(args [][]byte) string {
+	var b strings.Builder
+	for _, a := range args[1:] {
+		if b.Len() >= 128 {
+			break
+		}
+		b.WriteByte('\'')
+		b.WriteString(trunc(string(a), 128-b.Len()))
+		b.WriteString("' ")
+	}
+	return "ERR unknown command '" + trunc(string(args[0]), 128) + "', with args beginning with: " + b.String()
+}
+
+func trunc(s string, n int) string {
+	if n < 0 {
+		n = 0
+	}
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func protectedAllowed(cfg *config.Config, spec *command.Spec, c *Client) bool {
+	var mode string
+	switch spec.Name {
+	case "debug":
+		mode = cfg.EnableDebugCommand
+	case "module":
+		mode = cfg.EnableModuleCommand
+	default:
+		return true
+	}
+	return mode == "yes" || (mode == "local" && isLocal(c.conn))
+}
+
+func protectedError(spec *command.Spec) string {
+	upper := strings.ToUpper(spec.Name)
+	return "ERR " + upper + " command not allowed. If the enable-" + spec.Name + "-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."
+}
+
+// reject replies an error for a command that was not executed and counts it
+// as Redis does (rejected_calls, errorstats); inside MULTI it also dooms the
+// transaction.
+func (c *Client) reject(spec *command.Spec, msg string) {
+	if spec != nil {
+		spec.Stats.RejectedCalls.Add(1)
+	}
+	if c.multi != nil {
+		c.multi.aborted = true
+	}
+	c.srv.countError(msg)
+	c.reply(func() { c.ctx.Out = resp.AppendError(c.ctx.Out, msg) })
+}
+
+// reply appends output produced by fn unless CLIENT REPLY suppresses it.
+func (c *Client) reply(fn func()) {
+	mark := len(c.ctx.Out)
+	fn()
+	c.applyReplyMode(mark)
+}
+
+// applyReplyMode drops the output appended since mark when CLIENT REPLY OFF
+// or SKIP is in force.
+func (c *Client) applyReplyMode(mark int) {
+	switch c.replyMode {
+	case replyOff:
+		c.ctx.Out = c.ctx.Out[:mark]
+	case replySkip:
+		c.ctx.Out = c.ctx.Out[:mark]
+		c.replyMode = replyOn
+	case replySkipNext:
+		c.replyMode = replySkip
+	}
+}
+
+// call executes a command with its slots locked: Redis's call().
+func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
+	s := c.srv
+	ctx := &c.ctx
+	ctx.Reset()
+	ctx.Args = args
+	ctx.Spec = spec
+	ctx.Cfg = cfg
+	ctx.Proto = c.proto
+	ctx.DB = c.db
+	start := time.Now()
+	ctx.Now = start.UnixMilli()
+	mark := len(ctx.Out)
+
+	locked := c.lockKeys(spec, args)
+	spec.Handler(ctx)
+	if locked {
+		s.ks.UnlockSlots(c.slots)
+	}
+
+	dur := time.Since(start)
+	c.afterCall(spec, args, dur, mark)
+}
+
+// lockKeys locks the slots of the command's keys in ascending order and
+// reports whether it locked anything.
+func (c *Client) lockKeys(spec *command.Spec, args [][]byte) bool {
+	if spec.SelfLocking {
+		return false
+	}
+	keys, _ := spec.KeyPositions(args, c.keyPos[:0])
+	c.keyPos = keys
+	if len(keys) == 0 {
+		return false
+	}
+	c.slots = c.slots[:0]
+	for _, k := range keys {
+		c.slots = append(c.slots, slot.Of(args[k]))
+	}
+	if len(c.slots) > 1 {
+		slices.Sort(c.slots)
+		c.slots = slices.Compact(c.slots)
+	}
+	c.srv.ks.LockSlots(c.slots)
+	return true
+}
+
+// afterCall does the bookkeeping after a command ran: statistics, slow log,
+// MONITOR, reply mode.
+func (c *Client) afterCall(spec *command.Spec, args [][]byte, dur time.Duration, mark int) {
+	s := c.srv
+	ctx := &c.ctx
+	usec := dur.Microseconds()
+	spec.Stats.Calls.Add(1)
+	spec.Stats.Usec.Add(usec)
+	if ctx.Failed {
+		spec.Stats.FailedCalls.Add(1)
+		s.countErrorCode(ctx.ErrCode)
+	}
+	s.stats.totalCommands.Add(1)
+	if ctx.Dirty > 0 {
+		s.dirty.Add(ctx.Dirty)
+	}
+	if spec.Flags&command.FlagSkipSlowlog == 0 {
+		s.slowlog.maybeAdd(s.cfg.Get(), c, args, usec)
+	}
+	if s.monitors.active() && spec.Flags&(command.FlagSkipMonitor|command.FlagAdmin) == 0 {
+		s.monitors.feed(c, ctx.DB, args)
+	}
+	c.mu.Lock()
+	c.lastCmd = spec.FullName()
+	c.db = ctx.DB
+	c.mu.Unlock()
+	c.applyReplyMode(mark)
+}

@@ -1,0 +1,340 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/reefkv/reef/internal/command"
+	"github.com/reefkv/reef/internal/resp"
+)
+
+// infoSections are INFO's default sections in Redis's order.
+var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"}
+
+func infoCommand(ctx *command.Ctx) {
+	s := clientOf(ctx).srv
+	want := map[string]bool{}
+	all := false
+	if len(ctx.Args) == 1 {
+		want["default"] = true
+	}
+	for _, a := range ctx.Args[1:] {
+		want[strings.ToLower(string(a))] = true
+	}
+	if want["default"] {
+		for _, sec := range infoSections {
+			want[sec] = true
+		}
+	}
+	if want["all"] || want["everything"] {
+		all = true
+		for _, sec := range infoSections {
+			want[sec] = true
+		}
+		want["commandstats"] = true
+		want["latencystats"] = true
+	}
+	_ = all
+	var b strings.Builder
+	order := append([]string{}, infoSections[:7]...)
+	order = append(order, "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace")
+	for _, sec := range order {
+		if !want[sec] {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		s.infoSection(&b, sec)
+	}
+	ctx.Out = resp.AppendVerbatim(ctx.Out, ctx.Proto, "txt", []byte(b.String()))
+}
+
+func field(b *strings.Builder, name string, v any) {
+	b.WriteString(name)
+	b.WriteByte(':')
+	fmt.Fprint(b, v)
+	b.WriteString("\r\n")
+}
+
+// humanBytes formats like Redis's bytesToHuman.
+func humanBytes(n int64) string {
+	d := float64(n)
+	switch {
+	case n < 1024:
+		return strconv.FormatInt(n, 10) + "B"
+	case n < 1024*1024:
+		return fmt.Sprintf("%.2fK", d/1024)
+	case n < 1024*1024*1024:
+		return fmt.Sprintf("%.2fM", d/(1024*1024))
+	case n < 1024*1024*1024*1024:
+		return fmt.Sprintf("%.2fG", d/(1024*1024*1024))
+	default:
+		return fmt.Sprintf("%.2fT", d/(1024*1024*1024*1024))
+	}
+}
+
+// memoryUsed returns the bytes the Go heap holds (Redis's used_memory).
+func memoryUsed() int64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	return int64(sample[0].Value.Uint64())
+}
+
+// memoryRSS returns the process's resident set size.
+func memoryRSS() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}
+
+func (s *Server) infoSection(b *strings.Builder, sec string) {
+	cfg := s.cfg.Get()
+	now := time.Now()
+	switch sec {
+	case "server":
+		b.WriteString("# Server\r\n")
+		field(b, "redis_version", command.RedisVersion)
+		field(b, "redis_git_sha1", "00000000")
+		field(b, "redis_git_dirty", 0)
+		field(b, "redis_build_id", "reef-"+Version)
+		field(b, "redis_mode", s.mode())
+		field(b, "reef_version", Version)
+		var uts syscall.Utsname
+		syscall.Uname(&uts)
+		field(b, "os", utsString(uts.Sysname[:])+" "+utsString(uts.Release[:])+" "+utsString(uts.Machine[:]))
+		field(b, "arch_bits", 64)
+		field(b, "monotonic_clock", "POSIX clock_gettime")
+		field(b, "multiplexing_api", "epoll")
+		field(b, "atomicvar_api", "c11-builtin")
+		field(b, "gcc_version", "0.0.0")
+		field(b, "go_version", runtime.Version())
+		field(b, "process_id", os.Getpid())
+		field(b, "process_supervised", "no")
+		field(b, "run_id", s.runID)
+		field(b, "tcp_port", cfg.Port)
+		field(b, "server_time_usec", now.UnixMicro())
+		up := int64(now.Sub(s.startTime).Seconds())
+		field(b, "uptime_in_seconds", up)
+		field(b, "uptime_in_days", up/86400)
+		field(b, "hz", cfg.Hz)
+		field(b, "configured_hz", cfg.Hz)
+		field(b, "lru_clock", s.lruClock.Load())
+		exe, _ := os.Executable()
+		field(b, "executable", exe)
+		field(b, "config_file", cfg.ConfigFile)
+		field(b, "io_threads_active", 0)
+	case "clients":
+		b.WriteString("# Clients\r\n")
+		field(b, "connected_clients", s.numClients.Load())
+		field(b, "cluster_connections", 0)
+		field(b, "maxclients", cfg.MaxClients)
+		field(b, "client_recent_max_input_buffer", 0)
+		field(b, "client_recent_max_output_buffer", 0)
+		field(b, "blocked_clients", 0)
+		field(b, "tracking_clients", 0)
+		field(b, "clients_in_timeout_table", 0)
+	case "memory":
+		used := memoryUsed()
+		rss := memoryRSS()
+		b.WriteString("# Memory\r\n")
+		field(b, "used_memory", used)
+		field(b, "used_memory_human", humanBytes(used))
+		field(b, "used_memory_rss", rss)
+		field(b, "used_memory_rss_human", humanBytes(rss))
+		peak := s.notePeak(used)
+		field(b, "used_memory_peak", peak)
+		field(b, "used_memory_peak_human", humanBytes(peak))
+		field(b, "used_memory_peak_perc", fmt.Sprintf("%.2f%%", float64(used)*100/float64(max(peak, 1))))
+		field(b, "used_memory_dataset", used)
+		var si syscall.Sysinfo_t
+		syscall.Sysinfo(&si)
+		total := int64(si.Totalram) * int64(si.Unit)
+		field(b, "total_system_memory", total)
+		field(b, "total_system_memory_human", humanBytes(total))
+		field(b, "maxmemory", cfg.MaxMemory)
+		field(b, "maxmemory_human", humanBytes(cfg.MaxMemory))
+		field(b, "maxmemory_policy", cfg.MaxMemoryPolicy)
+		ratio := 0.0
+		if used > 0 {
+			ratio = float64(rss) / float64(used)
+		}
+		field(b, "mem_fragmentation_ratio", fmt.Sprintf("%.2f", ratio))
+		field(b, "mem_fragmentation_bytes", rss-used)
+		field(b, "mem_replication_backlog", 0)
+		field(b, "mem_clients_slaves", 0)
+		field(b, "mem_clients_normal", 0)
+		field(b, "mem_cluster_links", 0)
+		field(b, "mem_aof_buffer", 0)
+		field(b, "mem_allocator", "go-"+runtime.Version())
+		field(b, "lazyfree_pending_objects", 0)
+		field(b, "lazyfreed_objects", 0)
+	case "persistence":
+		b.WriteString("# Persistence\r\n")
+		field(b, "loading", 0)
+		field(b, "async_loading", 0)
+		field(b, "rdb_changes_since_last_save", s.dirty.Load())
+		field(b, "rdb_bgsave_in_progress", 0)
+		field(b, "rdb_last_save_time", s.lastSave.Load())
+		field(b, "rdb_last_bgsave_status", "ok")
+		field(b, "rdb_last_bgsave_time_sec", -1)
+		field(b, "rdb_current_bgsave_time_sec", -1)
+		field(b, "rdb_saves", 0)
+		field(b, "aof_enabled", boolInt(cfg.AppendOnly))
+		field(b, "aof_rewrite_in_progress", 0)
+		field(b, "aof_rewrite_scheduled", 0)
+		field(b, "aof_last_rewrite_time_sec", -1)
+		field(b, "aof_current_rewrite_time_sec", -1)
+		field(b, "aof_last_bgrewrite_status", "ok")
+		field(b, "aof_last_write_status", "ok")
+	case "stats":
+		hits, misses := s.ks.HitsMisses()
+		b.WriteString("# Stats\r\n")
+		field(b, "total_connections_received", s.stats.totalConnections.Load())
+		field(b, "total_commands_processed", s.stats.totalCommands.Load())
+		field(b, "instantaneous_ops_per_sec", 0)
+		field(b, "total_net_input_bytes", s.stats.netInput.Load())
+		field(b, "total_net_output_bytes", s.stats.netOutput.Load())
+		field(b, "rejected_connections", s.stats.rejectedConnections.Load())
+		field(b, "sync_full", 0)
+		field(b, "sync_partial_ok", 0)
+		field(b, "sync_partial_err", 0)
+		field(b, "expired_keys", s.stats.expiredKeys.Load())
+		field(b, "expired_stale_perc", "0.00")
+		field(b, "expired_time_cap_reached_count", 0)
+		field(b, "evicted_keys", 0)
+		field(b, "evicted_clients", 0)
+		field(b, "keyspace_hits", hits)
+		field(b, "keyspace_misses", misses)
+		field(b, "pubsub_channels", 0)
+		field(b, "pubsub_patterns", 0)
+		field(b, "pubsubshard_channels", 0)
+		field(b, "latest_fork_usec", 0)
+		field(b, "total_forks", 0)
+		field(b, "migrate_cached_sockets", 0)
+		field(b, "total_error_replies", s.stats.totalErrorReplies.Load())
+		field(b, "dump_payload_sanitizations", 0)
+		field(b, "total_reads_processed", s.stats.totalCommands.Load())
+		field(b, "total_writes_processed", s.stats.totalCommands.Load())
+	case "replication":
+		b.WriteString("# Replication\r\n")
+		field(b, "role", "master")
+		field(b, "connected_slaves", 0)
+		field(b, "master_failover_state", "no-failover")
+		field(b, "master_replid", s.runID)
+		field(b, "master_replid2", "0000000000000000000000000000000000000000")
+		field(b, "master_repl_offset", 0)
+		field(b, "second_repl_offset", -1)
+		field(b, "repl_backlog_active", 0)
+		field(b, "repl_backlog_size", cfg.ReplBacklogSize)
+		field(b, "repl_backlog_first_byte_offset", 0)
+		field(b, "repl_backlog_histlen", 0)
+	case "cpu":
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		b.WriteString("# CPU\r\n")
+		field(b, "used_cpu_sys", fmt.Sprintf("%.6f", tvSeconds(ru.Stime)))
+		field(b, "used_cpu_user", fmt.Sprintf("%.6f", tvSeconds(ru.Utime)))
+		field(b, "used_cpu_sys_children", "0.000000")
+		field(b, "used_cpu_user_children", "0.000000")
+	case "modules":
+		b.WriteString("# Modules\r\n")
+	case "commandstats":
+		b.WriteString("# Commandstats\r\n")
+		var lines []string
+		var walk func(sp *command.Spec)
+		walk = func(sp *command.Spec) {
+			calls := sp.Stats.Calls.Load()
+			rejected := sp.Stats.RejectedCalls.Load()
+			failed := sp.Stats.FailedCalls.Load()
+			if calls > 0 || rejected > 0 || failed > 0 {
+				usec := sp.Stats.Usec.Load()
+				per := 0.0
+				if calls > 0 {
+					per = float64(usec) / float64(calls)
+				}
+				lines = append(lines, fmt.Sprintf("cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d\r\n",
+					sp.Name, calls, usec, per, rejected, failed))
+			}
+			for _, sub := range sp.Subs {
+				walk(sub)
+			}
+		}
+		for _, sp := range s.table.All() {
+			walk(sp)
+		}
+		sort.Strings(lines)
+		for _, l := range lines {
+			b.WriteString(l)
+		}
+	case "errorstats":
+		b.WriteString("# Errorstats\r\n")
+		for _, l := range s.errStats.snapshot() {
+			b.WriteString(l)
+			b.WriteString("\r\n")
+		}
+	case "latencystats":
+		b.WriteString("# Latencystats\r\n")
+	case "cluster":
+		b.WriteString("# Cluster\r\n")
+		field(b, "cluster_enabled", boolInt(cfg.ClusterEnabled))
+	case "keyspace":
+		b.WriteString("# Keyspace\r\n")
+		for db := 0; db < s.ks.Databases(); db++ {
+			n := s.ks.Size(db)
+			if n == 0 {
+				continue
+			}
+			fmt.Fprintf(b, "db%d:keys=%d,expires=%d,avg_ttl=0\r\n", db, n, s.ks.VolatileSize(db))
+		}
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func tvSeconds(tv syscall.Timeval) float64 {
+	return float64(tv.Sec) + float64(tv.Usec)/1e6
+}
+
+func utsString(b []int8) string {
+	var out []byte
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		out = append(out, byte(c))
+	}
+	return string(out)
+}
+
+// notePeak records and returns the peak of used memory.
+func (s *Server) notePeak(used int64) int64 {
+	for {
+		p := s.memPeak.Load()
+		if used <= p {
+			return p
+		}
+		if s.memPeak.CompareAndSwap(p, used) {
+			return used
+		}
+	}
+}

@@ -1,0 +1,349 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/reefkv/reef/internal/command"
+	"github.com/reefkv/reef/internal/config"
+	"github.com/reefkv/reef/internal/keyspace"
+	"github.com/reefkv/reef/internal/logging"
+)
+
+// Version is Reef's own version, reported as reef_version in INFO. Clients
+// see redis_version 7.0.15, the Redis release Reef is compatible with.
+const Version = "0.1.0"
+
+// Server is one Reef node.
+type Server struct {
+	cfg    *config.Live
+	log    *slog.Logger
+	logOut *logging.Output
+	ks     *keyspace.Keyspace
+	table  *command.Table
+
+	runID     string
+	startTime time.Time
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	lmu       sync.Mutex
+	listeners []net.Listener
+
+	clientsMu  sync.Mutex
+	clients    map[uint64]*Client
+	nextID     atomic.Uint64
+	numClients atomic.Int64
+
+	stats    stats
+	lruClock atomic.Uint32
+	dirty    atomic.Int64
+	lastSave atomic.Int64
+
+	pause    pauseState
+	monitors monitorSet
+	slowlog  slowlog
+	watches  watchRegistry
+	execMu   sync.Mutex // serializes transactions holding whole-keyspace commands
+	errStats errorStats
+
+	activeExpire atomic.Bool
+	memPeak      atomic.Int64
+
+	shutdownOnce sync.Once
+	shutdownCh   chan shutdownRequest
+	exitCode     int
+}
+
+// stats are the INFO stats counters.
+type stats struct {
+	totalConnections    atomic.Int64
+	totalCommands       atomic.Int64
+	rejectedConnections atomic.Int64
+	netInput            atomic.Int64
+	netOutput           atomic.Int64
+	expiredKeys         atomic.Int64
+	totalErrorReplies   atomic.Int64
+	totalReads          atomic.Int64
+	totalWrites         atomic.Int64
+	expiredStaleCycles  atomic.Int64
+}
+
+type shutdownRequest struct {
+	save, noSave bool
+	reason       string
+	done         chan error
+}
+
+// New builds a server from a loaded configuration. It does not listen yet.
+func New(cfg *config.Config, logOut *logging.Output) *Server {
+	s := &Server{
+		cfg:        config.NewLive(cfg, cfg.ConfigFile),
+		logOut:     logOut,
+		log:        logOut.Logger(),
+		ks:         keyspace.New(cfg.Databases),
+		clients:    map[uint64]*Client{},
+		startTime:  time.Now(),
+		shutdownCh: make(chan shutdownRequest, 1),
+	}
+	s.table = command.NewTable(s.families()...)
+	var id [20]byte
+	rand.Read(id[:])
+	s.runID = hex.EncodeToString(id[:])
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.lastSave.Store(time.Now().Unix())
+	s.activeExpire.Store(true)
+	s.slowlog.init()
+	s.updateLRUClock()
+	s.registerConfigHooks()
+	return s
+}
+
+// Config returns the current configuration snapshot.
+func (s *Server) Config() *config.Config { return s.cfg.Get() }
+
+// Addr returns the address of the first TCP listener, once Run listens.
+func (s *Server) Addr() net.Addr {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	if len(s.listeners) == 0 {
+		return nil
+	}
+	return s.listeners[0].Addr()
+}
+
+// Run listens, serves clients and background jobs, and blocks until the
+// server shuts down. It returns the process exit code.
+func (s *Server) Run() int {
+	cfg := s.cfg.Get()
+	if err := s.listen(cfg); err != nil {
+		s.log.Warn(err.Error())
+		return 1
+	}
+	s.logOut.SetRole('M')
+	s.log.Info(fmt.Sprintf("Running mode=%s, port=%d.", s.mode(), cfg.Port))
+	s.log.Warn("Server initialized")
+	s.startBackground()
+	s.log.Info("Ready to accept connections")
+	req := <-s.shutdownCh
+	err := s.finishShutdown(req)
+	if req.done != nil {
+		req.done <- err
+	}
+	return s.exitCode
+}
+
+func (s *Server) mode() string {
+	if s.cfg.Get().ClusterEnabled {
+		return "cluster"
+	}
+	return "standalone"
+}
+
+// listen binds every configured address. As in Redis, an address prefixed
+// with '-' may fail (e.g. IPv6 missing); any other failure is fatal.
+func (s *Server) listen(cfg *config.Config) error {
+	if cfg.Port == 0 {
+		return nil
+	}
+	binds := cfg.Bind
+	if len(binds) == 0 {
+		binds = []string{"*", "-::*"}
+	}
+	for _, b := range binds {
+		optional := strings.HasPrefix(b, "-")
+		addr := strings.TrimPrefix(b, "-")
+		host := addr
+		network := "tcp4"
+		switch {
+		case addr == "*":
+			host = "0.0.0.0"
+		case addr == "::*":
+			host, network = "::", "tcp6"
+		case strings.Contains(addr, ":"):
+			network = "tcp6"
+		}
+		l, err := net.Listen(network, net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
+		if err != nil {
+			if optional && !isAddrInUse(err) {
+				continue
+			}
+			s.log.Warn(fmt.Sprintf("Warning: Could not create server TCP listening socket %s:%d: %s", addr, cfg.Port, describeListenErr(err)))
+			s.closeListeners()
+			return fmt.Errorf("Failed listening on port %d (TCP), aborting.", cfg.Port)
+		}
+		s.lmu.Lock()
+		s.listeners = append(s.listeners, l)
+		s.lmu.Unlock()
+	}
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	for _, l := range s.listeners {
+		s.wg.Add(1)
+		go s.acceptLoop(l)
+	}
+	return nil
+}
+
+func isAddrInUse(err error) bool {
+	return strings.Contains(err.Error(), "address already in use")
+}
+
+// describeListenErr words a listen error as Redis's anet does ("bind:
+// Address already in use").
+func describeListenErr(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		msg := op.Err.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+		if len(msg) > 0 {
+			msg = strings.ToUpper(msg[:1]) + msg[1:]
+		}
+		return "bind: " + msg
+	}
+	return err.Error()
+}
+
+func (s *Server) closeListeners() {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	for _, l := range s.listeners {
+		l.Close()
+	}
+	s.listeners = nil
+}
+
+func (s *Server) acceptLoop(l net.Listener) {
+	defer s.wg.Done()
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			if s.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("Accepting client connection: " + err.Error())
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		s.acceptClient(conn)
+	}
+}
+
+// acceptClient applies the checks Redis makes on a new connection
+// (maxclients, protected mode) and starts the client's goroutine.
+func (s *Server) acceptClient(conn net.Conn) {
+	cfg := s.cfg.Get()
+	s.stats.totalConnections.Add(1)
+	if int(s.numClients.Load()) >= cfg.MaxClients {
+		s.stats.rejectedConnections.Add(1)
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		conn.Write([]byte("-ERR max number of clients reached\r\n"))
+		conn.Close()
+		return
+	}
+	if cfg.ProtectedMode && cfg.RequirePass == "" && !isLocal(conn) {
+		s.stats.rejectedConnections.Add(1)
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		conn.Write([]byte(protectedModeError))
+		conn.Close()
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+		if cfg.TCPKeepalive > 0 {
+			tc.SetKeepAliveConfig(net.KeepAliveConfig{
+				Enable:   true,
+				Idle:     time.Duration(cfg.TCPKeepalive) * time.Second,
+				Interval: time.Duration(max(cfg.TCPKeepalive/3, 1)) * time.Second,
+				Count:    3,
+			})
+		}
+	}
+	c := s.newClient(conn)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		c.serve()
+	}()
+}
+
+func isLocal(conn net.Conn) bool {
+	addr, ok := conn.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return true // unix socket
+	}
+	return addr.IP.IsLoopback()
+}
+
+const protectedModeError = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"
+
+// RequestShutdown asks the server to shut down (signals, SHUTDOWN). It
+// returns once the request is queued; reason is logged.
+func (s *Server) RequestShutdown(reason string, save, noSave bool) {
+	select {
+	case s.shutdownCh <- shutdownRequest{save: save, noSave: noSave, reason: reason}:
+	default:
+	}
+}
+
+// finishShutdown stops listening, saves if configured, closes clients and
+// waits for every goroutine.
+func (s *Server) finishShutdown(req shutdownRequest) error {
+	s.log.Warn("User requested shutdown...")
+	cfg := s.cfg.Get()
+	if (len(cfg.Save) > 0 && !req.noSave) || req.save {
+		if err := s.saveOnShutdown(); err != nil {
+			s.log.Warn("Error trying to save the DB, can't exit.")
+			s.log.Warn("Errors trying to shut down the server. Check the logs for more information.")
+			return err
+		}
+	}
+	s.closeListeners()
+	if cfg.Pidfile != "" {
+		s.log.Info("Removing the pid file.")
+		os.Remove(cfg.Pidfile)
+	}
+	s.cancel()
+	s.closeAllClients()
+	s.wg.Wait()
+	s.log.Warn("Redis is now ready to exit, bye bye...")
+	return nil
+}
+
+func (s *Server) closeAllClients() {
+	s.clientsMu.Lock()
+	cs := make([]*Client, 0, len(s.clients))
+	for _, c := range s.clients {
+		cs = append(cs, c)
+	}
+	s.clientsMu.Unlock()
+	for _, c := range cs {
+		c.closeConn()
+	}
+}
+
+// updateLRUClock refreshes the 24-bit, one-second LRU clock.
+func (s *Server) updateLRUClock() {
+	s.lruClock.Store(uint32(time.Now().Unix()) & (1<<24 - 1))
+}
+
+// families returns every command family: the data commands of package
+// command plus the server's own.
+func (s *Server) families() []command.Family {
+	return append(command.DataFamilies(), s.serverFamily())
+}
