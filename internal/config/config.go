@@ -230,7 +230,7 @@ type Config struct {
 	// ClusterAnnouncePort and ClusterAnnounceBusPort override announced ports.
 	ClusterAnnouncePort, ClusterAnnounceBusPort int
 	// ClusterAnnounceHostname is sent as a ping extension, or "".
-	ClusterAnnounceHostname string
+	ClusterAnnounceHostname         string
 	ClusterRequireFullCoverage      bool
 	ClusterAllowReadsWhenDown       bool
 	ClusterAllowPubsubshardWhenDown bool
