@@ -99,6 +99,7 @@ type Machine struct {
 	lost          slot.Set // slots my shard stopped serving since the last Ready
 	blacklist     map[NodeID]int64
 	linkGen       uint64
+	links         map[uint64]*node // outbound links by generation
 	repl          ReplInfo
 	pfailNodes    int
 
@@ -146,6 +147,7 @@ func New(cfg Config, rng *rand.Rand, saved *Saved, now int64) (*Machine, error) 
 		migrating:   map[int]*node{},
 		importing:   map[int]*node{},
 		blacklist:   map[NodeID]int64{},
+		links:       map[uint64]*node{},
 		size:        1,
 		mfMasterOff: -1,
 	}
@@ -201,11 +203,7 @@ func (m *Machine) load(s *Saved) error {
 		sn := &s.Nodes[i]
 		n := m.byID[sn.ID]
 		if !sn.Master.IsZero() {
-			mst := m.byID[sn.Master]
-			if mst == nil {
-				mst = m.newNode(sn.Master, 0)
-				m.addNode(mst)
-			}
+			mst := m.loadRef(sn.Master)
 			n.master = mst
 			mst.replicas = append(mst.replicas, n)
 		}
@@ -214,21 +212,11 @@ func (m *Machine) load(s *Saved) error {
 				m.addSlot(n, j)
 			}
 		}
-		if n == m.myself {
-			for j, id := range sn.Migrating {
-				if t := m.byID[id]; t != nil {
-					m.migrating[j] = t
-				} else {
-					return fmt.Errorf("migrating slot %d to unknown node %s", j, id)
-				}
-			}
-			for j, id := range sn.Importing {
-				if t := m.byID[id]; t != nil {
-					m.importing[j] = t
-				} else {
-					return fmt.Errorf("importing slot %d from unknown node %s", j, id)
-				}
-			}
+		for j, id := range sn.Migrating {
+			m.migrating[j] = m.loadRef(id)
+		}
+		for j, id := range sn.Importing {
+			m.importing[j] = m.loadRef(id)
 		}
 	}
 	m.currentEpoch, m.lastVoteEpoch = s.CurrentEpoch, s.LastVoteEpoch
@@ -237,6 +225,17 @@ func (m *Machine) load(s *Saved) error {
 	}
 	m.logf(LevelNotice, "Node configuration loaded, I'm %s", m.myself.id)
 	return nil
+}
+
+// loadRef returns the node id names in nodes.conf, creating a flagless node
+// when it has no line of its own (as Redis does).
+func (m *Machine) loadRef(id NodeID) *node {
+	n := m.byID[id]
+	if n == nil {
+		n = m.newNode(id, 0)
+		m.addNode(n)
+	}
+	return n
 }
 
 // applyMyConfig copies announced address fields of the config to myself.
@@ -341,13 +340,14 @@ func (m *Machine) Step(now int64, in Input) {
 	case *Packet:
 		m.processPacket(in)
 	case LinkUp:
-		if n := m.byID[in.Node]; n != nil && n.link != nil && n.link.gen == in.Gen {
+		if n := m.links[in.Gen]; n != nil {
 			n.link.up = true
 			// The MEET went out on this link: from now on PING.
 			n.flags &^= msg.FlagMeet
 		}
 	case LinkDown:
-		if n := m.byID[in.Node]; n != nil && n.link != nil && n.link.gen == in.Gen {
+		if n := m.links[in.Gen]; n != nil {
+			delete(m.links, in.Gen)
 			n.link = nil
 			m.version++
 		}

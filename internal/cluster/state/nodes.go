@@ -197,6 +197,7 @@ func (m *Machine) freeLink(n *node) {
 		return
 	}
 	m.out.Ops = append(m.out.Ops, Op{Kind: OpClose, Node: n.id, Gen: n.link.gen})
+	delete(m.links, n.link.gen)
 	n.link = nil
 	m.version++
 }
@@ -206,6 +207,7 @@ func (m *Machine) freeLink(n *node) {
 func (m *Machine) createLink(n *node) {
 	m.linkGen++
 	n.link = &outLink{gen: m.linkGen, ctime: m.now}
+	m.links[m.linkGen] = n
 	m.out.Ops = append(m.out.Ops, Op{Kind: OpDial, Node: n.id, Gen: n.link.gen, IP: n.ip, Port: int(n.cport)})
 	oldPing := n.pingSent
 	typ := msg.TypePing

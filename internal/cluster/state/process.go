@@ -15,8 +15,8 @@ func (m *Machine) processPacket(p *Packet) {
 	me := m.myself
 	var ln *node // node of my outbound link the packet came on
 	if p.Inbound == 0 {
-		ln = m.byID[p.Node]
-		if ln == nil || ln.link == nil || ln.link.gen != p.Gen {
+		ln = m.links[p.Gen]
+		if ln == nil {
 			return // a packet from a link I already dropped
 		}
 	}
@@ -216,7 +216,7 @@ func peerIP(p *Packet) string {
 
 // updateAddress is nodeUpdateAddressIfNeeded.
 func (m *Machine) updateAddress(n *node, p *Packet) bool {
-	if n == m.myself || (p.Inbound == 0 && n.link != nil && n.link.gen == p.Gen && p.Node == n.id) {
+	if n == m.myself || (p.Inbound == 0 && n.link != nil && n.link.gen == p.Gen) {
 		return false
 	}
 	h := p.Msg

@@ -42,7 +42,7 @@ func (m *Machine) send(n *node, mm *msg.Message) {
 	if n == nil || n.link == nil {
 		return
 	}
-	m.out.Ops = append(m.out.Ops, Op{Kind: OpSend, Node: n.id, Msg: mm})
+	m.out.Ops = append(m.out.Ops, Op{Kind: OpSend, Node: n.id, Gen: n.link.gen, Msg: mm})
 	m.count(mm.Type)
 }
 

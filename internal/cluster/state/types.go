@@ -59,27 +59,25 @@ type LinkID uint64
 type Input interface{ isInput() }
 
 // Packet is a message received on a link. For an inbound link (one the peer
-// opened) Inbound is set; for my outbound link to Node, Inbound is 0 and
-// Node/Gen name the link as the Dial op did.
+// opened) Inbound is set; for one of my outbound links, Inbound is 0 and Gen
+// names the link as the Dial op did (node IDs change during a handshake, so
+// outbound links are known by Gen alone, unique per Machine).
 type Packet struct {
 	Inbound LinkID
-	Node    NodeID
 	Gen     uint64
 	PeerIP  string // remote address of the socket
 	LocalIP string // local address of the socket (teaches me my own IP)
 	Msg     *msg.Message
 }
 
-// LinkUp reports that the outbound link Node/Gen connected.
+// LinkUp reports that the outbound link Gen connected.
 type LinkUp struct {
-	Node NodeID
-	Gen  uint64
+	Gen uint64
 }
 
-// LinkDown reports that the outbound link Node/Gen failed or closed.
+// LinkDown reports that the outbound link Gen failed or closed.
 type LinkDown struct {
-	Node NodeID
-	Gen  uint64
+	Gen uint64
 }
 
 // InboundUp reports a new inbound link (for CLUSTER LINKS).
@@ -108,14 +106,16 @@ type OpKind uint8
 
 // Op kinds.
 const (
-	OpSend         OpKind = iota // send Msg on Link (inbound) or on Node's outbound link
-	OpDial                       // open the outbound link Node/Gen to IP:Port (the bus port)
-	OpClose                      // close the outbound link Node/Gen
+	OpSend         OpKind = iota // send Msg on inbound link Link, or else on outbound link Gen
+	OpDial                       // open outbound link Gen to IP:Port (the bus port) for Node
+	OpClose                      // close outbound link Gen
 	OpCloseInbound               // close inbound link Link
 )
 
-// Op is one thing for the bus to do, in order. Msg values may be shared by
-// several Ops (a broadcast) and must not be modified.
+// Op is one thing for the bus to do, in order. Node is the peer's ID when
+// the op was made (informational: it changes when a handshake completes).
+// Msg values may be shared by several Ops (a broadcast) and must not be
+// modified.
 type Op struct {
 	Kind OpKind
 	Node NodeID
