@@ -51,8 +51,7 @@ Cluster Manager Options:
 `
 
 // reefHelp lists what reef-cli adds to redis-cli's cluster manager.
-const reefHelp = `
-Reef Extensions:
+const reefHelp = `Reef Extensions:
   plan           reshard|rebalance <host:port> [reshard or rebalance options]
                  --cluster-plan-file <file>   (default reef-plan.json)
   apply          <plan-file> [host:port]      (re-run to resume after an interruption)

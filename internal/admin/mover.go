@@ -53,6 +53,7 @@ func (m *Manager) runJobs(jobs []*job, style int) error {
 		m.progress.Start(total)
 		defer m.progress.Finish()
 	}
+	m.waitMembership(jobs)
 	runs := make([]*jobRun, len(jobs))
 	for i, j := range jobs {
 		runs[i] = &jobRun{job: j}
@@ -90,7 +91,7 @@ func (m *Manager) runJobs(jobs []*job, style int) error {
 			if failed.Load() {
 				err = errors.New("aborted after an earlier failure")
 			} else {
-				err = m.runJob(r, style, &mu)
+				err = m.runJob(r, style, &mu, &failed)
 			}
 			mu.Lock()
 			r.done = true
@@ -108,7 +109,7 @@ func (m *Manager) runJobs(jobs []*job, style int) error {
 }
 
 // runJob moves one job's slots with dedicated connections.
-func (m *Manager) runJob(r *jobRun, style int, mu *sync.Mutex) error {
+func (m *Manager) runJob(r *jobRun, style int, mu *sync.Mutex, failed *atomic.Bool) error {
 	w := &mover{m: m, job: r.job}
 	defer w.close()
 	if style == styleRebalance {
@@ -141,6 +142,14 @@ func (m *Manager) runJob(r *jobRun, style int, mu *sync.Mutex) error {
 		batch = 1
 	}
 	for i := 0; i < len(r.Slots); i += batch {
+		if failed.Load() {
+			// Another job failed: stop between batches, leaving no slot
+			// of this job open.
+			if style == styleRebalance {
+				r.out.WriteByte('\n')
+			}
+			return errors.New("aborted after an earlier failure")
+		}
 		slots := r.Slots[i:min(i+batch, len(r.Slots))]
 		keys, err := w.moveBatch(slots)
 		mu.Lock()
@@ -263,10 +272,14 @@ func (w *mover) moveBatch(slots []int) (map[int]int, error) {
 	m, src, dst := w.m, w.job.Src, w.job.Dst
 	moved := map[int]int{}
 	// 1. Open: importing on the target first, then migrating on the source.
+	// A failure here happens before any key moved, so the batch is closed
+	// again rather than left open.
 	if err := w.setSlots(dst, slots, "IMPORTING", src.ID, nil); err != nil {
+		w.reopenRollback(slots)
 		return moved, err
 	}
 	if err := w.setSlots(src, slots, "MIGRATING", dst.ID, nil); err != nil {
+		w.reopenRollback(slots)
 		return moved, err
 	}
 	// 2. Keys.
@@ -301,7 +314,7 @@ func (w *mover) moveBatch(slots []int) (map[int]int, error) {
 		if len(keys) == 0 {
 			break
 		}
-		n, err := w.migrateKeys(keys)
+		n, err := w.migrateKeys(keys, keySlot)
 		for i := 0; i < n; i++ {
 			moved[keySlot[i]]++
 		}
@@ -341,10 +354,14 @@ func (w *mover) moveBatch(slots []int) (map[int]int, error) {
 	return moved, nil
 }
 
-// migrateKeys moves keys (all in open slots of the job) to the target with
-// MIGRATE calls bounded by MaxBatchBytes each, big collections in chunks.
-// It returns how many keys left the source.
-func (w *mover) migrateKeys(keys []string) (int, error) {
+// migrateKeys moves keys (all in open slots of the job) to the target.
+// MIGRATE takes keys of one slot only (CROSSSLOT otherwise), so each slot's
+// keys form their own commands, each bounded by MaxBatchBytes; the commands
+// of many slots are pipelined, which costs the source nothing (it runs them
+// one after the other) and keeps at most one payload in flight to the
+// target. Big collections move in chunks. It returns how many keys of
+// keySlot's order left the source (a prefix of keys on error).
+func (w *mover) migrateKeys(keys []string, keySlot []int) (int, error) {
 	m, src := w.m, w.job.Src
 	sizes, err := w.keySizes(keys)
 	if err != nil {
@@ -354,45 +371,59 @@ func (w *mover) migrateKeys(keys []string) (int, error) {
 	if maxBytes <= 0 {
 		maxBytes = 8 << 20
 	}
-	const maxKeys = 2000
+	const maxKeys = 1000
 	var batches [][]string
 	var cur []string
 	var curBytes int64
+	curSlot := -1
 	var big []string
 	for i, k := range keys {
 		if m.Opts.BigKeyBytes > 0 && sizes[i] > m.Opts.BigKeyBytes {
 			big = append(big, k)
 			continue
 		}
-		if len(cur) > 0 && (curBytes+sizes[i] > maxBytes || len(cur) >= maxKeys) {
+		if len(cur) > 0 && (keySlot[i] != curSlot || curBytes+sizes[i] > maxBytes || len(cur) >= maxKeys) {
 			batches = append(batches, cur)
 			cur, curBytes = nil, 0
 		}
 		cur = append(cur, k)
 		curBytes += sizes[i]
+		curSlot = keySlot[i]
 	}
 	if len(cur) > 0 {
 		batches = append(batches, cur)
 	}
 	done := 0
-	// One MIGRATE at a time per source: a source executes MIGRATE
-	// synchronously, so pipelining several would only queue them there,
-	// and one at a time keeps the bytes in flight bounded by maxBytes.
-	for _, b := range batches {
+	const depth = 64
+	for i := 0; i < len(batches); i += depth {
+		group := batches[i:min(i+depth, len(batches))]
 		c, err := w.conn(src)
 		if err != nil {
 			return done, err
 		}
-		r, err := c.Do(m.migrateArgs(w.job.Dst, m.Opts.Replace, b)...)
-		if err != nil {
-			return done, fmt.Errorf("%s: MIGRATE: %w", src.Name(), err)
-		}
-		if r.IsError() {
-			if err := w.migrateError(b, r.Text()); err != nil {
+		for _, b := range group {
+			if err := c.Send(m.migrateArgs(w.job.Dst, m.Opts.Replace, b)...); err != nil {
 				return done, err
 			}
 		}
-		done += len(b)
+		var firstErr error
+		for _, b := range group {
+			r, err := c.Receive()
+			if err != nil {
+				return done, fmt.Errorf("%s: MIGRATE: %w", src.Name(), err)
+			}
+			if r.IsError() && firstErr == nil {
+				if err := w.migrateError(b, r.Text()); err != nil {
+					firstErr = err
+				}
+			}
+			if firstErr == nil {
+				done += len(b)
+			}
+		}
+		if firstErr != nil {
+			return done, firstErr
+		}
 	}
 	for _, k := range big {
 		if err := w.moveBigKey(k); err != nil {
@@ -519,5 +550,62 @@ func (w *mover) waitOwner(slots []int, timeout time.Duration) error {
 			return fmt.Errorf("slot migration to %s did not finish within %v", w.job.Dst.Name(), timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// reopenRollback closes slots whose opening failed before keys moved: STABLE
+// on the target for slots it does not own, and on the source for slots it
+// does. Errors are ignored; check/fix reports anything left.
+func (w *mover) reopenRollback(slots []int) {
+	var mine []int
+	for _, s := range slots {
+		if !w.job.Dst.Slots[s] {
+			mine = append(mine, s)
+		}
+	}
+	stable := func(n *Node, ss []int) {
+		cmds := make([][]string, len(ss))
+		for i, s := range ss {
+			cmds[i] = []string{"CLUSTER", "SETSLOT", strconv.Itoa(s), "STABLE"}
+		}
+		w.pipeline(n, cmds)
+	}
+	stable(w.job.Dst, mine)
+	stable(w.job.Src, mine)
+}
+
+// waitMembership waits (up to 20 s) until every master knows every node a
+// job involves: right after add-node, gossip may not have reached all
+// nodes yet, and SETSLOT MIGRATING to an unknown node fails.
+func (m *Manager) waitMembership(jobs []*job) {
+	ids := map[string]bool{}
+	for _, j := range jobs {
+		ids[j.Src.ID] = true
+		ids[j.Dst.ID] = true
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		ok := true
+		for _, n := range m.masters() {
+			v, err := n.Do("CLUSTER", "NODES")
+			if err != nil || v.IsError() {
+				continue
+			}
+			known := map[string]bool{}
+			for _, l := range strings.Split(v.Text(), "\n") {
+				if p, ok := parseNodesLine(l); ok && !strings.Contains(strings.Join(p.flags, ","), "handshake") {
+					known[p.id] = true
+				}
+			}
+			for id := range ids {
+				if !known[id] {
+					ok = false
+				}
+			}
+		}
+		if ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

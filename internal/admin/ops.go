@@ -100,6 +100,13 @@ func (m *Manager) AddNode(newAddr, refAddr string) error {
 		}
 		return ErrFailed
 	}
+	if master == nil {
+		// Beyond redis-cli: wait until every node knows the new master, so
+		// that a reshard started right after add-node finds it everywhere.
+		for _, n := range m.Nodes[:len(m.Nodes)-1] {
+			m.waitKnows(n, nn.ID, 20*time.Second)
+		}
+	}
 	if master != nil {
 		// redis-cli sleeps 1 s and waits for matching slot signatures, then
 		// REPLICATE races gossip (spec 10.9). Waiting until the new node
