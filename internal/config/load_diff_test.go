@@ -91,6 +91,7 @@ var loadCases = []loadCase{
 	{name: "appenddirname path", args: []string{"--appenddirname", "a/b"}},
 	{name: "title unknown variable", args: []string{"--proc-title-template", "{foo}"}},
 	{name: "title empty expansion", args: []string{"--proc-title-template", "{title} {server-mode}"}},
+	{name: "activedefrag refused", args: []string{"--activedefrag", "yes"}},
 	{name: "title unterminated", args: []string{"--proc-title-template", "x {port"}},
 
 	// Command-line quirks.
@@ -173,6 +174,7 @@ maxmemory 18446744073709551616
 	{name: "empty bind", args: []string{"--port", "{port}", "--bind", "127.0.0.1", "--bind-source-addr", "127.0.0.1"}},
 	{name: "memory units", args: []string{"--port", "{port}", "--repl-backlog-size", "2MB", "--client-query-buffer-limit", "2gb", "--proto-max-bulk-len", "3m", "--active-defrag-ignore-bytes", "7K", "--maxmemory", "kb", "--stream-node-max-bytes", ""}},
 	{name: "octal forms", args: []string{"--port", "{port}", "--unixsocketperm", " +0700"}},
+	{name: "tiny backlog kept at startup", args: []string{"--port", "{port}", "--repl-backlog-size", "1"}},
 	{name: "empty percentiles", args: []string{"--port", "{port}", "--latency-tracking-info-percentiles", ""}},
 }
 

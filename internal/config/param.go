@@ -152,12 +152,22 @@ func r64(f func(c *Config) *int64) numRef {
 // Bool parameters.
 
 func boolP(name, alias string, fl flag, def bool, ref boolRef) *param {
+	return boolPV(name, alias, fl, def, nil, ref)
+}
+
+// boolPV is boolP with a validity check of the parsed value.
+func boolPV(name, alias string, fl flag, def bool, valid func(bool) string, ref boolRef) *param {
 	p := &param{name: name, alias: alias, flags: fl}
 	p.init = func(c *Config) { *ref(c) = def }
 	p.set = func(c *Config, args []string, _ *loadState) string {
 		yn := yesno(args[0])
 		if yn < 0 {
 			return "argument must be 'yes' or 'no'"
+		}
+		if valid != nil {
+			if err := valid(yn == 1); err != "" {
+				return err
+			}
 		}
 		*ref(c) = yn == 1
 		return ""
@@ -335,6 +345,10 @@ type numOpts struct {
 	lo, hi int64 // for unsigned types, read as uint64
 	def    int64
 	post   func(v int64) int64 // adjusts the stored value (hz clamping)
+	// applyPost adjusts a changed value set by CONFIG SET only: it is
+	// what a Redis apply function does to the value, and apply functions
+	// do not run while config files load.
+	applyPost func(v int64) int64
 }
 
 func (o *numOpts) unsigned() bool {
@@ -414,7 +428,7 @@ func (o *numOpts) format(v int64) string {
 func numP(name, alias string, fl flag, o numOpts, ref numRef) *param {
 	p := &param{name: name, alias: alias, flags: fl}
 	p.init = func(c *Config) { ref.set(c, o.def) }
-	p.set = func(c *Config, args []string, _ *loadState) string {
+	p.set = func(c *Config, args []string, ls *loadState) string {
 		v, err := o.parse(args[0])
 		if err == "" {
 			err = o.check(v)
@@ -424,6 +438,9 @@ func numP(name, alias string, fl flag, o numOpts, ref numRef) *param {
 		}
 		if o.post != nil {
 			v = o.post(v)
+		}
+		if ls == nil && o.applyPost != nil && v != ref.get(c) {
+			v = o.applyPost(v)
 		}
 		ref.set(c, v)
 		return ""

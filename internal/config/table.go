@@ -65,9 +65,9 @@ func buildParams() []*param {
 		boolP("replica-read-only", "slave-read-only", 0, true, func(c *Config) *bool { return &c.ReplicaReadOnly }),
 		boolP("replica-ignore-maxmemory", "slave-ignore-maxmemory", 0, true, func(c *Config) *bool { return &c.ReplicaIgnoreMaxmemory }),
 		boolP("jemalloc-bg-thread", "", 0, true, xBool()),
-		// Redis refuses "yes" unless built with its jemalloc; the Debian
-		// build is, so any value is accepted.
-		boolP("activedefrag", "", 0, false, xBool()),
+		// Redis refuses "yes" unless built with its own jemalloc, which the
+		// Debian build is not; Reef has no active defragmentation either.
+		boolPV("activedefrag", "", 0, false, validActiveDefrag, xBool()),
 		boolP("syslog-enabled", "", imm, false, xBool()),
 		boolP("cluster-enabled", "", imm, false, func(c *Config) *bool { return &c.ClusterEnabled }),
 		boolP("appendonly", "", fDenyLoading, false, func(c *Config) *bool { return &c.AppendOnly }),
@@ -187,7 +187,7 @@ func buildParams() []*param {
 		numP("latency-monitor-threshold", "", 0, numOpts{typ: tLongLong, lo: 0, hi: llongMax, def: 0}, r64(func(c *Config) *int64 { return &c.LatencyMonitorThreshold })),
 		numP("proto-max-bulk-len", "", 0, numOpts{typ: tLongLong, nf: nMemory, lo: mb, hi: longMax, def: 512 * mb}, r64(func(c *Config) *int64 { return &c.ProtoMaxBulkLen })),
 		numP("stream-node-max-entries", "", 0, numOpts{typ: tLongLong, lo: 0, hi: llongMax, def: 100}, r64(func(c *Config) *int64 { return &c.StreamNodeMaxEntries })),
-		numP("repl-backlog-size", "", 0, numOpts{typ: tLongLong, nf: nMemory, lo: 1, hi: llongMax, def: mb}, r64(func(c *Config) *int64 { return &c.ReplBacklogSize })),
+		numP("repl-backlog-size", "", 0, numOpts{typ: tLongLong, nf: nMemory, lo: 1, hi: llongMax, def: mb, applyPost: clampBacklog}, r64(func(c *Config) *int64 { return &c.ReplBacklogSize })),
 
 		// Unsigned long long parameters.
 		numP("maxmemory", "", 0, numOpts{typ: tULongLong, nf: nMemory, lo: 0, hi: ullMax, def: 0}, r64(func(c *Config) *int64 { return &c.MaxMemory })),
@@ -238,6 +238,17 @@ func buildParams() []*param {
 }
 
 func clampHz(v int64) int64 { return min(max(v, 1), 500) }
+
+// clampBacklog is what resizeReplicationBacklog does to a new size:
+// CONFIG_REPL_BACKLOG_MIN_SIZE is 16kb.
+func clampBacklog(v int64) int64 { return max(v, 16*1024) }
+
+func validActiveDefrag(on bool) string {
+	if on {
+		return "Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution"
+	}
+	return ""
+}
 
 func validShutdownFlags(v int) string {
 	if v&ShutdownSave != 0 && v&ShutdownNoSave != 0 {
