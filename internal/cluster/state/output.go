@@ -293,7 +293,7 @@ func (m *Machine) Links() LinksReply {
 			continue
 		}
 		if n.link != nil {
-			out = append(out, LinkInfo{Direction: "to", Node: n.id.String(), CreateTime: n.link.ctime, Events: "r"})
+			out = append(out, LinkInfo{Direction: "to", Node: n.id.String(), CreateTime: n.link.ctime, Events: "r", Gen: n.link.gen})
 		}
 		if n.inbound != 0 {
 			out = append(out, LinkInfo{Direction: "from", Node: n.id.String(), CreateTime: n.inboundTime, Events: "r", Link: n.inbound})

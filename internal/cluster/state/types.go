@@ -350,7 +350,8 @@ type LinkInfo struct {
 	Events              string
 	SendBufferAllocated int64
 	SendBufferUsed      int64
-	Link                LinkID // inbound link, for the driver to look up buffers
+	Link                LinkID // inbound link ("from"), for the driver to look up buffers
+	Gen                 uint64 // outbound link ("to")
 }
 
 func (Status) isReply()      {}

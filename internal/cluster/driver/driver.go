@@ -1,0 +1,356 @@
+package driver
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/reefkv/reef/internal/cluster/bus"
+	"github.com/reefkv/reef/internal/cluster/nodesconf"
+	"github.com/reefkv/reef/internal/cluster/state"
+)
+
+// Server is what the driver needs from the server. The driver calls these
+// methods from its own goroutine, one at a time; they must not block for
+// long and must not call Driver.Do (that would deadlock): hand work to
+// another goroutine instead.
+type Server interface {
+	// ReplInfo returns the replication facts the cluster uses for replica
+	// ranking, the validity check and manual failover. Called every tick.
+	ReplInfo() state.ReplInfo
+	// BecomeReplica: replicate master at ip:port (CLUSTER REPLICATE, a lost
+	// election, a failover of my master, replica migration).
+	BecomeReplica(master state.NodeID, ip string, port int)
+	// BecomeMaster: stop replicating and accept writes. failover is true
+	// after an election or a takeover (shift the replication ID).
+	BecomeMaster(failover bool)
+	// DeleteKeysInSlots: this master lost these slots; delete their keys.
+	DeleteKeysInSlots(slots []int)
+	// SlotsLost: my shard no longer serves these slots (sunsubscribe their
+	// shard channels).
+	SlotsLost(slots []int)
+	// FlushData: empty the dataset (CLUSTER RESET on a replica).
+	FlushData()
+	// PauseWrites pauses client writes until the given time for a manual
+	// failover; the zero time lifts the pause.
+	PauseWrites(until time.Time)
+	// Published delivers a PUBLISH or SPUBLISH received over the bus.
+	Published(channel, message []byte, shard bool)
+	// StateChanged reports cluster_state turning ok or fail (the slot map
+	// already says so).
+	StateChanged(ok bool)
+}
+
+// NopServer implements Server doing nothing; embed it to implement only
+// some methods.
+type NopServer struct{}
+
+func (NopServer) ReplInfo() state.ReplInfo                  { return state.ReplInfo{LinkUp: true} }
+func (NopServer) BecomeReplica(state.NodeID, string, int)   {}
+func (NopServer) BecomeMaster(bool)                         {}
+func (NopServer) DeleteKeysInSlots([]int)                   {}
+func (NopServer) SlotsLost([]int)                           {}
+func (NopServer) FlushData()                                {}
+func (NopServer) PauseWrites(time.Time)                     {}
+func (NopServer) Published(channel, message []byte, _ bool) {}
+func (NopServer) StateChanged(bool)                         {}
+
+// Config configures a Driver.
+type Config struct {
+	State      state.Config // cluster tunables; Port/PPort/CPort are announced
+	ConfigFile string       // nodes.conf path
+	// BusAddr is the bus listen address. When its port is 0 the actual
+	// port is announced (unless State.CPort is set).
+	BusAddr      string
+	SendBufLimit int64        // cluster-link-sendbuf-limit
+	Logger       *slog.Logger // nil: discard
+	// Seed fixes the machine's randomness (node ID, election delays); 0
+	// takes it from crypto/rand, which real nodes must do.
+	Seed uint64
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Driver is the one goroutine that owns a state.Machine: it ticks it every
+// 100 ms, feeds it bus input and admin commands, and applies its Ready:
+// nodes.conf first (fsynced when asked), then bus ops, then server events.
+// It publishes an immutable SlotMap for the router after every change.
+type Driver struct {
+	cfg  Config
+	log  *slog.Logger
+	srv  Server
+	m    *state.Machine
+	file *nodesconf.File
+	bus  *bus.Bus
+	now  func() time.Time
+
+	reqs    chan func()
+	slotMap atomic.Pointer[state.SlotMap]
+	myID    atomic.Value // string
+	done    chan struct{}
+	err     error // fatal: set on the driver goroutine, ends Run
+}
+
+// Open locks and loads nodes.conf, creates the machine, saves the config
+// (synchronously, as Redis does at startup) and opens the bus port. Run
+// starts it. A damaged nodes.conf or a locked one is an error: the caller
+// must exit.
+func Open(cfg Config, srv Server) (*Driver, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	file, saved, err := nodesconf.Open(cfg.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	b, err := bus.Listen(bus.Config{Addr: cfg.BusAddr, SendBufLimit: cfg.SendBufLimit,
+		KeepAlive: 2 * time.Duration(cfg.State.NodeTimeout) * time.Millisecond, Logger: log})
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("Failed listening on port %s (cluster), aborting: %w", portOf(cfg.BusAddr), err)
+	}
+	if cfg.State.CPort == 0 {
+		cfg.State.CPort = uint16(b.Addr().(*net.TCPAddr).Port)
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		var buf [8]byte
+		crand.Read(buf[:])
+		seed = binary.LittleEndian.Uint64(buf[:])
+	}
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	m, err := state.New(cfg.State, rng, saved, cfg.Now().UnixMilli())
+	if err != nil {
+		b.Close()
+		file.Close()
+		return nil, fmt.Errorf("load cluster config %s: %w", cfg.ConfigFile, err)
+	}
+	d := &Driver{cfg: cfg, log: log, srv: srv, m: m, file: file, bus: b, now: cfg.Now,
+		reqs: make(chan func()), done: make(chan struct{})}
+	d.myID.Store(m.MyID().String())
+	if err := d.apply(false); err != nil {
+		b.Close()
+		file.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func portOf(addr string) string {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return p
+}
+
+// BusAddr returns the bus listening address.
+func (d *Driver) BusAddr() net.Addr { return d.bus.Addr() }
+
+// MyID returns this node's ID (it changes on CLUSTER RESET HARD).
+func (d *Driver) MyID() string { return d.myID.Load().(string) }
+
+// SlotMap returns the current routing snapshot. It never returns nil after
+// Open. Callers must not modify it.
+func (d *Driver) SlotMap() *state.SlotMap { return d.slotMap.Load() }
+
+// ErrStopped is returned by Do after Run ended.
+var ErrStopped = errors.New("cluster driver stopped")
+
+// Run owns the machine until ctx is done or a fatal error (nodes.conf
+// cannot be written: Redis exits then too). It closes the bus and releases
+// nodes.conf before returning.
+func (d *Driver) Run(ctx context.Context) error {
+	defer close(d.done)
+	defer d.file.Close()
+	defer d.bus.Close()
+	d.bus.Start(ctx)
+	t := time.NewTicker(state.TickMillis * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			d.m.SetReplInfo(d.srv.ReplInfo())
+			d.m.Tick(d.ms())
+		case in := <-d.bus.Events():
+			d.m.Step(d.ms(), in)
+		case fn := <-d.reqs:
+			fn() // fn applied Ready itself
+			if d.err != nil {
+				return d.err
+			}
+			continue
+		}
+		if err := d.apply(false); err != nil {
+			return err
+		}
+	}
+}
+
+func (d *Driver) ms() int64 { return d.now().UnixMilli() }
+
+// apply performs the machine's Ready. A failed save is fatal unless
+// soft (CLUSTER SAVECONFIG reports it to the client instead).
+func (d *Driver) apply(soft bool) error {
+	if !d.m.HasReady() {
+		d.publishMap()
+		return nil
+	}
+	rd := d.m.Ready()
+	for _, l := range rd.Logs {
+		switch l.Level {
+		case state.LevelWarning:
+			d.log.Warn(l.Text)
+		case state.LevelNotice:
+			d.log.Info(l.Text)
+		default:
+			d.log.Debug(l.Text)
+		}
+	}
+	if rd.Persist != nil {
+		if err := d.file.Save(rd.Persist.Content, rd.Persist.Fsync); err != nil {
+			if soft {
+				return err
+			}
+			d.log.Error("Fatal: can't update cluster config file.", "err", err)
+			d.err = fmt.Errorf("Fatal: can't update cluster config file %s: %w", d.cfg.ConfigFile, err)
+			return d.err
+		}
+	}
+	d.bus.Apply(rd.Ops)
+	d.myID.Store(d.m.MyID().String())
+	d.publishMap()
+	for _, e := range rd.Events {
+		switch e := e.(type) {
+		case state.BecomeReplica:
+			d.srv.BecomeReplica(e.Master, e.IP, e.Port)
+		case state.BecomeMaster:
+			d.srv.BecomeMaster(e.Failover)
+		case state.DeleteKeysInSlots:
+			d.srv.DeleteKeysInSlots(e.Slots)
+		case state.SlotsLost:
+			d.srv.SlotsLost(e.Slots)
+		case state.FlushData:
+			d.srv.FlushData()
+		case state.StateChanged:
+			d.srv.StateChanged(e.OK)
+		case state.PauseWrites:
+			var until time.Time
+			if e.Until != 0 {
+				until = time.UnixMilli(e.Until)
+			}
+			d.srv.PauseWrites(until)
+		case state.PublishReceived:
+			d.srv.Published(e.Channel, e.Message, e.Shard)
+		case state.ModuleMessage:
+			d.log.Debug("cluster module message ignored", "peer", e.Sender.String())
+		}
+	}
+	return nil
+}
+
+func (d *Driver) publishMap() {
+	if cur := d.slotMap.Load(); cur != nil && cur.Version == d.m.Version() {
+		return
+	}
+	d.slotMap.Store(d.m.Snapshot())
+}
+
+// call runs fn on the driver goroutine and waits for it.
+func (d *Driver) call(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	wrapped := func() { fn(); close(done) }
+	select {
+	case d.reqs <- wrapped:
+	case <-d.done:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-done
+	return nil
+}
+
+// Do executes a CLUSTER subcommand (args[0] is the subcommand) and returns
+// its reply once nodes.conf reflects it. dbSize and keysInSlot give the
+// keyspace facts some subcommands check; keysInSlot runs on the driver
+// goroutine. CLUSTER LINKS buffer sizes are filled in from the bus.
+func (d *Driver) Do(ctx context.Context, args []string, dbSize int64, keysInSlot func(int) int64) (state.Reply, error) {
+	var r state.Reply
+	var fatal error
+	err := d.call(ctx, func() {
+		r = d.m.Handle(d.ms(), state.Command{Args: args, DBSize: dbSize, KeysInSlot: keysInSlot})
+		_, save := r.(state.SaveConfig)
+		if err := d.apply(save); err != nil {
+			if save {
+				r = state.Error("ERR error saving the cluster node config: " + errText(err))
+				return
+			}
+			fatal = err
+		}
+		if save {
+			r = state.Status("OK")
+		}
+		if links, ok := r.(state.LinksReply); ok {
+			for i := range links {
+				links[i].SendBufferAllocated, links[i].SendBufferUsed = d.bus.LinkBuffers(links[i].Link, links[i].Gen)
+			}
+		}
+	})
+	if fatal != nil {
+		return nil, fatal
+	}
+	return r, err
+}
+
+func errText(err error) string {
+	var pe interface{ Unwrap() error }
+	for errors.As(err, &pe) && pe.Unwrap() != nil {
+		err = pe.Unwrap()
+	}
+	return err.Error()
+}
+
+// Publish propagates a PUBLISH (or SPUBLISH when shard) to the cluster.
+func (d *Driver) Publish(ctx context.Context, channel, message []byte, shard bool) error {
+	return d.call(ctx, func() {
+		d.m.Publish(d.ms(), channel, message, shard)
+		d.apply(false)
+	})
+}
+
+// SetConfig changes the cluster tunables at runtime (CONFIG SET). The
+// announced bus port is kept when cfg.CPort is 0.
+func (d *Driver) SetConfig(ctx context.Context, cfg state.Config) error {
+	return d.call(ctx, func() {
+		if cfg.CPort == 0 {
+			cfg.CPort = d.m.Config().CPort
+		}
+		d.m.SetConfig(cfg)
+		d.apply(false)
+	})
+}
+
+// Machine runs fn with the machine on the driver goroutine (tests, INFO).
+func (d *Driver) Machine(ctx context.Context, fn func(*state.Machine)) error {
+	return d.call(ctx, func() { fn(d.m); d.apply(false) })
+}
+
+// String names the driver for logs.
+func (d *Driver) String() string {
+	return "cluster driver " + d.MyID() + " bus " + strconv.Quote(d.bus.Addr().String())
+}
