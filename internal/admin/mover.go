@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,6 +106,7 @@ func (m *Manager) runJobs(jobs []*job, style int) error {
 		}()
 	}
 	wg.Wait()
+	dumpTrace()
 	return firstErr
 }
 
@@ -274,6 +276,8 @@ func (w *mover) moveBatch(slots []int) (map[int]int, error) {
 	// 1. Open: importing on the target first, then migrating on the source.
 	// A failure here happens before any key moved, so the batch is closed
 	// again rather than left open.
+	t0 := time.Now()
+	defer func() { trace("batch", t0) }()
 	if err := w.setSlots(dst, slots, "IMPORTING", src.ID, nil); err != nil {
 		w.reopenRollback(slots)
 		return moved, err
@@ -282,6 +286,7 @@ func (w *mover) moveBatch(slots []int) (map[int]int, error) {
 		w.reopenRollback(slots)
 		return moved, err
 	}
+	trace("open", t0)
 	// 2. Keys.
 	perSlot := max(m.Opts.Pipeline, 1000)
 	pending := append([]int(nil), slots...)
@@ -290,7 +295,9 @@ func (w *mover) moveBatch(slots []int) (map[int]int, error) {
 		for i, s := range pending {
 			cmds[i] = []string{"CLUSTER", "GETKEYSINSLOT", strconv.Itoa(s), strconv.Itoa(perSlot)}
 		}
+		tg := time.Now()
 		rs, err := w.pipeline(src, cmds)
+		trace("getkeys", tg)
 		if err != nil {
 			return moved, err
 		}
@@ -325,21 +332,40 @@ func (w *mover) moveBatch(slots []int) (map[int]int, error) {
 			return map[int]int{}, err
 		}
 	}
+	tc := time.Now()
+	defer func() { trace("close", tc) }()
 	// 3. Close: the target first (it bumps its epoch), then the source
 	// (which may have become a replica), then every other master.
 	if err := w.setSlots(dst, slots, "NODE", dst.ID, nil); err != nil {
 		return map[int]int{}, err
 	}
-	if err := w.setSlots(src, slots, "NODE", dst.ID, func(e string) bool {
-		return strings.Contains(e, "Please use SETSLOT only with masters")
-	}); err != nil {
-		return map[int]int{}, err
-	}
+	// The source and the other masters only learn the new owner, so they
+	// are told concurrently, each on its own connection.
+	others := []*Node{src}
 	for _, n := range m.masters() {
-		if n == src || n == dst {
-			continue
+		if n != src && n != dst {
+			others = append(others, n)
 		}
-		if err := w.setSlots(n, slots, "NODE", dst.ID, nil); err != nil {
+	}
+	for _, n := range others {
+		if _, err := w.conn(n); err != nil {
+			return map[int]int{}, err
+		}
+	}
+	errs := make([]error, len(others))
+	var wg sync.WaitGroup
+	for i, n := range others {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = w.setSlots(n, slots, "NODE", dst.ID, func(e string) bool {
+				return n == src && strings.Contains(e, "Please use SETSLOT only with masters")
+			})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return map[int]int{}, err
 		}
 	}
@@ -363,10 +389,13 @@ func (w *mover) moveBatch(slots []int) (map[int]int, error) {
 // keySlot's order left the source (a prefix of keys on error).
 func (w *mover) migrateKeys(keys []string, keySlot []int) (int, error) {
 	m, src := w.m, w.job.Src
+	ts := time.Now()
 	sizes, err := w.keySizes(keys)
+	trace("sizes", ts)
 	if err != nil {
 		return 0, err
 	}
+	defer func() { trace("migrate", ts) }()
 	maxBytes := m.Opts.MaxBatchBytes
 	if maxBytes <= 0 {
 		maxBytes = 8 << 20
@@ -603,9 +632,45 @@ func (m *Manager) waitMembership(jobs []*job) {
 				}
 			}
 		}
+		// A node that just joined reports cluster_state:fail until it has
+		// learned every slot's owner, and refuses RESTORE-ASKING with
+		// CLUSTERDOWN meanwhile.
+		for _, j := range jobs {
+			v, err := j.Dst.Do("CLUSTER", "INFO")
+			if err == nil && !v.IsError() && infoField(v.Text(), "cluster_state") != "ok" {
+				ok = false
+			}
+		}
 		if ok {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Phase timings for REEF_MOVE_TRACE=1 (printed to stderr by runJobs).
+var (
+	traceOn  = os.Getenv("REEF_MOVE_TRACE") == "1"
+	traceMu  sync.Mutex
+	traceSum = map[string]time.Duration{}
+)
+
+func trace(phase string, since time.Time) {
+	if !traceOn {
+		return
+	}
+	traceMu.Lock()
+	traceSum[phase] += time.Since(since)
+	traceMu.Unlock()
+}
+
+func dumpTrace() {
+	if !traceOn {
+		return
+	}
+	traceMu.Lock()
+	defer traceMu.Unlock()
+	for k, v := range traceSum {
+		fmt.Fprintf(os.Stderr, "trace %-8s %v\n", k, v)
 	}
 }
