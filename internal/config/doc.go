@@ -25,5 +25,27 @@
 // Invariant: a *Config returned by Load, Default, Live.Get or passed to a hook
 // is never modified afterwards; every change builds a new snapshot.
 //
+// Where Reef knowingly differs from redis-server 7.0.15, and why:
+//   - CONFIG GET and CONFIG REWRITE order: Redis emits pairs (and appended
+//     rewrite lines) in hash-table order, which is random per process; Reef
+//     uses pattern order, then table order.
+//   - "user" directives are stored, not validated (Reef has no ACL parser),
+//     so an invalid rule is not a startup error, and CONFIG REWRITE writes
+//     them as given (see DefaultUserLines) instead of Redis's canonical ACL
+//     description, unless the server installs a describer.
+//   - "loadmodule" fails startup (Reef cannot load modules) with Redis's two
+//     log lines but Reef's reason; "rename-command" is checked against the
+//     command table only when LoadOptions.Commands is given.
+//   - "--sentinel" / "sentinel" are accepted and ignored: there is no
+//     sentinel mode.
+//   - The FATAL CONFIG FILE ERROR text is Redis's byte for byte, and Redis
+//     prints no file name; FatalError.File adds it for the caller.
+//   - Values Redis derives from the host: "dir" (the working directory) and
+//     errors from apply functions (listening, file limits, TLS), which are
+//     the server's OnApply hooks, not this package's.
+//   - activedefrag is refused as the Debian 7.0.15 build (no jemalloc
+//     defrag support) refuses it; TLS parameters exist because that build
+//     has TLS, and are kept although Reef serves no TLS.
+//
 // It imports only the standard library and internal/splitargs.
 package config

@@ -2,14 +2,12 @@ package config
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/reefkv/reef/internal/splitargs"
 )
@@ -441,13 +439,4 @@ func (l *loader) parse(text, file string) error {
 	}
 	l.ls.readingFile = false
 	return nil
-}
-
-// errnoOf extracts the errno of an OS error, or 0.
-func errnoOf(err error) syscall.Errno {
-	var e syscall.Errno
-	if errors.As(err, &e) {
-		return e
-	}
-	return 0
 }
