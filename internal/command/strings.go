@@ -32,6 +32,14 @@ func stringCommands() map[string]Handler {
 		"incrby":      incrbyCommand,
 		"decrby":      decrbyCommand,
 		"incrbyfloat": incrbyfloatCommand,
+		"setbit":      setbitCommand,
+		"getbit":      getbitCommand,
+		"bitcount":    bitcountCommand,
+		"bitpos":      bitposCommand,
+		"bitop":       bitopCommand,
+		"bitfield":    bitfieldCommand,
+		"bitfield_ro": bitfieldROCommand,
+		"lcs":         lcsCommand,
 	}
 }
 
@@ -625,4 +633,3 @@ func incrbyfloatCommand(c *Ctx) {
 	// Replicas must not redo the float arithmetic: they get the result.
 	c.Rewritten = [][][]byte{{[]byte("SET"), key, out, []byte("KEEPTTL")}}
 }
-
