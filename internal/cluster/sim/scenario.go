@@ -59,13 +59,15 @@ var DefaultTrace = []string{
 //	loss P / delay MIN MAX      message loss probability / delay range (ms)
 //	publish NODE CHANNEL MSG    PUBLISH over the bus
 //	print nodes|info NODE       dump CLUSTER NODES / INFO (IDs as names)
+//	print events NODE           the server events of NODE since the last print
 //	print roles                 one line per node: role, master, epoch, slots
 //	trace +TEXT / -TEXT         trace / stop tracing log lines containing TEXT
 //
 // Conditions: converged; state NODE ok|fail; flag A B WORD (A sees B with
 // flag WORD: fail, fail?, master, slave, handshake); noflag A B WORD;
 // role NODE master|slave; master NODE OF; owner NODE SLOT OWNER;
-// knows NODE N; epoch NODE N (configEpoch as NODE sees itself).
+// knows NODE N (not counting handshake nodes); nodes NODE N (counting
+// them); epoch NODE N (configEpoch as NODE sees itself).
 func Run(script io.Reader) (string, error) {
 	r := &runner{patterns: append([]string(nil), DefaultTrace...)}
 	sc := bufio.NewScanner(script)
@@ -356,8 +358,17 @@ func (r *runner) exec(f []string) error {
 			for _, nd := range s.Nodes {
 				r.reply(r.roleLine(nd))
 			}
+		case "events":
+			nd, err := r.node(args[1])
+			if err != nil {
+				return err
+			}
+			for _, e := range nd.Events {
+				r.reply(formatEvent(e))
+			}
+			nd.Events = nil
 		default:
-			return fmt.Errorf("print nodes|info NODE, print roles")
+			return fmt.Errorf("print nodes|info|events NODE, print roles")
 		}
 	default:
 		return fmt.Errorf("unknown command %q", cmd)
@@ -399,6 +410,52 @@ func (r *runner) roleLine(nd *Node) string {
 	return nd.Name + " ?"
 }
 
+func formatEvent(e state.Event) string {
+	switch e := e.(type) {
+	case state.BecomeReplica:
+		return fmt.Sprintf("BecomeReplica %s %s:%d", e.Master, e.IP, e.Port)
+	case state.BecomeMaster:
+		return fmt.Sprintf("BecomeMaster failover=%v", e.Failover)
+	case state.DeleteKeysInSlots:
+		return fmt.Sprintf("DeleteKeysInSlots %s", slotList(e.Slots))
+	case state.SlotsLost:
+		return fmt.Sprintf("SlotsLost %s", slotList(e.Slots))
+	case state.StateChanged:
+		return fmt.Sprintf("StateChanged ok=%v", e.OK)
+	case state.PauseWrites:
+		if e.Until == 0 {
+			return "PauseWrites off"
+		}
+		return fmt.Sprintf("PauseWrites until +%dms", e.Until-Start)
+	case state.PublishReceived:
+		return fmt.Sprintf("PublishReceived %q %q shard=%v", e.Channel, e.Message, e.Shard)
+	case state.FlushData:
+		return "FlushData"
+	}
+	return fmt.Sprintf("%T", e)
+}
+
+// slotList prints slots as ranges: 0-5460,7000.
+func slotList(slots []int) string {
+	var b strings.Builder
+	for i := 0; i < len(slots); {
+		j := i
+		for j+1 < len(slots) && slots[j+1] == slots[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		if i == j {
+			fmt.Fprintf(&b, "%d", slots[i])
+		} else {
+			fmt.Fprintf(&b, "%d-%d", slots[i], slots[j])
+		}
+		i = j + 1
+	}
+	return b.String()
+}
+
 func setOpt(cfg *state.Config, k, v string) error {
 	n, err := strconv.ParseInt(v, 10, 64)
 	yes := v == "yes"
@@ -409,6 +466,8 @@ func setOpt(cfg *state.Config, k, v string) error {
 		cfg.MigrationBarrier = int(n)
 	case "replica-validity-factor":
 		cfg.ReplicaValidityFactor = n
+	case "hostname":
+		cfg.AnnounceHostname, err = v, nil
 	case "require-full-coverage":
 		cfg.RequireFullCoverage, err = yes, nil
 	case "allow-replica-migration":
@@ -527,6 +586,19 @@ func (r *runner) cond(args []string) (func() bool, error) {
 			return nil, err
 		}
 		return func() bool { id, ok := a.M.SlotOwner(j); return ok && id == b.M.MyID() }, nil
+	case "nodes":
+		if err := need(2); err != nil {
+			return nil, err
+		}
+		a, err := r.node(args[1])
+		if err != nil {
+			return nil, err
+		}
+		n, err := strconv.Atoi(args[2])
+		if err != nil {
+			return nil, err
+		}
+		return func() bool { return len(a.M.NodeViews()) == n }, nil
 	case "knows":
 		if err := need(2); err != nil {
 			return nil, err
