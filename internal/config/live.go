@@ -152,11 +152,21 @@ func (l *Live) SetWith(args [][]byte, ctx SetContext) (errText string) {
 	}
 
 	// Hooks run in the order of the first changed parameter that names
-	// them, as Redis orders its apply functions.
+	// them, as Redis orders its apply functions. Redis's own apply
+	// adjustments run in that order too, which decides the hz a watchdog
+	// adjustment sees.
 	changed := map[*param]bool{}
+	hz := cur.Hz
 	for _, it := range items {
-		if it.e.p.get(cur) != it.e.p.get(next) {
-			changed[it.e.p] = true
+		if it.e.p.get(cur) == it.e.p.get(next) {
+			continue
+		}
+		changed[it.e.p] = true
+		if it.e.p.name == "hz" {
+			hz = next.Hz
+		}
+		if it.e.p.applyPost != nil {
+			it.e.p.applyPost(next, hz)
 		}
 	}
 	var ran []applyHook

@@ -163,6 +163,10 @@ func LoadWith(args []string, opt LoadOptions) (*Config, error) {
 	if err := l.parse(string(text), ""); err != nil {
 		return nil, err
 	}
+	// Redis applies the watchdog period once the configuration is loaded.
+	if e := lookup("watchdog-period"); e.p.applyPost != nil {
+		e.p.applyPost(c, c.Hz)
+	}
 
 	// What redis-server checks after loading the configuration, in its
 	// order: modules load (Reef has none), then queued module

@@ -189,77 +189,159 @@ func TestLoadMatchesRedis(t *testing.T) {
 	for _, tc := range loadCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			dir := physDir(t)
-			port, bus := freePort(t), freePort(t)
-			hasPort := false
-			for name, content := range tc.files {
-				p := filepath.Join(dir, name)
-				if strings.HasSuffix(name, "/") {
-					if err := os.MkdirAll(p, 0o755); err != nil {
-						t.Fatal(err)
-					}
-					continue
-				}
-				hasPort = hasPort || strings.Contains(content, "{port}")
-				os.MkdirAll(filepath.Dir(p), 0o755)
-				if err := os.WriteFile(p, []byte(expand(content, port, bus)), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var args []string
-			for _, a := range tc.args {
-				hasPort = hasPort || strings.Contains(a, "{port}")
-				args = append(args, expand(a, port, bus))
-			}
-			hasPort = hasPort || strings.Contains(tc.stdin, "{port}")
-			if !hasPort {
-				args = append(args, "--port", strconv.Itoa(port))
-			}
-			stdin := expand(tc.stdin, port, bus)
-
-			var cmds []string
-			if tc.commands {
-				cmds = oracleCommands(t)
-			}
-			r := startRedis(t, dir, args, stdin, port)
-			cfg, err := LoadWith(args, LoadOptions{Dir: dir, Stdin: strings.NewReader(stdin), Commands: cmds})
-
-			if r.Exited {
-				if err == nil {
-					t.Fatalf("redis exited %d (%q %q) but Load succeeded", r.ExitCode, r.Stderr, r.Stdout)
-				}
-				var fe *FatalError
-				if !errors.As(err, &fe) {
-					t.Fatalf("error is %T, want *FatalError", err)
-				}
-				if r.ExitCode != 1 {
-					t.Errorf("redis exit code %d", r.ExitCode)
-				}
-				if fe.Stderr != "" {
-					if fe.Stderr != r.Stderr {
-						t.Errorf("stderr:\nredis %q\nours  %q", r.Stderr, fe.Stderr)
-					}
-					return
-				}
-				msgs := logMessages(r.Stdout)
-				if len(msgs) < len(fe.Log) || strings.Join(msgs[len(msgs)-len(fe.Log):], "\n") != strings.Join(fe.Log, "\n") {
-					t.Errorf("log:\nredis %q\nours  %q", msgs, fe.Log)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("redis started but Load failed: %v", err)
-			}
-			rc := dialRedis(t, port)
-			if tc.auth != "" {
-				if v := rc.do(t, "AUTH", tc.auth); v != "OK" {
-					t.Fatalf("AUTH: %v", v)
-				}
-			}
-			live := NewLive(cfg, cfg.ConfigFile)
-			diffMaps(t, "CONFIG GET *", rc.configMap(t, "*"), ourMap(live, "*"))
-			hidden := hiddenNames()
-			diffMaps(t, "hidden", rc.configMap(t, hidden...), ourMap(live, hidden...))
+			runLoadCase(t, tc)
 		})
 	}
+}
+
+// TestShippedRedisConfMatchesRedis loads the distribution's redis.conf, the
+// reference file of every 7.0 directive, with the overrides a test needs.
+func TestShippedRedisConfMatchesRedis(t *testing.T) {
+	redisBin(t)
+	conf, err := os.ReadFile("/etc/redis/redis.conf")
+	if err != nil {
+		t.Skip("no /etc/redis/redis.conf")
+	}
+	runLoadCase(t, loadCase{
+		files: map[string]string{"redis.conf": string(conf)},
+		args:  []string{"redis.conf", "--daemonize", "no", "--pidfile", "", "--logfile", "", "--dir", ".", "--port", "{port}"},
+	})
+}
+
+// runLoadCase runs one startup on both sides and compares the outcome.
+func runLoadCase(t *testing.T, tc loadCase) {
+	dir := physDir(t)
+	port, bus := freePort(t), freePort(t)
+	hasPort := false
+	for name, content := range tc.files {
+		p := filepath.Join(dir, name)
+		if strings.HasSuffix(name, "/") {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		hasPort = hasPort || strings.Contains(content, "{port}")
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(expand(content, port, bus)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var args []string
+	for _, a := range tc.args {
+		hasPort = hasPort || strings.Contains(a, "{port}")
+		args = append(args, expand(a, port, bus))
+	}
+	hasPort = hasPort || strings.Contains(tc.stdin, "{port}")
+	if !hasPort {
+		args = append(args, "--port", strconv.Itoa(port))
+	}
+	stdin := expand(tc.stdin, port, bus)
+
+	var cmds []string
+	if tc.commands {
+		cmds = oracleCommands(t)
+	}
+	r := startRedis(t, dir, args, stdin, port)
+	cfg, err := LoadWith(args, LoadOptions{Dir: dir, Stdin: strings.NewReader(stdin), Commands: cmds})
+
+	if r.Exited {
+		if err == nil {
+			t.Fatalf("redis exited %d (%q %q) but Load succeeded", r.ExitCode, r.Stderr, r.Stdout)
+		}
+		var fe *FatalError
+		if !errors.As(err, &fe) {
+			t.Fatalf("error is %T, want *FatalError", err)
+		}
+		if r.ExitCode != 1 {
+			t.Errorf("redis exit code %d", r.ExitCode)
+		}
+		if fe.Stderr != "" {
+			if fe.Stderr != r.Stderr {
+				t.Errorf("stderr:\nredis %q\nours  %q", r.Stderr, fe.Stderr)
+			}
+			return
+		}
+		msgs := logMessages(r.Stdout)
+		if len(msgs) < len(fe.Log) || strings.Join(msgs[len(msgs)-len(fe.Log):], "\n") != strings.Join(fe.Log, "\n") {
+			t.Errorf("log:\nredis %q\nours  %q", msgs, fe.Log)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("redis started but Load failed: %v", err)
+	}
+	rc := dialRedis(t, port)
+	if tc.auth != "" {
+		if v := rc.do(t, "AUTH", tc.auth); v != "OK" {
+			t.Fatalf("AUTH: %v", v)
+		}
+	}
+	live := NewLive(cfg, cfg.ConfigFile)
+	diffMaps(t, "CONFIG GET *", rc.configMap(t, "*"), ourMap(live, "*"))
+	hidden := hiddenNames()
+	diffMaps(t, "hidden", rc.configMap(t, hidden...), ourMap(live, hidden...))
+}
+
+// genSkip lists parameters the generated file leaves alone: they need real
+// resources (listening addresses, TLS certificates, an ACL file), detach the
+// process, or are rewritten by Redis from the host (maxclients follows the
+// file-descriptor limit).
+var genSkip = map[string]bool{
+	"port": true, "bind": true, "dir": true, "logfile": true, "daemonize": true, "tls-port": true,
+	"tls-cluster": true, "tls-replication": true, "cluster-enabled": true, "replicaof": true,
+	"aclfile": true, "maxclients": true, "timeout": true, "requirepass": true, "unixsocket": true,
+	"cluster-port": true, "appendonly": true,
+}
+
+// genValues overrides the generated value where files must not collide.
+var genValues = map[string]string{
+	"pidfile": "r.pid", "dbfilename": "d.rdb", "appendfilename": "a.aof", "appenddirname": "aofdir",
+	"cluster-config-file": "n.conf", "syslog-ident": "reef",
+}
+
+// TestEveryParamNonDefaultMatchesRedis writes one config file that gives
+// every parameter a non-default value Load accepts, and requires Redis to
+// accept it too and to report the same values.
+func TestEveryParamNonDefaultMatchesRedis(t *testing.T) {
+	redisBin(t)
+	var cands []string
+	for _, items := range [][]enumItem{maxmemoryPolicies, syslogFacilities, logLevels, aofFsyncs, disklessLoads, tlsAuthClients, oomScoreAdjs, aclPubsubDefaults, sanitizePayloads, protectedActions, endpointTypes, propagationErrors, shutdownOnSigFlags} {
+		for _, it := range items {
+			cands = append(cands, it.name)
+		}
+	}
+	cands = append([]string{"yes", "no", "2", "3", "7", "x", "1 2 3", "1mb 2mb 3"}, cands...)
+	cands = append(cands, "normal 1 2 3", "now save", "10 20 30 40")
+	for _, v := range probeValues {
+		if !strings.ContainsRune(v, 0) {
+			cands = append(cands, v)
+		}
+	}
+	def := Default()
+	var b strings.Builder
+	b.WriteString("port {port}\n")
+	n := 0
+	for _, p := range params {
+		if genSkip[p.name] {
+			continue
+		}
+		for _, v := range cands {
+			if gv, ok := genValues[p.name]; ok {
+				v = gv
+			}
+			c := def.clone()
+			vals := []string{v}
+			if p.flags&fMultiArg != 0 {
+				vals = splitSpace(v)
+			}
+			if p.set(c, vals, &loadState{readingFile: true}) == "" && p.get(c) != p.get(def) {
+				b.WriteString(p.name + " " + repr(v) + "\n")
+				n++
+				break
+			}
+		}
+	}
+	t.Logf("%d parameters set", n)
+	runLoadCase(t, loadCase{files: map[string]string{"c.conf": b.String()}, args: []string{"c.conf"}})
 }

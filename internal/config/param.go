@@ -72,6 +72,9 @@ type param struct {
 	get func(c *Config) string
 	// rewrite emits the value into a CONFIG REWRITE state.
 	rewrite func(c *Config, st *rewriteState)
+	// applyPost, when set, adjusts the value after CONFIG SET changed it,
+	// as the Redis apply function does (see numOpts.applyPost).
+	applyPost func(c *Config, hz int)
 }
 
 // entry is one name in the lookup table: a parameter's name or its alias.
@@ -345,10 +348,10 @@ type numOpts struct {
 	lo, hi int64 // for unsigned types, read as uint64
 	def    int64
 	post   func(v int64) int64 // adjusts the stored value (hz clamping)
-	// applyPost adjusts a changed value set by CONFIG SET only: it is
-	// what a Redis apply function does to the value, and apply functions
-	// do not run while config files load.
-	applyPost func(v int64) int64
+	// applyPost is what a Redis apply function does to a value CONFIG SET
+	// changed; hz is the server frequency in effect when it runs. Apply
+	// functions do not run while config files load.
+	applyPost func(v int64, hz int) int64
 }
 
 func (o *numOpts) unsigned() bool {
@@ -428,7 +431,7 @@ func (o *numOpts) format(v int64) string {
 func numP(name, alias string, fl flag, o numOpts, ref numRef) *param {
 	p := &param{name: name, alias: alias, flags: fl}
 	p.init = func(c *Config) { ref.set(c, o.def) }
-	p.set = func(c *Config, args []string, ls *loadState) string {
+	p.set = func(c *Config, args []string, _ *loadState) string {
 		v, err := o.parse(args[0])
 		if err == "" {
 			err = o.check(v)
@@ -439,13 +442,13 @@ func numP(name, alias string, fl flag, o numOpts, ref numRef) *param {
 		if o.post != nil {
 			v = o.post(v)
 		}
-		if ls == nil && o.applyPost != nil && v != ref.get(c) {
-			v = o.applyPost(v)
-		}
 		ref.set(c, v)
 		return ""
 	}
 	p.get = func(c *Config) string { return o.format(ref.get(c)) }
+	if o.applyPost != nil {
+		p.applyPost = func(c *Config, hz int) { ref.set(c, o.applyPost(ref.get(c), hz)) }
+	}
 	p.rewrite = func(c *Config, st *rewriteState) {
 		v := ref.get(c)
 		force := v != o.def

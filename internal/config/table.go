@@ -163,7 +163,7 @@ func buildParams() []*param {
 		numP("hz", "", 0, numOpts{typ: tInt, lo: 0, hi: intMax, def: 10, post: clampHz}, ri(func(c *Config) *int { return &c.Hz })),
 		numP("min-replicas-to-write", "min-slaves-to-write", 0, ints(0, intMax, 0), ri(func(c *Config) *int { return &c.MinReplicasToWrite })),
 		numP("min-replicas-max-lag", "min-slaves-max-lag", 0, ints(0, intMax, 10), ri(func(c *Config) *int { return &c.MinReplicasMaxLag })),
-		numP("watchdog-period", "", hid, ints(0, intMax, 0), xNum()),
+		numP("watchdog-period", "", hid, numOpts{typ: tInt, lo: 0, hi: intMax, applyPost: watchdogMin}, xNum()),
 		numP("shutdown-timeout", "", 0, ints(0, intMax, 10), ri(func(c *Config) *int { return &c.ShutdownTimeout })),
 		numP("repl-diskless-sync-max-replicas", "", 0, ints(0, intMax, 0), xNum()),
 
@@ -241,7 +241,16 @@ func clampHz(v int64) int64 { return min(max(v, 1), 500) }
 
 // clampBacklog is what resizeReplicationBacklog does to a new size:
 // CONFIG_REPL_BACKLOG_MIN_SIZE is 16kb.
-func clampBacklog(v int64) int64 { return max(v, 16*1024) }
+func clampBacklog(v int64, _ int) int64 { return max(v, 16*1024) }
+
+// watchdogMin is applyWatchdogPeriod's rule: an enabled software watchdog
+// period is at least two server cron periods.
+func watchdogMin(v int64, hz int) int64 {
+	if m := int64(1000 / max(hz, 1) * 2); v != 0 && v < m {
+		return m
+	}
+	return v
+}
 
 func validActiveDefrag(on bool) string {
 	if on {
