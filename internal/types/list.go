@@ -1,0 +1,470 @@
+package types
+
+import (
+	"github.com/reefkv/reef/internal/encoding/listpack"
+	"github.com/reefkv/reef/internal/keyspace"
+)
+
+// List is a list value: Redis 7.0's quicklist, a sequence of listpack nodes
+// whose size is bounded by the fill factor (list-max-listpack-size at the
+// time the list was created). Node boundaries follow Redis's rules for
+// pushes, inserts and merges, so that a list's RDB form matches Redis's.
+// Compression of inner nodes (list-compress-depth) is not done.
+type List struct {
+	nodes [][]byte
+	n     int
+	fill  int
+}
+
+// NewList returns an empty list with fill factor fill.
+func NewList(fill int) *List {
+	const fillMax = 1<<15 - 1
+	if fill > fillMax {
+		fill = fillMax
+	} else if fill < -5 {
+		fill = -5
+	}
+	return &List{fill: fill}
+}
+
+// NewListFromNodes adopts valid listpack nodes, none empty.
+func NewListFromNodes(nodes [][]byte, fill int) *List {
+	l := NewList(fill)
+	for _, lp := range nodes {
+		l.nodes = append(l.nodes, lp)
+		l.n += listpack.Len(lp)
+	}
+	return l
+}
+
+// Encoding returns quicklist: Redis 7.0 reports it for every list.
+func (l *List) Encoding() keyspace.Encoding { return keyspace.EncQuicklist }
+
+// Len returns the number of elements.
+func (l *List) Len() int { return l.n }
+
+// Nodes returns the listpack nodes (aliasing l), for persistence.
+func (l *List) Nodes() [][]byte { return l.nodes }
+
+// Fill returns the list's fill factor.
+func (l *List) Fill() int { return l.fill }
+
+var optimizationLevel = [...]int{4096, 8192, 16384, 32768, 65536}
+
+const sizeSafetyLimit = 8192
+
+func sizeMeetsOptimization(sz, fill int) bool {
+	if fill >= 0 {
+		return false
+	}
+	off := -fill - 1
+	return off < len(optimizationLevel) && sz <= optimizationLevel[off]
+}
+
+// allowInsert is _quicklistNodeAllowInsert.
+func (l *List) allowInsert(lp []byte, sz int) bool {
+	if lp == nil {
+		return false
+	}
+	overhead := 1
+	if sz >= 254 {
+		overhead = 5
+	}
+	switch {
+	case sz < 64:
+		overhead++
+	case sz < 16384:
+		overhead += 2
+	default:
+		overhead += 5
+	}
+	newSz := len(lp) + sz + overhead
+	if sizeMeetsOptimization(newSz, l.fill) {
+		return true
+	}
+	if newSz > sizeSafetyLimit {
+		return false
+	}
+	return listpack.Len(lp) < l.fill
+}
+
+// allowMerge is _quicklistNodeAllowMerge.
+func (l *List) allowMerge(a, b []byte) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	sz := len(a) + len(b) - 7
+	if sizeMeetsOptimization(sz, l.fill) {
+		return true
+	}
+	if sz > sizeSafetyLimit {
+		return false
+	}
+	return listpack.Len(a)+listpack.Len(b) <= l.fill
+}
+
+func newNode(v []byte) []byte {
+	return listpack.Append(listpack.NewCap(len(v)+listpack.HeaderSize+8), v)
+}
+
+func (l *List) insertNode(i int, lp []byte) {
+	l.nodes = append(l.nodes, nil)
+	copy(l.nodes[i+1:], l.nodes[i:])
+	l.nodes[i] = lp
+}
+
+func (l *List) removeNode(i int) {
+	copy(l.nodes[i:], l.nodes[i+1:])
+	l.nodes[len(l.nodes)-1] = nil
+	l.nodes = l.nodes[:len(l.nodes)-1]
+}
+
+// Push adds v at the head or the tail.
+func (l *List) Push(v []byte, head bool) {
+	l.n++
+	if head {
+		if len(l.nodes) > 0 && l.allowInsert(l.nodes[0], len(v)) {
+			l.nodes[0] = listpack.Insert(l.nodes[0], listpack.HeaderSize, v)
+			return
+		}
+		l.insertNode(0, newNode(v))
+		return
+	}
+	if k := len(l.nodes) - 1; k >= 0 && l.allowInsert(l.nodes[k], len(v)) {
+		l.nodes[k] = listpack.Append(l.nodes[k], v)
+		return
+	}
+	l.nodes = append(l.nodes, newNode(v))
+}
+
+// Pop removes and returns (a copy of) the head or tail element; l must not
+// be empty.
+func (l *List) Pop(head bool) []byte {
+	k := 0
+	if !head {
+		k = len(l.nodes) - 1
+	}
+	lp := l.nodes[k]
+	p := listpack.First(lp)
+	if !head {
+		p = listpack.Last(lp)
+	}
+	v := Copy(listpack.Get(lp, p))
+	l.deleteAt(k, p)
+	return v
+}
+
+// deleteAt removes the element at position p of node k, dropping the node
+// when it empties.
+func (l *List) deleteAt(k, p int) {
+	l.nodes[k] = listpack.Delete(l.nodes[k], p)
+	l.n--
+	if listpack.Len(l.nodes[k]) == 0 {
+		l.removeNode(k)
+	}
+}
+
+// locate returns the node and the offset in it of element i (0 <= i < n).
+func (l *List) locate(i int) (k, off int) {
+	if i < l.n/2 {
+		for k = 0; ; k++ {
+			c := listpack.Len(l.nodes[k])
+			if i < c {
+				return k, i
+			}
+			i -= c
+		}
+	}
+	j := l.n - 1 - i // index from the tail
+	for k = len(l.nodes) - 1; ; k-- {
+		c := listpack.Len(l.nodes[k])
+		if j < c {
+			return k, c - 1 - j
+		}
+		j -= c
+	}
+}
+
+// norm converts a possibly negative index to 0..n-1, or -1 when out of
+// range.
+func (l *List) norm(i int) int {
+	if i < 0 {
+		i += l.n
+	}
+	if i < 0 || i >= l.n {
+		return -1
+	}
+	return i
+}
+
+// Index returns element i (negative counts from the tail).
+func (l *List) Index(i int) (Str, bool) {
+	if i = l.norm(i); i < 0 {
+		return Str{}, false
+	}
+	k, off := l.locate(i)
+	return listpack.Get(l.nodes[k], listpack.Seek(l.nodes[k], off)), true
+}
+
+// Set replaces element i (negative counts from the tail) and reports
+// whether it exists.
+func (l *List) Set(i int, v []byte) bool {
+	if i = l.norm(i); i < 0 {
+		return false
+	}
+	k, off := l.locate(i)
+	l.nodes[k] = listpack.Replace(l.nodes[k], listpack.Seek(l.nodes[k], off), v)
+	return true
+}
+
+// Walk calls fn with the index and value of elements from index start
+// (0 <= start < Len) forwards, or backwards when reverse, until fn returns
+// false. fn must not modify l.
+func (l *List) Walk(start int, reverse bool, fn func(i int, e Str) bool) {
+	if start < 0 || start >= l.n {
+		return
+	}
+	k, off := l.locate(start)
+	i := start
+	p := listpack.Seek(l.nodes[k], off)
+	for {
+		lp := l.nodes[k]
+		for p >= 0 {
+			if !fn(i, listpack.Get(lp, p)) {
+				return
+			}
+			if reverse {
+				p = listpack.Prev(lp, p)
+				i--
+			} else {
+				p = listpack.Next(lp, p)
+				i++
+			}
+		}
+		if reverse {
+			if k--; k < 0 {
+				return
+			}
+			p = listpack.Last(l.nodes[k])
+		} else {
+			if k++; k >= len(l.nodes) {
+				return
+			}
+			p = listpack.First(l.nodes[k])
+		}
+	}
+}
+
+// Insert inserts v before (or after) the first element equal to pivot,
+// from the head, and reports whether pivot was found (LINSERT).
+func (l *List) Insert(pivot, v []byte, after bool) bool {
+	for k := 0; k < len(l.nodes); k++ {
+		lp := l.nodes[k]
+		p := listpack.First(lp)
+		if p < 0 {
+			continue
+		}
+		if p = listpack.Find(lp, p, pivot, 0); p < 0 {
+			continue
+		}
+		off := 0
+		for q := listpack.First(lp); q != p; q = listpack.Next(lp, q) {
+			off++
+		}
+		l.insertAt(k, off, p, v, after)
+		return true
+	}
+	return false
+}
+
+// insertAt is _quicklistInsert: insert v before/after the element at
+// offset off (position p) of node k.
+func (l *List) insertAt(k, off, p int, v []byte, after bool) {
+	l.n++
+	lp := l.nodes[k]
+	cnt := listpack.Len(lp)
+	sz := len(v)
+	full := !l.allowInsert(lp, sz)
+	atTail, atHead, availNext, availPrev := false, false, false, false
+	if after && off == cnt-1 {
+		atTail = true
+		if k+1 < len(l.nodes) && l.allowInsert(l.nodes[k+1], sz) {
+			availNext = true
+		}
+	}
+	if !after && off == 0 {
+		atHead = true
+		if k > 0 && l.allowInsert(l.nodes[k-1], sz) {
+			availPrev = true
+		}
+	}
+	switch {
+	case !full && after:
+		if q := listpack.Next(lp, p); q >= 0 {
+			l.nodes[k] = listpack.Insert(lp, q, v)
+		} else {
+			l.nodes[k] = listpack.Append(lp, v)
+		}
+	case !full:
+		l.nodes[k] = listpack.Insert(lp, p, v)
+	case atTail && availNext && after:
+		l.nodes[k+1] = listpack.Insert(l.nodes[k+1], listpack.HeaderSize, v)
+	case atHead && availPrev && !after:
+		l.nodes[k-1] = listpack.Append(l.nodes[k-1], v)
+	case (atTail && k+1 == len(l.nodes) && after) || (atHead && k == 0 && !after):
+		if after {
+			l.insertNode(k+1, newNode(v))
+		} else {
+			l.insertNode(k, newNode(v))
+		}
+	default:
+		// Split the full node at the pivot and put v in the new half.
+		keep := append([]byte(nil), lp...)
+		var nw []byte
+		if after {
+			keep, _ = listpack.DeleteRange(keep, listpack.Seek(keep, off+1), cnt-off-1)
+			nw = append([]byte(nil), lp...)
+			nw, _ = listpack.DeleteRange(nw, listpack.HeaderSize, off+1)
+			nw = listpack.Insert(nw, listpack.HeaderSize, v)
+			l.nodes[k] = keep
+			l.insertNode(k+1, nw)
+		} else {
+			keep, _ = listpack.DeleteRange(keep, listpack.HeaderSize, off)
+			nw = append([]byte(nil), lp...)
+			nw, _ = listpack.DeleteRange(nw, listpack.Seek(nw, off), cnt-off)
+			nw = listpack.Append(nw, v)
+			l.nodes[k] = keep
+			l.insertNode(k, nw)
+			k++ // the original node, the merge centre, moved right
+		}
+		l.mergeAround(k)
+	}
+}
+
+// mergeAround is _quicklistMergeNodes around node c.
+func (l *List) mergeAround(c int) {
+	get := func(i int) []byte {
+		if i < 0 || i >= len(l.nodes) {
+			return nil
+		}
+		return l.nodes[i]
+	}
+	merge := func(a int) { // merges node a+1 into node a
+		l.nodes[a] = listpack.Merge(l.nodes[a], l.nodes[a+1])
+		l.removeNode(a + 1)
+	}
+	if l.allowMerge(get(c-1), get(c-2)) {
+		merge(c - 2)
+		c--
+	}
+	if l.allowMerge(get(c+1), get(c+2)) {
+		merge(c + 1)
+	}
+	target := c
+	if l.allowMerge(get(c), get(c-1)) {
+		merge(c - 1)
+		target = c - 1
+	}
+	if l.allowMerge(get(target), get(target+1)) {
+		merge(target)
+	}
+}
+
+// Rem removes up to count elements equal to v (all when count is 0), from
+// the head when count > 0, from the tail when count < 0 (LREM), and
+// returns how many it removed.
+func (l *List) Rem(v []byte, count int) int {
+	removed := 0
+	limit := count
+	if limit < 0 {
+		limit = -limit
+	}
+	if count >= 0 {
+		for k := 0; k < len(l.nodes); {
+			lp := l.nodes[k]
+			p := listpack.First(lp)
+			for p >= 0 && lp[p] != listpack.EOF {
+				if listpack.Get(lp, p).Equal(v) {
+					lp = listpack.Delete(lp, p)
+					removed++
+					l.n--
+					if limit > 0 && removed == limit {
+						break
+					}
+					continue
+				}
+				p = listpack.Next(lp, p)
+			}
+			l.nodes[k] = lp
+			if listpack.Len(lp) == 0 {
+				l.removeNode(k)
+			} else {
+				k++
+			}
+			if limit > 0 && removed == limit {
+				break
+			}
+		}
+		return removed
+	}
+	for k := len(l.nodes) - 1; k >= 0; k-- {
+		lp := l.nodes[k]
+		p := listpack.Last(lp)
+		for p >= 0 {
+			prev := listpack.Prev(lp, p)
+			if listpack.Get(lp, p).Equal(v) {
+				lp = listpack.Delete(lp, p)
+				removed++
+				l.n--
+				if removed == limit {
+					break
+				}
+			}
+			p = prev
+		}
+		l.nodes[k] = lp
+		if listpack.Len(lp) == 0 {
+			l.removeNode(k)
+		}
+		if removed == limit {
+			break
+		}
+	}
+	return removed
+}
+
+// DeleteRange removes count elements from index start (0 <= start,
+// start+count <= Len), like quicklistDelRange.
+func (l *List) DeleteRange(start, count int) {
+	for count > 0 {
+		k, off := l.locate(start)
+		lp := l.nodes[k]
+		var n int
+		lp, n = listpack.DeleteRange(lp, listpack.Seek(lp, off), count)
+		count -= n
+		l.n -= n
+		if listpack.Len(lp) == 0 {
+			l.removeNode(k)
+		} else {
+			l.nodes[k] = lp
+		}
+	}
+}
+
+// Clone returns a deep copy of l.
+func (l *List) Clone() *List {
+	c := &List{n: l.n, fill: l.fill, nodes: make([][]byte, len(l.nodes))}
+	for i, lp := range l.nodes {
+		c.nodes[i] = append([]byte(nil), lp...)
+	}
+	return c
+}
+
+// MemoryUsage estimates the bytes l holds.
+func (l *List) MemoryUsage() int64 {
+	n := int64(cap(l.nodes))*24 + 48
+	for _, lp := range l.nodes {
+		n += int64(cap(lp))
+	}
+	return n
+}
