@@ -287,6 +287,9 @@ func (w *mover) moveBatch(slots []int) (map[int]int, error) {
 		return moved, err
 	}
 	trace("open", t0)
+	if testPause > 0 {
+		time.Sleep(testPause)
+	}
 	// 2. Keys.
 	perSlot := max(m.Opts.Pipeline, 1000)
 	pending := append([]int(nil), slots...)
@@ -674,3 +677,11 @@ func dumpTrace() {
 		fmt.Fprintf(os.Stderr, "trace %-8s %v\n", k, v)
 	}
 }
+
+// testPause, from REEF_TEST_MOVE_PAUSE (milliseconds), holds every batch open
+// for that long after opening it. Tests use it to interrupt a move while
+// slots are certainly open; it is never set in normal use.
+var testPause = func() time.Duration {
+	ms, _ := strconv.Atoi(os.Getenv("REEF_TEST_MOVE_PAUSE"))
+	return time.Duration(ms) * time.Millisecond
+}()

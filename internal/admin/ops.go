@@ -243,8 +243,7 @@ func (m *Manager) SetTimeout(addr string, msArg string) error {
 		if v.IsError() {
 			e = v.Text()
 		}
-		// "timeot" is redis-cli 7.0's spelling.
-		m.logErr("ERR setting node-timeot for %s: %s\n", n.Name(), e)
+		m.logErr("ERR setting node-timeout for %s: %s\n", n.Name(), e)
 		errCount++
 	}
 	m.logInfo(">>> New node timeout set. %d OK, %d ERR.\n", okCount, errCount)
