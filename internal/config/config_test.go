@@ -524,3 +524,24 @@ func BenchmarkGet(b *testing.B) {
 		}
 	}
 }
+
+// Redis compares names and keywords with strcasecmp, which folds ASCII
+// only; Unicode case folding must not let other spellings through.
+func TestASCIIOnlyFolding(t *testing.T) {
+	l := NewLive(Default(), "")
+	for _, args := range [][]string{
+		{"tcp-\u212aeepalive", "1"},    // Kelvin sign
+		{"loglevel", "notice\u017f"},   // long s is not "s"
+		{"maxmemory-policy", "allkeys-lru\u212a"},
+		{"protected-mode", "ye\u017f"},
+		{"maxmemory", "1\u212ab"},
+		{"client-output-buffer-limit", "normal 1 1 1 pub\u017fub 1 1 1"},
+	} {
+		if got := l.Set(toBytes(args)); got == "" {
+			t.Errorf("%q accepted", args)
+		}
+	}
+	if got := l.Set(toBytes([]string{"TCP-KEEPALIVE", "1", "LogLevel", "WARNING", "protected-mode", "No"})); got != "" {
+		t.Error(got)
+	}
+}

@@ -137,7 +137,7 @@ func memtoull(s string) (uint64, bool) {
 		i++
 	}
 	var mul uint64
-	switch strings.ToLower(s[i:]) {
+	switch asciiLower(s[i:]) {
 	case "", "b":
 		mul = 1
 	case "k":
@@ -177,7 +177,7 @@ func string2d(s string) (float64, bool) {
 		return 0, false
 	}
 	t := s
-	body := strings.ToLower(strings.TrimLeft(t, "+-"))
+	body := asciiLower(strings.TrimLeft(t, "+-"))
 	hex := strings.HasPrefix(body, "0x")
 	if hex && !strings.Contains(body, "p") {
 		// strtod accepts hexadecimal without a binary exponent; Go does not.
@@ -221,9 +221,9 @@ func formatPercentile(f float64) string {
 func yesno(s string) int {
 	s = cstr(s)
 	switch {
-	case strings.EqualFold(s, "yes"):
+	case asciiEqualFold(s, "yes"):
 		return 1
-	case strings.EqualFold(s, "no"):
+	case asciiEqualFold(s, "no"):
 		return 0
 	}
 	return -1

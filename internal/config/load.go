@@ -84,7 +84,7 @@ func LoadWith(args []string, opt LoadOptions) (*Config, error) {
 	if opt.Commands != nil {
 		l.commands = map[string]bool{}
 		for _, n := range opt.Commands {
-			l.commands[strings.ToLower(n)] = true
+			l.commands[asciiLower(n)] = true
 		}
 	}
 
@@ -116,13 +116,13 @@ func LoadWith(args []string, opt LoadOptions) (*Config, error) {
 			nextIsOption := j != len(args)-1 && strings.HasPrefix(args[j+1], "--")
 			last := j == len(args)-1
 			switch {
-			case nextIsOption && strings.EqualFold(a, "--save"):
+			case nextIsOption && asciiEqualFold(a, "--save"):
 				// "--save --port 1" means an empty save, as before 7.0.
 				opts.WriteString(`""`)
 				handled = true
-			case last && strings.EqualFold(a, "--save"):
+			case last && asciiEqualFold(a, "--save"):
 				opts.WriteString(`""`)
-			case nextIsOption && strings.EqualFold(a, "--sentinel"):
+			case nextIsOption && asciiEqualFold(a, "--sentinel"):
 				handled = true
 			}
 		default:
@@ -308,15 +308,28 @@ func globC(pattern string) []string {
 	return out
 }
 
-// asciiLower is sdstolower: ASCII only.
+// asciiLower is sdstolower: ASCII only, as C's tolower in the "C" locale
+// (Go's strings.ToLower would also fold non-ASCII letters such as the
+// Kelvin sign into "k").
 func asciiLower(s string) string {
 	b := []byte(s)
 	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
+		b[i] = lowerByte(c)
 	}
 	return string(b)
+}
+
+// asciiEqualFold is strcasecmp(a, b) == 0 in the "C" locale.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerByte(a[i]) != lowerByte(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // fatalBlock formats Redis's loaderr output; line 0 means the error is not
@@ -398,7 +411,7 @@ func (l *loader) parse(text, file string) error {
 			}
 		case argv[0] == "rename-command" && len(argv) == 3:
 			if l.commands != nil {
-				from, to := strings.ToLower(argv[1]), strings.ToLower(argv[2])
+				from, to := asciiLower(argv[1]), asciiLower(argv[2])
 				if !l.commands[from] {
 					return fail(i, line, "No such command in rename-command")
 				}

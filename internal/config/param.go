@@ -114,7 +114,7 @@ func lookup(name string) *entry {
 	if e, ok := byName[name]; ok {
 		return e
 	}
-	return byName[strings.ToLower(name)]
+	return byName[asciiLower(name)]
 }
 
 // Storage accessors for the three kinds of values.
@@ -267,7 +267,7 @@ func enumP(name string, fl flag, items []enumItem, def string, ref strRef) *para
 		}
 		a := cstr(args[0])
 		for _, it := range items {
-			if strings.EqualFold(a, it.name) {
+			if asciiEqualFold(a, it.name) {
 				*ref(c) = enumName(items, it.val)
 				return ""
 			}
@@ -295,7 +295,7 @@ func bitsP(name string, fl flag, items []enumItem, valid func(int) string, ref f
 			a = cstr(a)
 			matched := false
 			for _, it := range items {
-				if strings.EqualFold(a, it.name) {
+				if asciiEqualFold(a, it.name) {
 					v |= it.val
 					matched = true
 				}

@@ -199,7 +199,7 @@ func obufParam() *param {
 		next := maps.Clone(c.ClientOutputBufferLimits)
 		for j := 0; j < len(args); j += 4 {
 			var class string
-			switch strings.ToLower(cstr(args[j])) {
+			switch asciiLower(cstr(args[j])) {
 			case "normal":
 				class = "normal"
 			case "slave", "replica":
@@ -431,7 +431,7 @@ func replicaofParam() *param {
 		}
 		c.ReplicaOf = ""
 		host, port := cstr(args[0]), cstr(args[1])
-		if strings.EqualFold(host, "no") && strings.EqualFold(port, "one") {
+		if asciiEqualFold(host, "no") && asciiEqualFold(port, "one") {
 			return ""
 		}
 		n, rest, _ := strtoll(port, 10)
