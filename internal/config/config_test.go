@@ -530,8 +530,8 @@ func BenchmarkGet(b *testing.B) {
 func TestASCIIOnlyFolding(t *testing.T) {
 	l := NewLive(Default(), "")
 	for _, args := range [][]string{
-		{"tcp-\u212aeepalive", "1"},    // Kelvin sign
-		{"loglevel", "notice\u017f"},   // long s is not "s"
+		{"tcp-\u212aeepalive", "1"},  // Kelvin sign
+		{"loglevel", "notice\u017f"}, // long s is not "s"
 		{"maxmemory-policy", "allkeys-lru\u212a"},
 		{"protected-mode", "ye\u017f"},
 		{"maxmemory", "1\u212ab"},
