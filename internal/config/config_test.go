@@ -107,6 +107,8 @@ func TestLoadErrors(t *testing.T) {
 		{"module config", nil, []string{"--m.x", "1"}, "Module Configuration detected without loadmodule directive or no ApplyConfig call: aborting", "", 0, true},
 		{"unbalanced", map[string]string{"c.conf": "\n\nrequirepass 'x\n"}, []string{"c.conf"},
 			banner + "Reading the configuration file, at line 3\n>>> 'requirepass 'x'\nUnbalanced quotes in configuration line\n", "{dir}/c.conf", 3, false},
+		{"include cycle", map[string]string{"c.conf": "include c.conf\n"}, []string{"c.conf"},
+			"Fatal error, can't open config file 'c.conf': too many nested includes (more than 100)", "c.conf", 1, true},
 		{"dir", nil, []string{"--dir", "nope"}, banner + "Reading the configuration file, at line 2\n>>> 'dir \"nope\"'\nNo such file or directory\n", "", 2, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -38,6 +38,8 @@
 //     command table only when LoadOptions.Commands is given.
 //   - "--sentinel" / "sentinel" are accepted and ignored: there is no
 //     sentinel mode.
+//   - An include cycle stops after 100 levels with a fatal error; Redis
+//     recurses until it crashes.
 //   - The FATAL CONFIG FILE ERROR text is Redis's byte for byte, and Redis
 //     prints no file name; FatalError.File adds it for the caller.
 //   - Values Redis derives from the host: "dir" (the working directory) and

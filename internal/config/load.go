@@ -186,6 +186,10 @@ func LoadWith(args []string, opt LoadOptions) (*Config, error) {
 	return c, nil
 }
 
+// maxIncludeDepth bounds include nesting, so that a cycle fails instead of
+// exhausting the stack.
+const maxIncludeDepth = 100
+
 // loader is the state of one Load.
 type loader struct {
 	c        *Config
@@ -193,6 +197,7 @@ type loader struct {
 	ls       *loadState
 	commands map[string]bool // nil: rename-command is not checked
 	modConfs map[string]bool
+	depth    int // include nesting
 	// where names the source of a line of the top-level text.
 	where func(line int) string
 }
@@ -402,11 +407,19 @@ func (l *loader) parse(text, file string) error {
 		}
 		switch {
 		case argv[0] == "include" && len(argv) == 2:
+			// Redis recurses without limit and crashes on an include
+			// cycle; Reef stops with a fatal error instead.
+			if l.depth >= maxIncludeDepth {
+				return &FatalError{Log: []string{fmt.Sprintf("Fatal error, can't open config file '%s': too many nested includes (more than %d)", argv[1], maxIncludeDepth)}, File: file, Line: i + 1}
+			}
 			inc, err := l.readConfigFile(argv[1], argv[1], nil)
 			if err != nil {
 				return err
 			}
-			if err := l.parse(string(inc), argv[1]); err != nil {
+			l.depth++
+			err = l.parse(string(inc), argv[1])
+			l.depth--
+			if err != nil {
 				return err
 			}
 		case argv[0] == "rename-command" && len(argv) == 3:
