@@ -45,8 +45,8 @@ func (e *FatalError) Error() string {
 type LoadOptions struct {
 	// Stdin is read when the arguments ask for "-"; nil means os.Stdin.
 	Stdin io.Reader
-	// Dir is the working directory relative paths start from; "" means the
-	// process's current directory.
+	// Dir is the absolute working directory relative paths start from
+	// (Redis's cwd at startup); "" means the process's current directory.
 	Dir string
 	// Commands, when not nil, is the command table (names, any case) that
 	// "rename-command" is checked against, as Redis does ("No such command
@@ -171,10 +171,11 @@ func LoadWith(args []string, opt LoadOptions) (*Config, error) {
 	// What redis-server checks after loading the configuration, in its
 	// order: modules load (Reef has none), then queued module
 	// configurations, then ACL users.
-	for _, m := range c.LoadModules {
+	if len(c.LoadModules) > 0 {
+		m := c.LoadModules[0][0]
 		return nil, &FatalError{Log: []string{
-			fmt.Sprintf("Module %s failed to load: Reef does not support modules", m[0]),
-			fmt.Sprintf("Can't load module from %s: server aborting", m[0]),
+			fmt.Sprintf("Module %s failed to load: Reef does not support modules", m),
+			fmt.Sprintf("Can't load module from %s: server aborting", m),
 		}}
 	}
 	if len(l.modConfs) > 0 {
