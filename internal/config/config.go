@@ -84,7 +84,10 @@ type Config struct {
 	ACLLogMaxLen int
 	// ACLPubsubDefault is "allchannels" or "resetchannels".
 	ACLPubsubDefault string
-	// MaxClients is the connected client limit.
+	// MaxClients is the connected client limit as configured. Redis lowers
+	// it at startup when the file-descriptor limit cannot be raised to
+	// MaxClients+32 (and CONFIG GET then shows the lower value); the server
+	// does that adjustment and publishes it with Live.Update.
 	MaxClients int
 	// MaxMemory is the memory limit in bytes, 0 for none. Redis stores it
 	// unsigned: a value above 1<<63-1 is kept as its two's complement (it
