@@ -29,6 +29,7 @@ func (m *Machine) stepMaster(sender *node, p *Packet) {
 }
 
 func (m *Machine) tickReplica() {
+	m.tellMaster()
 	m.handleManualFailover()
 	m.replicaFailover()
 }

@@ -90,6 +90,7 @@ type Machine struct {
 	byID          map[NodeID]*node
 	currentEpoch  uint64
 	lastVoteEpoch uint64
+	toldMaster    string // "id ip:port" last sent in BecomeReplica
 	state         bool // true = ok
 	size          int
 	slots         [slot.Count]*node
@@ -164,6 +165,7 @@ func New(cfg Config, rng *rand.Rand, saved *Saved, now int64) (*Machine, error) 
 		m.becomeMaster()
 	} else {
 		m.becomeReplica()
+		m.tellMaster()
 	}
 	m.todo |= todoSaveConfig | todoFsyncConfig | todoUpdateState
 	m.version++

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"strconv"
+
 	"github.com/reefkv/reef/internal/cluster/msg"
 	"github.com/reefkv/reef/internal/slot"
 )
@@ -104,6 +106,7 @@ func (m *Machine) setNodeAsMaster(n *node) {
 	n.master = nil
 	if n == m.myself {
 		m.becomeMaster()
+		m.toldMaster = ""
 	}
 	m.version++
 	m.todo |= todoSaveConfig | todoUpdateState
@@ -122,9 +125,25 @@ func (m *Machine) setMyMaster(n *node) {
 	me.master = n
 	m.addReplica(n, me)
 	m.becomeReplica()
-	m.event(BecomeReplica{Master: n.id, IP: n.ip, Port: int(n.port)})
+	m.tellMaster()
 	m.resetManualFailover()
 	m.version++
+}
+
+// tellMaster emits BecomeReplica when the server does not replicate my
+// current master's address yet: after a role change, an address change, or
+// a start from nodes.conf as a replica (Redis's cron does the same check).
+func (m *Machine) tellMaster() {
+	me := m.myself
+	if !me.isReplica() || me.master == nil || me.master.ip == "" || me.master.has(msg.FlagNoAddr) {
+		return
+	}
+	target := me.master.id.String() + " " + me.master.ip + ":" + strconv.Itoa(int(me.master.port))
+	if target == m.toldMaster {
+		return
+	}
+	m.toldMaster = target
+	m.event(BecomeReplica{Master: me.master.id, IP: me.master.ip, Port: int(me.master.port)})
 }
 
 func (m *Machine) closeAllSlots() {

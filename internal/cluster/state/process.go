@@ -230,7 +230,7 @@ func (m *Machine) updateAddress(n *node, p *Packet) bool {
 	m.version++
 	m.logf(LevelWarning, "Address updated for node %s, now %s:%d", n.id, n.ip, n.port)
 	if m.myself.isReplica() && m.myself.master == n {
-		m.event(BecomeReplica{Master: n.id, IP: n.ip, Port: int(n.port)})
+		m.tellMaster()
 	}
 	return true
 }
