@@ -91,7 +91,7 @@ type Machine struct {
 	currentEpoch  uint64
 	lastVoteEpoch uint64
 	toldMaster    string // "id ip:port" last sent in BecomeReplica
-	state         bool // true = ok
+	state         bool   // true = ok
 	size          int
 	slots         [slot.Count]*node
 	migrating     map[int]*node
