@@ -1,0 +1,296 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/reefkv/reef/internal/client"
+	"github.com/reefkv/reef/internal/slot"
+	"github.com/reefkv/reef/internal/testutil"
+)
+
+func do(t *testing.T, p *testutil.Proc, args ...string) string {
+	t.Helper()
+	c, err := client.Dial(p.Addr(), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	v, err := c.Do(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.IsError() {
+		t.Fatalf("%v on %s: %s", args, p.Addr(), v.Text())
+	}
+	return v.Text()
+}
+
+func myID(t *testing.T, p *testutil.Proc) string { return do(t, p, "CLUSTER", "MYID") }
+
+// keyInSlot returns a key that hashes to slot s.
+func keyInSlot(s int, n int) string {
+	for i := 0; ; i++ {
+		k := "fix:" + strconv.Itoa(n) + ":" + strconv.Itoa(i)
+		if slot.OfString(k) == s {
+			return k
+		}
+	}
+}
+
+// ownerOf returns the index in ps of the node owning slot s.
+func ownerIndex(t *testing.T, ps []*testutil.Proc, s int) int {
+	t.Helper()
+	m := slotMap(t, ps)
+	for i, r := range m {
+		for _, f := range strings.Fields(r) {
+			a, b := f, f
+			if j := strings.IndexByte(f, '-'); j >= 0 {
+				a, b = f[:j], f[j+1:]
+			}
+			x, _ := strconv.Atoi(a)
+			y, _ := strconv.Atoi(b)
+			if x <= s && s <= y {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// TestFix opens slots the ways an interrupted migration leaves them and
+// checks that `check` reports them exactly as redis-cli does (exit 1) and
+// that `fix` repairs them with every key kept: case 1 (migrating +
+// importing, keys on both sides), case 2 (importing only), case 4
+// (migrating only, no keys), and an uncovered slot.
+func TestFix(t *testing.T) {
+	t.Parallel()
+	ps := startNodes(t, 3)
+	create(t, redisCLI(t), ps, 0)
+	writeKeys(t, ps[0].Addr(), 300, "k")
+	seed := ps[0].Addr()
+
+	// Case 1: slot 100 (node 0) migrating to node 1, importing there, with
+	// two of its keys already moved.
+	s1 := 100
+	src, dst := ps[ownerIndex(t, ps, s1)], ps[1]
+	keys := []string{keyInSlot(s1, 1), keyInSlot(s1, 2), keyInSlot(s1, 3)}
+	for _, k := range keys {
+		do(t, src, "SET", k, "v:"+k)
+	}
+	do(t, dst, "CLUSTER", "SETSLOT", itoa(s1), "IMPORTING", myID(t, src))
+	do(t, src, "CLUSTER", "SETSLOT", itoa(s1), "MIGRATING", myID(t, dst))
+	do(t, src, "MIGRATE", "127.0.0.1", itoa(dst.Port), "", "0", "5000", "KEYS", keys[0], keys[1])
+
+	// Case 4: slot 12000 migrating on its owner, no importer, no keys.
+	s4 := 12000
+	o4 := ps[ownerIndex(t, ps, s4)]
+	do(t, o4, "CLUSTER", "SETSLOT", itoa(s4), "MIGRATING", myID(t, ps[0]))
+
+	ra := runCLI(t, redisCLI(t), "", "--cluster", "check", seed)
+	rb := runCLI(t, reefCLI(t), "", "--cluster", "check", seed)
+	if ra.code != 1 || rb.code != 1 || openSlotsSorted(ra.out) != openSlotsSorted(rb.out) {
+		t.Fatalf("check of open slots differs (exit %d vs %d):\n%s", ra.code, rb.code, diffText(ra.out, rb.out))
+	}
+	r := runCLI(t, reefCLI(t), "", "--cluster", "fix", seed)
+	if r.code != 0 {
+		t.Fatalf("fix failed (%d):\n%s%s", r.code, r.out, r.err)
+	}
+	// With keys on both sides the target also counts as an owner, so
+	// redis-cli's algorithm picks the node with most keys and takes case 2.
+	for _, want := range []string{">>> Case 2: Moving all the 100 slot keys to its owner", ">>> Case 4: Closing slot 12000 on"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("fix output lacks %q:\n%s", want, r.out)
+		}
+	}
+	waitOK(t, ps)
+	mustCheck(t, seed)
+	for _, k := range keys {
+		if v := getKey(t, seed, k); v != "v:"+k {
+			t.Errorf("key %s after fix: %q", k, v)
+		}
+	}
+
+	// Case 1: migrating on the owner, importing on the target, keys on the
+	// source only.
+	s3 := 200
+	src3 := ps[ownerIndex(t, ps, s3)]
+	dst3 := ps[(ownerIndex(t, ps, s3)+2)%3]
+	k3 := keyInSlot(s3, 5)
+	do(t, src3, "SET", k3, "v:"+k3)
+	do(t, dst3, "CLUSTER", "SETSLOT", itoa(s3), "IMPORTING", myID(t, src3))
+	do(t, src3, "CLUSTER", "SETSLOT", itoa(s3), "MIGRATING", myID(t, dst3))
+	r = runCLI(t, reefCLI(t), "", "--cluster", "fix", seed)
+	if r.code != 0 || !strings.Contains(r.out, ">>> Case 1: Moving slot 200 from "+src3.Addr()+" to "+dst3.Addr()) {
+		t.Fatalf("fix case 1 (%d):\n%s%s", r.code, r.out, r.err)
+	}
+	waitOK(t, ps)
+	mustCheck(t, seed)
+	if ownerIndex(t, ps, s3) != indexOf(ps, dst3) {
+		t.Errorf("slot %d not moved to %s", s3, dst3.Addr())
+	}
+	if v := getKey(t, seed, k3); v != "v:"+k3 {
+		t.Errorf("case 1 key: %q", v)
+	}
+
+	// Case 2: a non-owner marked importing with a key of the slot.
+	s2 := 9000
+	o2 := ownerIndex(t, ps, s2)
+	other := ps[(o2+1)%3]
+	k2 := keyInSlot(s2, 4)
+	do(t, other, "CLUSTER", "SETSLOT", itoa(s2), "IMPORTING", myID(t, ps[o2]))
+	c, _ := client.Dial(other.Addr(), client.Options{})
+	c.Pipeline([][]string{{"ASKING"}, {"SET", k2, "v:" + k2}})
+	c.Close()
+	r = runCLI(t, reefCLI(t), "", "--cluster", "fix", seed)
+	if r.code != 0 || !strings.Contains(r.out, ">>> Case 2: Moving all the 9000 slot keys to its owner") {
+		t.Fatalf("fix case 2 (%d):\n%s%s", r.code, r.out, r.err)
+	}
+	waitOK(t, ps)
+	mustCheck(t, seed)
+	if v := getKey(t, seed, k2); v != "v:"+k2 {
+		t.Errorf("case 2 key on owner: %q", v)
+	}
+
+	// Coverage: slot 5000 unassigned everywhere, no keys; the prompt needs
+	// a typed yes even with --cluster-yes.
+	s5 := 5000
+	o5 := ps[ownerIndex(t, ps, s5)]
+	for _, k := range []string{} {
+		_ = k
+	}
+	c5, _ := client.Dial(o5.Addr(), client.Options{})
+	v, _ := c5.Do("CLUSTER", "GETKEYSINSLOT", itoa(s5), "100")
+	for _, k := range v.Elems {
+		c5.Do("DEL", k.Text())
+	}
+	c5.Close()
+	for _, p := range ps {
+		do(t, p, "CLUSTER", "DELSLOTS", itoa(s5))
+	}
+	ra = runCLI(t, redisCLI(t), "", "--cluster", "check", seed)
+	rb = runCLI(t, reefCLI(t), "", "--cluster", "check", seed)
+	if ra.code != 1 || rb.code != 1 || ra.out != rb.out {
+		t.Fatalf("check of uncovered slot differs (exit %d vs %d):\n%s", ra.code, rb.code, diffText(ra.out, rb.out))
+	}
+	r = runCLI(t, reefCLI(t), "yes\n", "--cluster", "fix", seed, "--cluster-yes")
+	if r.code != 0 || !strings.Contains(r.out, "Fix these slots by covering with a random node? (type 'yes' to accept): >>> Covering slot 5000 with") {
+		t.Fatalf("coverage fix (%d):\n%s%s", r.code, r.out, r.err)
+	}
+	waitOK(t, ps)
+	mustCheck(t, seed)
+	// Keys deleted above were in slot 5000 only; the rest must be there.
+	var keep []int
+	for i := 0; i < 300; i++ {
+		if slot.OfString("k:"+itoa(i)) != s5 {
+			keep = append(keep, i)
+		}
+	}
+	cl, err := client.NewCluster([]string{seed}, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, i := range keep {
+		k := "k:" + itoa(i)
+		if v, _ := cl.Do("GET", k); v.Text() != "v:"+k {
+			t.Fatalf("key %s lost: %q", k, v.Text())
+		}
+	}
+}
+
+// TestImportAndBackup imports a standalone server's keys into a cluster and
+// backs the cluster up.
+func TestImportAndBackup(t *testing.T) {
+	t.Parallel()
+	ps := startNodes(t, 3)
+	create(t, redisCLI(t), ps, 0)
+	src := testutil.StartRedis(t)
+	sc, _ := client.Dial(src.Addr(), client.Options{})
+	for i := 0; i < 200; i++ {
+		sc.Send("SET", "k:"+itoa(i), "v:k:"+itoa(i))
+	}
+	for sc.Pending() > 0 {
+		sc.Receive()
+	}
+	r := runCLI(t, reefCLI(t), "", "--cluster", "import", ps[0].Addr(), "--cluster-from", src.Addr(), "--cluster-copy")
+	if r.code != 0 || !strings.Contains(r.out, "*** Importing 200 keys from DB 0") || strings.Count(r.out, ": OK") != 200 {
+		t.Fatalf("import (%d):\n%s%s", r.code, r.out, r.err)
+	}
+	checkKeys(t, ps[0].Addr(), 200, "k")
+	if v, _ := sc.Do("DBSIZE"); v.Int != 200 {
+		t.Errorf("--cluster-copy removed keys from the source: %d left", v.Int)
+	}
+	sc.Close()
+	// The source must not be a cluster node.
+	r = runCLI(t, reefCLI(t), "", "--cluster", "import", ps[0].Addr(), "--cluster-from", ps[1].Addr())
+	if r.code != 1 || !strings.Contains(r.out, "[ERR] The source node should not be a cluster node.") {
+		t.Errorf("import from a cluster node (%d):\n%s", r.code, r.out)
+	}
+
+	dir := t.TempDir()
+	r = runCLI(t, reefCLI(t), "", "--cluster", "backup", ps[0].Addr(), dir)
+	if r.code != 0 || !strings.Contains(r.out, "[OK] Backup created into: "+dir) {
+		t.Fatalf("backup (%d):\n%s%s", r.code, r.out, r.err)
+	}
+	var nodes []map[string]any
+	b, err := os.ReadFile(filepath.Join(dir, "nodes.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &nodes); err != nil || len(nodes) != 3 {
+		t.Fatalf("nodes.json: %v %s", err, b)
+	}
+	rdbs, _ := filepath.Glob(filepath.Join(dir, "redis-node-*.rdb"))
+	if len(rdbs) != 3 {
+		t.Fatalf("want 3 RDB files, got %v", rdbs)
+	}
+	for _, f := range rdbs {
+		b, _ := os.ReadFile(f)
+		if !strings.HasPrefix(string(b), "REDIS0010") {
+			t.Errorf("%s is not an RDB v10 file", f)
+		}
+	}
+}
+
+var openRe = regexp.MustCompile(`The following slots are open: ([0-9,]+)\.`)
+
+// openSlotsSorted sorts the list of "The following slots are open:", which
+// redis-cli prints in its hash table's order (reef-cli prints it ascending).
+func openSlotsSorted(s string) string {
+	return openRe.ReplaceAllStringFunc(s, func(m string) string {
+		l := strings.Split(openRe.FindStringSubmatch(m)[1], ",")
+		sort.Slice(l, func(i, j int) bool { a, _ := strconv.Atoi(l[i]); b, _ := strconv.Atoi(l[j]); return a < b })
+		return "The following slots are open: " + strings.Join(l, ",") + "."
+	})
+}
+
+func indexOf(ps []*testutil.Proc, p *testutil.Proc) int {
+	for i, q := range ps {
+		if q == p {
+			return i
+		}
+	}
+	return -1
+}
+
+// getKey reads a key through the cluster client.
+func getKey(t *testing.T, seed, k string) string {
+	t.Helper()
+	cl, err := client.NewCluster([]string{seed}, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	v, err := cl.Do("GET", k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.Text()
+}
