@@ -56,7 +56,8 @@ var DefaultTrace = []string{
 //	heal                        remove partitions
 //	kill NODE / restart NODE    crash a node / boot it from its nodes.conf
 //	offset NODE N               set the node's replication offset
-//	loss P / delay MIN MAX      message loss probability / delay range (ms)
+//	loss P / delay MIN MAX      probability that a message is lost and its link
+//	                            reset / one-way delay range (ms)
 //	publish NODE CHANNEL MSG    PUBLISH over the bus
 //	print nodes|info NODE       dump CLUSTER NODES / INFO (IDs as names)
 //	print events NODE           the server events of NODE since the last print

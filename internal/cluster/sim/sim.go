@@ -34,7 +34,7 @@ type Sim struct {
 	part      map[int]int // node index -> partition group (absent: 0)
 	MinDelay  int64       // ms, one-way message delay
 	MaxDelay  int64
-	Loss      float64 // probability that a message is dropped
+	Loss      float64 // probability that a message is lost with its connection (reset)
 	Trace     []string
 	Violation []string
 	winners   map[uint64]string // election epoch -> winner
@@ -346,6 +346,8 @@ func (s *Sim) do(nd *Node, op state.Op) {
 
 func (s *Sim) deliver(c *conn, fwd bool, m *msg.Message) {
 	if s.Loss > 0 && s.rng.Float64() < s.Loss {
+		// TCP does not lose a message silently: a loss is a reset link.
+		s.closeConn(c)
 		return
 	}
 	// Every message crosses the wire format, as on a real bus.
