@@ -53,7 +53,10 @@ type Server interface {
 // some methods.
 type NopServer struct{}
 
-func (NopServer) ReplInfo() state.ReplInfo                  { return state.ReplInfo{LinkUp: true} }
+// ReplInfo reports a master with offset 0.
+func (NopServer) ReplInfo() state.ReplInfo { return state.ReplInfo{LinkUp: true} }
+
+// The other NopServer methods do nothing.
 func (NopServer) BecomeReplica(state.NodeID, string, int)   {}
 func (NopServer) BecomeMaster(bool)                         {}
 func (NopServer) DeleteKeysInSlots([]int)                   {}

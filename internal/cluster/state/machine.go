@@ -263,8 +263,8 @@ func (m *Machine) SetConfig(cfg Config) {
 	if old.Port != cfg.Port || old.CPort != cfg.CPort || old.AnnounceIP != cfg.AnnounceIP ||
 		old.AnnounceHostname != cfg.AnnounceHostname || old.ReplicaNoFailover != cfg.ReplicaNoFailover {
 		m.todo |= todoSaveConfig
-		m.version++
 	}
+	m.version++ // the endpoint type, among others, shows in the slot map
 	m.todo |= todoUpdateState
 }
 
