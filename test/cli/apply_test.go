@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/reefkv/reef/internal/admin"
+	"github.com/reefkv/reef/internal/client"
+	"github.com/reefkv/reef/internal/testutil"
+)
+
+// startApply starts `reef-cli --cluster apply plan` in the background with
+// every batch held open for a while, so that the test can kill it (or a
+// node) while slots are open.
+func startApply(t *testing.T, plan string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(reefCLI(t), "--cluster", "apply", plan, "--cluster-slot-batch", "8")
+	cmd.Env = append(os.Environ(), "TERM=dumb", "REEF_TEST_MOVE_PAUSE=250")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, &out
+}
+
+// openAndMoved reports whether some node shows an open slot while the
+// target already owns at least one slot it did not own at the start
+// (a batch finished, another is in flight).
+func openAndMoved(t *testing.T, ps []*testutil.Proc, target int, before int) bool {
+	open := false
+	for _, p := range ps {
+		if p.Exited() {
+			continue
+		}
+		c, err := client.Dial(p.Addr(), client.Options{})
+		if err != nil {
+			continue
+		}
+		v, err := c.Do("CLUSTER", "NODES")
+		c.Close()
+		if err == nil && (strings.Contains(v.Text(), "->-") || strings.Contains(v.Text(), "-<-")) {
+			open = true
+		}
+	}
+	return open && slotCounts(slotMap(t, ps))[target] > before
+}
+
+func planFile(t *testing.T, args ...string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "plan.json")
+	r := runCLI(t, reefCLI(t), "", append(append([]string{"--cluster", "plan"}, args...), "--cluster-plan-file", f)...)
+	if r.code != 0 {
+		t.Fatalf("plan %v (%d):\n%s%s", args, r.code, r.out, r.err)
+	}
+	return f
+}
+
+// TestApplyResumesAfterCLIKilled kills reef-cli in the middle of a
+// rebalance and then of a reshard, each run from a plan, and checks that
+// running the same apply again closes the open slots, completes the plan,
+// passes `redis-cli --cluster check` and loses no key.
+func TestApplyResumesAfterCLIKilled(t *testing.T) {
+	t.Parallel()
+	ps := startNodes(t, 4)
+	create(t, redisCLI(t), ps[:3], 0)
+	writeKeys(t, ps[0].Addr(), 2000, "k")
+	if r := runCLI(t, reefCLI(t), "", "--cluster", "add-node", ps[3].Addr(), ps[0].Addr()); r.code != 0 {
+		t.Fatalf("add-node: %s%s", r.out, r.err)
+	}
+	waitOK(t, ps)
+
+	interrupted := func(name, plan string, target int) {
+		t.Helper()
+		before := slotCounts(slotMap(t, ps))[target]
+		cmd, out := startApply(t, plan)
+		testutil.WaitFor(t, 60*time.Second, name+": an open slot after a finished batch", func() bool {
+			return openAndMoved(t, ps, target, before)
+		})
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		if r := runCLI(t, redisCLI(t), "", "--cluster", "check", ps[0].Addr()); r.code == 0 {
+			t.Fatalf("%s: expected open slots after killing apply; output so far:\n%s", name, out)
+		}
+		r := runCLI(t, reefCLI(t), "", "--cluster", "apply", plan)
+		if r.code != 0 || !strings.Contains(r.out, "already moved by an earlier run") {
+			t.Fatalf("%s: second apply (%d):\n%s%s", name, r.code, r.out, r.err)
+		}
+		waitOK(t, ps)
+		mustCheck(t, ps[0].Addr())
+		checkKeys(t, ps[0].Addr(), 2000, "k")
+		// A third run finds nothing to do.
+		r = runCLI(t, reefCLI(t), "", "--cluster", "apply", plan)
+		if r.code != 0 || !strings.Contains(r.out, "[OK] Plan applied: 0 slots moved") {
+			t.Fatalf("%s: third apply (%d):\n%s%s", name, r.code, r.out, r.err)
+		}
+	}
+
+	plan := planFile(t, "rebalance", ps[0].Addr(), "--cluster-use-empty-masters")
+	interrupted("rebalance", plan, 3)
+	for i, n := range slotCounts(slotMap(t, ps)) {
+		if n != 4096 {
+			t.Errorf("after rebalance node %d has %d slots, want 4096", i, n)
+		}
+	}
+
+	ids := make([]string, 4)
+	for i, p := range ps {
+		ids[i] = myID(t, p)
+	}
+	plan = planFile(t, "reshard", ps[0].Addr(), "--cluster-from", "all", "--cluster-to", ids[0], "--cluster-slots", "900", "--cluster-yes")
+	interrupted("reshard", plan, 0)
+	if n := slotCounts(slotMap(t, ps))[0]; n != 4096+900 {
+		t.Errorf("after reshard node 0 has %d slots, want %d", n, 4096+900)
+	}
+}
+
+// TestApplyAfterTargetKilled kills the target master in the middle of a
+// move, restarts it from its append-only file, and checks that re-running
+// the plan completes it with every key kept.
+func TestApplyAfterTargetKilled(t *testing.T) {
+	t.Parallel()
+	ps := startNodes(t, 4, "--appendonly", "yes", "--appendfsync", "always")
+	create(t, redisCLI(t), ps[:3], 0)
+	writeKeys(t, ps[0].Addr(), 1500, "k")
+	if r := runCLI(t, reefCLI(t), "", "--cluster", "add-node", ps[3].Addr(), ps[0].Addr()); r.code != 0 {
+		t.Fatalf("add-node: %s%s", r.out, r.err)
+	}
+	waitOK(t, ps)
+	target := ps[3]
+	plan := planFile(t, "reshard", ps[0].Addr(), "--cluster-from", "all", "--cluster-to", myID(t, target), "--cluster-slots", "600", "--cluster-yes")
+	cmd, out := startApply(t, plan)
+	testutil.WaitFor(t, 60*time.Second, "an open slot after a finished batch", func() bool {
+		return openAndMoved(t, ps, 3, 0)
+	})
+	target.Kill()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(90 * time.Second):
+		t.Fatalf("apply did not stop after its target died:\n%s", out)
+	}
+	if cmd.ProcessState.ExitCode() == 0 {
+		t.Fatalf("apply succeeded although its target died:\n%s", out)
+	}
+	// Restart the target from its data directory: nodes.conf keeps its ID
+	// and its importing slots, the AOF its keys.
+	restarted := testutil.Start(t, testutil.RedisServerPath(t), target.Port, target.Dir, target.Args...)
+	restarted.WaitReady(t)
+	ps[3] = restarted
+	waitOK(t, ps)
+	r := runCLI(t, reefCLI(t), "", "--cluster", "apply", plan)
+	if r.code != 0 {
+		t.Fatalf("apply after restart (%d):\n%s%s\nfirst run:\n%s", r.code, r.out, r.err, out)
+	}
+	waitOK(t, ps)
+	mustCheck(t, ps[0].Addr())
+	checkKeys(t, ps[0].Addr(), 1500, "k")
+	// redis-cli's reshard table rounds each source's share (the first up,
+	// the others down), so 600 requested slots are 599 here.
+	pl, err := admin.ReadPlan(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := slotCounts(slotMap(t, ps))[3]; n != pl.Slots() || n != 599 {
+		t.Errorf("target owns %d slots, want %d (plan) = 599\nsecond apply:\n%s\nfirst:\n%s", n, pl.Slots(), r.out, out)
+	}
+}
