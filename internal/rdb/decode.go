@@ -549,7 +549,7 @@ func (d *decoder) stream(v2 bool) (*Object, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := listpack.Validate(lp); err != nil {
+		if _, err := listpack.ValidateCount(lp); err != nil {
 			return nil, &Error{Offset: off, Msg: "stream listpack integrity check failed", Err: err}
 		}
 		if listpack.First(lp) < 0 {
@@ -721,10 +721,13 @@ var errStreamNode = &Error{Msg: "malformed stream node"}
 // checks plus ascending IDs.
 func (s *Stream) appendNode(master StreamID, lp []byte) error {
 	r := &streamNodeReader{lp: lp, p: listpack.First(lp)}
+	// Every field, value and count is one listpack element, so the number
+	// of elements bounds every count read below (and what it allocates).
+	elems := int64(listpack.Len(lp))
 	count, ok1 := r.int()
 	deleted, ok2 := r.int()
 	nf, ok3 := r.int()
-	if !ok1 || !ok2 || !ok3 || count < 0 || deleted < 0 || nf < 0 || nf > int64(len(lp)) {
+	if !ok1 || !ok2 || !ok3 || count < 0 || deleted < 0 || nf < 0 || nf > elems || count+deleted > elems {
 		return errStreamNode
 	}
 	mfields := make([][]byte, nf)
@@ -761,7 +764,7 @@ func (s *Stream) appendNode(master StreamID, lp []byte) error {
 			want = nf + 3
 		} else {
 			n, ok := r.int()
-			if !ok || n < 0 || n > int64(len(lp)) {
+			if !ok || n < 0 || 2*n > elems {
 				return errStreamNode
 			}
 			fields = make([][]byte, 0, 2*n)
