@@ -130,7 +130,11 @@ func (m *Manager) Up(o UpOptions) error {
 	}
 	m.printf("Waiting for cluster_state:ok")
 	deadline := time.Now().Add(60 * time.Second)
-	for !allStateOK(addrs, m.connOpts()) {
+	wantReplicas := 0
+	if o.Replicas > 0 {
+		wantReplicas = o.Nodes - o.Nodes/(o.Replicas+1)
+	}
+	for !allStateOK(addrs, m.connOpts()) || !allSeeReplicas(addrs, m.connOpts(), wantReplicas) {
 		if time.Now().After(deadline) {
 			m.printf("\n")
 			m.logErr("[ERR] The cluster did not reach cluster_state:ok within 60s.\n")
@@ -171,6 +175,23 @@ func allStateOK(addrs []string, o client.Options) bool {
 		v, err := c.Do("CLUSTER", "INFO")
 		c.Close()
 		if err != nil || infoField(v.Text(), "cluster_state") != "ok" {
+			return false
+		}
+	}
+	return true
+}
+
+// allSeeReplicas reports whether every node's view lists want replicas, so
+// "up" returns only once gossip has spread the roles set by create.
+func allSeeReplicas(addrs []string, o client.Options, want int) bool {
+	for _, a := range addrs {
+		c, err := client.Dial(a, o)
+		if err != nil {
+			return false
+		}
+		v, err := c.Do("CLUSTER", "NODES")
+		c.Close()
+		if err != nil || strings.Count(v.Text(), "slave") != want {
 			return false
 		}
 	}
