@@ -1,6 +1,7 @@
 package command
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 	"strings"
@@ -159,7 +160,7 @@ func expireGeneric(c *Ctx, base int64, unit int) {
 		case eq(opt, "lt"):
 			flags |= expireLT
 		default:
-			c.Err("ERR Unsupported option " + string(opt))
+			c.Err("ERR Unsupported option " + CStr(opt))
 			return
 		}
 	}
@@ -299,19 +300,47 @@ func renameGeneric(c *Ctx, nx bool) {
 	}
 }
 
+// CStr is b as Redis's printf("%s") formats it into an error message: cut
+// at the first NUL byte.
+func CStr(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// IntArg is Redis's getIntFromObjectOrReply: arg must be an integer that
+// fits a C int. msg, when not empty, replaces both of Redis's default error
+// texts, as the msg argument of the C function does.
+func (c *Ctx) IntArg(arg []byte, msg string) (int, bool) {
+	n, ok := rconv.ParseInt(arg)
+	switch {
+	case !ok && msg == "":
+		c.Err(ErrNotInt)
+	case !ok:
+		c.Err(msg)
+	case n < math.MinInt32 || n > math.MaxInt32:
+		if msg == "" {
+			msg = "ERR value is out of range, value must between -2147483648 and 2147483647"
+		}
+		c.Err(msg)
+		ok = false
+	}
+	return int(n), ok
+}
+
 // dbIndexArg parses a database index argument (getIntFromObjectOrReply) and
 // checks its range.
 func (c *Ctx) dbIndexArg(arg []byte) (int, bool) {
-	n, ok := rconv.ParseInt(arg)
-	if !ok || n < math.MinInt32 || n > math.MaxInt32 {
-		c.Err(ErrNotInt)
+	n, ok := c.IntArg(arg, "")
+	if !ok {
 		return 0, false
 	}
-	if n < 0 || n >= int64(c.KS.Databases()) {
+	if n < 0 || n >= c.KS.Databases() {
 		c.Err("ERR DB index is out of range")
 		return 0, false
 	}
-	return int(n), true
+	return n, true
 }
 
 const errSameObject = "ERR source and destination objects are the same"
@@ -503,7 +532,7 @@ func HelpReply(c *Ctx, name string, lines []string) {
 		c.Simple(l)
 	}
 	c.Simple("HELP")
-	c.Simple("    Print this help.")
+	c.Simple("    Prints this help.")
 }
 
 // randomkeyCommand picks a slot with probability proportional to its key
@@ -592,7 +621,7 @@ func (c *Ctx) keyLogicallyExpired(t *keyspace.Table, key string) bool {
 // position*16384 + slot, where position is the slot table's own cursor.
 // Cursor 0 starts at slot 0.
 func scanCommand(c *Ctx) {
-	cursor, ok := rconv.ParseUint(c.Args[1])
+	cursor, ok := parseScanCursor(c.Args[1])
 	if !ok {
 		c.Err("ERR invalid cursor")
 		return
@@ -632,7 +661,7 @@ func scanCommand(c *Ctx) {
 	}
 	s := int(cursor % slot.Count)
 	pos := cursor / slot.Count
-	var keys [][]byte
+	var keys, expired [][]byte
 	visited := int64(0)
 	for s < slot.Count && visited < count {
 		if c.KS.Count(c.DB, s) == 0 {
@@ -646,19 +675,27 @@ func scanCommand(c *Ctx) {
 			s, pos = s+1, 0
 			continue
 		}
+		expired = expired[:0]
 		pos = t.Keys.Scan(pos, int(min(count-visited, 1<<30)), func(e *dict.Entry[keyspace.Value]) {
 			visited++
 			if pattern != nil && !glob.Match(pattern, unsafeBytes(e.Key), false) {
 				return
 			}
-			if typeFilter != "" && e.Val.Type().String() != typeFilter {
+			// Redis's SCAN calls expireIfNeeded on every key that passed
+			// the pattern (the TYPE filter's lookup does it too), so an
+			// expired key seen by SCAN is deleted, not just skipped.
+			if c.keyLogicallyExpired(t, e.Key) {
+				expired = append(expired, []byte(e.Key))
 				return
 			}
-			if c.keyLogicallyExpired(t, e.Key) {
+			if typeFilter != "" && e.Val.Type().String() != typeFilter {
 				return
 			}
 			keys = append(keys, []byte(e.Key))
 		})
+		for _, k := range expired {
+			c.expireIfNeeded(s, k)
+		}
 		c.KS.Unlock(s)
 		if pos == 0 {
 			s++
@@ -674,6 +711,45 @@ func scanCommand(c *Ctx) {
 	for _, k := range keys {
 		c.Bulk(k)
 	}
+}
+
+// parseScanCursor is Redis's parseScanCursorOrReply, which uses strtoul:
+// a leading '+' or '-' is accepted (and "-1" wraps to the largest cursor),
+// an empty string is 0, parsing stops at a NUL byte, leading white space
+// and anything else after the digits are refused, and so is overflow.
+func parseScanCursor(arg []byte) (uint64, bool) {
+	if i := bytes.IndexByte(arg, 0); i >= 0 {
+		arg = arg[:i]
+	}
+	if len(arg) == 0 {
+		return 0, true
+	}
+	neg := false
+	switch arg[0] {
+	case '-':
+		neg = true
+		arg = arg[1:]
+	case '+':
+		arg = arg[1:]
+	}
+	if len(arg) == 0 {
+		return 0, false // a sign alone: strtoul stops before it
+	}
+	var n uint64
+	for _, ch := range arg {
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+		d := uint64(ch - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 func dbsizeCommand(c *Ctx) { c.Int(c.KS.Size(c.DB)) }
@@ -733,26 +809,24 @@ func swapdbCommand(c *Ctx) {
 		c.Err("ERR SWAPDB is not allowed in cluster mode")
 		return
 	}
-	a, ok1 := rconv.ParseInt(c.Args[1])
-	if !ok1 || a < math.MinInt32 || a > math.MaxInt32 {
-		c.Err("ERR invalid first DB index")
+	a, ok := c.IntArg(c.Args[1], "ERR invalid first DB index")
+	if !ok {
 		return
 	}
-	b, ok2 := rconv.ParseInt(c.Args[2])
-	if !ok2 || b < math.MinInt32 || b > math.MaxInt32 {
-		c.Err("ERR invalid second DB index")
+	b, ok := c.IntArg(c.Args[2], "ERR invalid second DB index")
+	if !ok {
 		return
 	}
-	n := int64(c.KS.Databases())
+	n := c.KS.Databases()
 	if a < 0 || a >= n || b < 0 || b >= n {
 		c.Err("ERR DB index is out of range")
 		return
 	}
 	if a != b {
 		c.KS.LockAll()
-		c.KS.SwapDBs(int(a), int(b))
+		c.KS.SwapDBs(a, b)
 		c.KS.UnlockAll()
-		c.Env.DBSwapped(int(a), int(b))
+		c.Env.DBSwapped(a, b)
 	}
 	c.Dirty++
 	c.OK()

@@ -46,9 +46,14 @@ func stringCommands() map[string]Handler {
 const errStringTooLong = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 
 // checkStringLength is Redis's checkStringLength: values built by APPEND and
-// SETRANGE may not exceed proto-max-bulk-len, except from our master.
-func (c *Ctx) checkStringLength(size int64) bool {
-	if !c.FromMaster && size > c.Cfg.ProtoMaxBulkLen {
+// SETRANGE may not exceed proto-max-bulk-len (size+add, checked for
+// overflow), except from our master.
+func (c *Ctx) checkStringLength(size, add int64) bool {
+	if c.FromMaster {
+		return true
+	}
+	total := int64(uint64(size) + uint64(add))
+	if total > c.Cfg.ProtoMaxBulkLen || total < size || total < add {
 		c.Err(errStringTooLong)
 		return false
 	}
@@ -408,8 +413,7 @@ func appendCommand(c *Ctx) {
 		c.setKey(key, keyspace.NewString(add), false)
 		n = len(add)
 	} else {
-		total := int64(v.StrLen()) + int64(len(add))
-		if !c.checkStringLength(total) {
+		if !c.checkStringLength(int64(v.StrLen()), int64(len(add))) {
 			return
 		}
 		b := c.growable(v, len(add))
@@ -503,7 +507,7 @@ func setrangeCommand(c *Ctx) {
 			c.Int(0)
 			return
 		}
-		if !c.checkStringLength(offset + int64(len(val))) {
+		if !c.checkStringLength(offset, int64(len(val))) {
 			return
 		}
 		buf := make([]byte, offset+int64(len(val)))
@@ -515,7 +519,7 @@ func setrangeCommand(c *Ctx) {
 			c.Int(olen)
 			return
 		}
-		if !c.checkStringLength(offset + int64(len(val))) {
+		if !c.checkStringLength(offset, int64(len(val))) {
 			return
 		}
 		b := c.growable(v, 0)

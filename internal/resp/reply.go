@@ -3,6 +3,7 @@ package resp
 import (
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Protocol versions negotiated with HELLO.
@@ -25,6 +26,9 @@ func AppendOK(dst []byte) []byte { return append(dst, "+OK\r\n"...) }
 // "WRONGTYPE ...", "MOVED ..."). Newlines in msg are replaced with spaces, as
 // Redis does, so the reply stays one line.
 func AppendError(dst []byte, msg string) []byte {
+	// Like Redis's addReplyErrorFormat: CR and LF at either end are
+	// trimmed, the others become spaces.
+	msg = strings.Trim(msg, "\r\n")
 	dst = append(dst, '-')
 	for i := 0; i < len(msg); i++ {
 		c := msg[i]

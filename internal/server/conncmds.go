@@ -2,7 +2,6 @@ package server
 
 import (
 	"crypto/subtle"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -185,7 +184,7 @@ func helloCommand(ctx *command.Ctx) {
 			hasName = true
 			j++
 		default:
-			ctx.Err("ERR Syntax error in HELLO option '" + string(ctx.Args[j]) + "'")
+			ctx.Err("ERR Syntax error in HELLO option '" + cstr(ctx.Args[j]) + "'")
 			return
 		}
 	}
@@ -230,20 +229,19 @@ func helloCommand(ctx *command.Ctx) {
 }
 
 func selectCommand(ctx *command.Ctx) {
-	n, ok := rconv.ParseInt(ctx.Args[1])
-	if !ok || n < math.MinInt32 || n > math.MaxInt32 {
-		ctx.Err(command.ErrNotInt)
+	n, ok := ctx.IntArg(ctx.Args[1], "")
+	if !ok {
 		return
 	}
 	if ctx.Cfg.ClusterEnabled && n != 0 {
 		ctx.Err("ERR SELECT is not allowed in cluster mode")
 		return
 	}
-	if n < 0 || n >= int64(ctx.KS.Databases()) {
+	if n < 0 || n >= ctx.KS.Databases() {
 		ctx.Err("ERR DB index is out of range")
 		return
 	}
-	ctx.DB = int(n)
+	ctx.DB = n
 	ctx.OK()
 }
 
@@ -329,7 +327,7 @@ func clientList(ctx *command.Ctx) {
 		case command.EqualFold(ctx.Args[2], "type") && len(ctx.Args) == 4:
 			t := strings.ToLower(string(ctx.Args[3]))
 			if t != "normal" && t != "master" && t != "replica" && t != "slave" && t != "pubsub" {
-				ctx.Err("ERR Unknown client type '" + string(ctx.Args[3]) + "'")
+				ctx.Err("ERR Unknown client type '" + cstr(ctx.Args[3]) + "'")
 				return
 			}
 			if t != "normal" {
@@ -403,13 +401,13 @@ func clientKill(ctx *command.Ctx) {
 		case command.EqualFold(opt, "user"):
 			user = val
 			if user != "default" {
-				ctx.Err("ERR No such user '" + user + "'")
+				ctx.Err("ERR No such user '" + cstr([]byte(user)) + "'")
 				return
 			}
 		case command.EqualFold(opt, "type"):
 			typ = strings.ToLower(val)
 			if typ != "normal" && typ != "master" && typ != "replica" && typ != "slave" && typ != "pubsub" {
-				ctx.Err("ERR Unknown client type '" + val + "'")
+				ctx.Err("ERR Unknown client type '" + cstr([]byte(val)) + "'")
 				return
 			}
 		case command.EqualFold(opt, "skipme"):
@@ -515,8 +513,6 @@ func clientHelp(ctx *command.Ctx) {
 		"      Kill connections authenticated by <username>.",
 		"    * SKIPME (YES|NO)",
 		"      Skip killing current connection (default: yes).",
-		"    * ID <client-id>",
-		"      Kill connections by client id.",
 		"LIST [options ...]",
 		"    Return information about client connections. Options:",
 		"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",

@@ -22,17 +22,23 @@ func (c *Client) process(args [][]byte) {
 	if spec != nil && spec.Subs != nil && len(args) >= 2 {
 		sub := spec.LookupSub(args[1])
 		if sub == nil {
-			c.reject(nil, "ERR unknown subcommand '"+trunc(string(args[1]), 128)+"'. Try "+strings.ToUpper(string(args[0]))+" HELP.")
+			c.reject(nil, "ERR unknown subcommand '"+trunc(cstr(args[1]), 128)+"'. Try "+strings.ToUpper(cstr(args[0]))+" HELP.")
 			return
 		}
 		spec = sub
 	}
-	if spec == nil || spec.Handler == nil {
+	// A container named alone (CLIENT, OBJECT) is an arity error, as in
+	// Redis, whose lookup returns the container itself.
+	if spec == nil || (spec.Handler == nil && spec.Subs == nil) {
 		c.reject(nil, unknownCommandError(args))
 		return
 	}
 	if (spec.Arity > 0 && spec.Arity != len(args)) || len(args) < -spec.Arity {
 		c.reject(spec, command.ErrArity(spec.FullName()))
+		return
+	}
+	if spec.Handler == nil {
+		c.reject(nil, unknownCommandError(args))
 		return
 	}
 	if spec.Flags&command.FlagProtected != 0 && !protectedAllowed(cfg, spec, c) {
@@ -74,11 +80,14 @@ func unknownCommandError(args [][]byte) string {
 			break
 		}
 		b.WriteByte('\'')
-		b.WriteString(trunc(string(a), 128-b.Len()))
+		b.WriteString(trunc(cstr(a), 128-b.Len()))
 		b.WriteString("' ")
 	}
-	return "ERR unknown command '" + trunc(string(args[0]), 128) + "', with args beginning with: " + b.String()
+	return "ERR unknown command '" + trunc(cstr(args[0]), 128) + "', with args beginning with: " + b.String()
 }
+
+// cstr is b as Redis's printf("%s") sees it: cut at the first NUL byte.
+func cstr(b []byte) string { return command.CStr(b) }
 
 func trunc(s string, n int) string {
 	if n < 0 {
@@ -145,7 +154,6 @@ func (c *Client) applyReplyMode(mark int) {
 
 // call executes a command with its slots locked: Redis's call().
 func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
-	s := c.srv
 	ctx := &c.ctx
 	ctx.Reset()
 	ctx.Args = args
@@ -157,14 +165,22 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 	ctx.Now = start.UnixMilli()
 	mark := len(ctx.Out)
 
-	locked := c.lockKeys(spec, args)
-	spec.Handler(ctx)
-	if locked {
-		s.ks.UnlockSlots(c.slots)
+	if c.lockKeys(spec, args) {
+		c.runLocked(spec, ctx)
+	} else {
+		spec.Handler(ctx)
 	}
 
 	dur := time.Since(start)
 	c.afterCall(spec, args, dur, mark)
+}
+
+// runLocked runs a handler whose slots lockKeys locked, releasing them even
+// if the handler panics, so that a bug in one command (recovered and logged
+// at the connection boundary) cannot leave slots locked for every client.
+func (c *Client) runLocked(spec *command.Spec, ctx *command.Ctx) {
+	defer c.srv.ks.UnlockSlots(c.slots)
+	spec.Handler(ctx)
 }
 
 // lockKeys locks the slots of the command's keys in ascending order and
