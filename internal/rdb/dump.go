@@ -74,7 +74,7 @@ func DecodeDump(payload []byte, opts *DecodeOptions) (*Object, error) {
 	if err := VerifyDump(payload); err != nil {
 		return nil, err
 	}
-	return decodeDumpValue(payload[:len(payload)-footerSize], opts)
+	return decodeDumpValue(payload, opts)
 }
 
 // DecodeDumpUnchecked decodes a payload without checking its version and
@@ -84,13 +84,14 @@ func DecodeDumpUnchecked(payload []byte, opts *DecodeOptions) (*Object, error) {
 	if len(payload) < footerSize {
 		return nil, &dumpError{ErrDumpPayload, errors.New("payload shorter than its footer")}
 	}
-	return decodeDumpValue(payload[:len(payload)-footerSize], opts)
+	return decodeDumpValue(payload, opts)
 }
 
+// decodeDumpValue decodes the value at the start of a payload. Like Redis,
+// which parses the payload buffer footer included, a value may run into the
+// version and CRC bytes: only real Redis payloads are guaranteed to end
+// before them, and RESTORE accepts the others too.
 func decodeDumpValue(body []byte, opts *DecodeOptions) (*Object, error) {
-	if len(body) == 0 {
-		return nil, &dumpError{ErrBadDataFormat, errors.New("no type byte")}
-	}
 	if !isObjectType(body[0]) {
 		return nil, &dumpError{ErrBadDataFormat, &Error{Offset: 0, Msg: "unknown RDB object type"}}
 	}

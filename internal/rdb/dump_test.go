@@ -412,7 +412,7 @@ func TestDumpErrors(t *testing.T) {
 		{"type 8", withFooter([]byte{8, 0}, 10), ErrBadDataFormat},
 		{"type 20 (7.2 set listpack)", withFooter([]byte{20, 0}, 10), ErrBadDataFormat},
 		{"no value", withFooter(nil, 10), ErrBadDataFormat},
-		{"truncated string", withFooter([]byte{0, 5, 'a'}, 10), ErrBadDataFormat},
+		{"truncated string", withFooter([]byte{0, 15, 'a'}, 10), ErrBadDataFormat},
 		{"empty list", withFooter([]byte{18, 0}, 10), ErrBadDataFormat},
 		{"empty set", withFooter([]byte{2, 0}, 10), ErrBadDataFormat},
 		{"module", withFooter([]byte{7, 1}, 10), ErrBadDataFormat},

@@ -273,16 +273,12 @@ func (in *input) readLen() (v uint64, encoded bool, err error) {
 	return 0, false, in.errf(nil, "unknown length encoding %#x", b)
 }
 
-// readCount reads a plain length (no special encoding).
+// readCount reads a length where no string can be (counts, LZF lengths,
+// stream IDs). Like Redis's rdbLoadLen(rdb, NULL), a special-encoding byte
+// 11xxxxxx is not an error there: its low six bits are the length.
 func (in *input) readCount() (uint64, error) {
-	v, enc, err := in.readLen()
-	if err != nil {
-		return 0, err
-	}
-	if enc {
-		return 0, in.errf(nil, "unexpected string encoding where a length belongs")
-	}
-	return v, nil
+	v, _, err := in.readLen()
+	return v, err
 }
 
 // readString reads an RDB string in any of its encodings and returns its
@@ -333,6 +329,12 @@ func (in *input) readString() (s []byte, wasLZF bool, err error) {
 		c, err := in.readCopy(clen)
 		if err != nil {
 			return nil, false, err
+		}
+		if ulen == 0 {
+			// Redis's lzf_decompress into a zero-length buffer returns 0,
+			// which equals the expected length: an empty string, whatever
+			// the compressed bytes.
+			return []byte{}, true, nil
 		}
 		out, err := lzf.Decompress(nil, c, int(ulen))
 		if err != nil {

@@ -526,8 +526,8 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 
 // Validate checks lp deeply, like Redis's lpValidateIntegrity with deep
 // sanitization: header size and count, every entry's encoding and bounds,
-// every backlen (in its canonical form), and that the terminator is the last
-// byte. A listpack that passes can be used with every function here.
+// every backlen (decoded backwards and compared with the entry size, as
+// Redis does), and that the terminator is the last byte. A listpack that passes can be used with every function here.
 func Validate(lp []byte) error {
 	_, err := ValidateCount(lp)
 	return err
@@ -550,8 +550,9 @@ func ValidateCount(lp []byte) (int, error) {
 		if l+bl > end-p {
 			return bad(p, ErrEntry)
 		}
-		var want [5]byte
-		if string(appendBacklen(want[:0], l)) != string(lp[p+l:p+l+bl]) {
+		// Like Redis, decode the backlen backwards from the entry's last
+		// byte and compare values: that is exactly what Prev relies on.
+		if v, k := readBacklen(lp, p+l+bl-1); k == 0 || v != uint64(l) {
 			return bad(p+l, ErrBacklen)
 		}
 		p += l + bl

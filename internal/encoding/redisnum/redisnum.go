@@ -108,6 +108,12 @@ func ParseScore(b []byte) (float64, bool) {
 	if b[0] == ' ' || b[0] == '\t' || b[0] == '\n' {
 		return 0, false
 	}
+	// Go's ParseFloat also takes "1_000"; strtod does not.
+	for _, c := range b {
+		if c == '_' {
+			return 0, false
+		}
+	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil {
 		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {

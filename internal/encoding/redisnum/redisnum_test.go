@@ -59,7 +59,7 @@ func TestScores(t *testing.T) {
 			t.Errorf("ParseScore(%q) = %v, %v", s, f, ok)
 		}
 	}
-	for _, s := range []string{"", "nan", "abc", " 1", "1x"} {
+	for _, s := range []string{"", "nan", "abc", " 1", "1x", "2_5"} {
 		if _, ok := ParseScore([]byte(s)); ok {
 			t.Errorf("ParseScore(%q) accepted", s)
 		}
