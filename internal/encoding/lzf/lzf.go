@@ -216,10 +216,14 @@ func Decompress(dst, src []byte, outLen int) ([]byte, error) {
 		if ref < start || len(out)+l > end {
 			return dst, ErrCorrupt
 		}
-		// Byte by byte: the source may overlap what is being written, which
-		// is how LZF encodes runs.
-		for k := 0; k < l; k++ {
-			out = append(out, out[ref+k])
+		if len(out)-ref >= l {
+			out = append(out, out[ref:ref+l]...)
+		} else {
+			// The source overlaps what is being written, which is how LZF
+			// encodes runs: copy byte by byte.
+			for k := 0; k < l; k++ {
+				out = append(out, out[ref+k])
+			}
 		}
 	}
 	if len(out) != end {

@@ -231,3 +231,14 @@ func BenchmarkCompressSmall(b *testing.B) {
 		dst, _ = Compress(dst[:0], in, len(in))
 	}
 }
+
+func BenchmarkDecompress(b *testing.B) {
+	in := gen(1, 8000, 20)
+	c, _ := Compress(nil, in, len(in))
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	var dst []byte
+	for i := 0; i < b.N; i++ {
+		dst, _ = Decompress(dst[:0], c, len(in))
+	}
+}
