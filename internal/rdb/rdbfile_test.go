@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -344,5 +345,72 @@ func TestWriterRoundTrip(t *testing.T) {
 	// redis-bits is int-encoded like Redis writes it.
 	if !bytes.Contains(buf.Bytes(), []byte("\x0aredis-bits\xc0\x40")) {
 		t.Error("redis-bits not int-encoded")
+	}
+}
+
+// TestAuxBytes writes the AUX fields of Redis's own files with
+// WriteAuxFields and compares the bytes, header included.
+func TestAuxBytes(t *testing.T) {
+	for _, name := range []string{"all-types-7.0.15.rdb", "fullsync-payload-7.0.15.rdb"} {
+		data := vectors.File(t, name)
+		recs := readAll(t, data, streamOK)
+		aux := map[string]string{}
+		end := int64(0)
+		for _, r := range recs {
+			if r.Kind != RecordAux {
+				break
+			}
+			aux[string(r.AuxKey)] = string(r.AuxValue)
+			end = r.Offset + int64(len(r.raw))
+		}
+		num := func(k string) int64 {
+			v, err := strconv.ParseInt(aux[k], 10, 64)
+			if err != nil {
+				t.Fatalf("%s: aux %s=%q", name, k, aux[k])
+			}
+			return v
+		}
+		f := AuxFields{RedisVer: aux["redis-ver"], RedisBits: int(num("redis-bits")), CTime: num("ctime"),
+			UsedMem: num("used-mem"), AOFBase: aux["aof-base"] == "1"}
+		if id, ok := aux["repl-id"]; ok {
+			f.Repl = &ReplInfo{StreamDB: int(num("repl-stream-db")), ID: id, Offset: num("repl-offset")}
+		}
+		var buf bytes.Buffer
+		w := NewWriter(&buf, nil)
+		w.WriteAuxFields(f)
+		w.Flush()
+		if !bytes.Equal(buf.Bytes(), data[:end]) {
+			t.Errorf("%s: AUX bytes differ\n got %x\nwant %x", name, buf.Bytes(), data[:end])
+		}
+	}
+}
+
+// TestFunctionAndSelectBytes rewrites the FUNCTION2 record and every
+// SELECTDB+RESIZEDB pair of Redis's SAVE file byte for byte.
+func TestFunctionAndSelectBytes(t *testing.T) {
+	recs := readAll(t, vectors.File(t, "all-types-7.0.15.rdb"), streamOK)
+	checked := 0
+	for i, r := range recs {
+		var buf bytes.Buffer
+		w := NewWriter(&buf, nil)
+		var want []byte
+		switch {
+		case r.Kind == RecordFunction:
+			w.WriteFunction(r.Function)
+			want = r.raw
+		case r.Kind == RecordSelectDB && i+1 < len(recs) && recs[i+1].Kind == RecordResizeDB:
+			w.SelectDB(r.DB, recs[i+1].DBSize, recs[i+1].ExpiresSize)
+			want = append(append([]byte(nil), r.raw...), recs[i+1].raw...)
+		default:
+			continue
+		}
+		w.Flush()
+		if got := buf.Bytes()[9:]; !bytes.Equal(got, want) {
+			t.Errorf("record %d (%v): got %x want %x", i, r.Kind, head(got), head(want))
+		}
+		checked++
+	}
+	if checked != 3 {
+		t.Fatalf("checked %d records, want 1 function and 2 databases", checked)
 	}
 }
