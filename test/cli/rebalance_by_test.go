@@ -85,9 +85,14 @@ func TestRebalanceByKeysAndInteractiveReshard(t *testing.T) {
 	if after := slotCounts(slotMap(t, ps))[2]; after != before+50 {
 		t.Errorf("node 2 went from %d to %d slots, want +50", before, after)
 	}
+	cl, err = client.NewCluster([]string{seed}, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
 	for _, k := range all {
-		if getKey(t, seed, k) != "v:"+k {
-			t.Fatalf("key %s lost", k)
+		if v, err := cl.Do("GET", k); err != nil || v.Text() != "v:"+k {
+			t.Fatalf("key %s lost: %v %q", k, err, v.Text())
 		}
 	}
 }
