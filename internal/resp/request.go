@@ -63,7 +63,26 @@ type RequestReader struct {
 	Unauthenticated bool
 	// FromMaster lifts the bulk length limit, as Redis does for its master link.
 	FromMaster bool
+	// OnFill, when set, runs before each read from the underlying reader,
+	// that is, right before the reader may block. The server flushes its
+	// pending replies there. An error from it is returned by ReadCommand.
+	OnFill func() error
+
+	lastRead  int
+	totalRead int64
 }
+
+// LastRead returns the bytes consumed by the last ReadCommand, counted from
+// the previous call (for net input statistics).
+func (r *RequestReader) LastRead() int {
+	n := r.lastRead
+	r.lastRead = 0
+	return n
+}
+
+// TotalRead returns every byte read from the underlying reader so far (the
+// replication offset of a master link).
+func (r *RequestReader) TotalRead() int64 { return r.totalRead }
 
 // NewRequestReader returns a reader over rd.
 func NewRequestReader(rd io.Reader) *RequestReader {
@@ -251,8 +270,15 @@ func (r *RequestReader) fill() error {
 		// Idle after a big request: give the memory back.
 		r.buf = make([]byte, initialBufferSize)
 	}
+	if r.OnFill != nil {
+		if err := r.OnFill(); err != nil {
+			return err
+		}
+	}
 	n, err := r.rd.Read(r.buf[r.w:])
 	r.w += n
+	r.lastRead += n
+	r.totalRead += int64(n)
 	if n > 0 {
 		// Like Redis, close a client whose pending request outgrows the
 		// query buffer limit.
