@@ -16,7 +16,7 @@ import (
 // the master's DEL removes it, so the replica stays consistent with it.
 func (c *Ctx) expireIfNeeded(s int, key []byte) bool {
 	when := c.KS.ExpireAt(c.DB, s, key)
-	if when < 0 || when > c.Now {
+	if when < 0 || when >= c.Now { // Redis: expired only when now > when
 		return false
 	}
 	if c.FromMaster {
@@ -54,7 +54,7 @@ func (c *Ctx) lookupRead(key []byte) *keyspace.Value {
 		return nil
 	}
 	c.KS.CountHit(slot.Of(key))
-	*v = v.WithLRU(c.Env.LRUClock())
+	c.touch(v)
 	return v
 }
 
@@ -62,7 +62,7 @@ func (c *Ctx) lookupRead(key []byte) *keyspace.Value {
 func (c *Ctx) lookupWrite(key []byte) *keyspace.Value {
 	v := c.lookup(key)
 	if v != nil {
-		*v = v.WithLRU(c.Env.LRUClock())
+		c.touch(v)
 	}
 	return v
 }
@@ -92,7 +92,7 @@ func (c *Ctx) lookupWriteType(key []byte, t keyspace.Type) (*keyspace.Value, boo
 // setKey stores v under key (Redis's setKey): an existing expiry is dropped
 // unless keepTTL. It reports whether the key was new.
 func (c *Ctx) setKey(key []byte, v keyspace.Value, keepTTL bool) bool {
-	v = v.WithLRU(c.Env.LRUClock())
+	v = v.WithLRU(c.newAccessField())
 	isNew := c.KS.Put(c.DB, slot.Of(key), key, v, keepTTL)
 	c.Env.KeyModified(c.DB, key)
 	return isNew

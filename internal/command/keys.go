@@ -388,7 +388,7 @@ func copyCommand(c *Ctx) {
 		return
 	}
 	s := slotOf(dst)
-	c.KS.Put(dstDB, s, dst, cloneValue(*v), false)
+	c.KS.Put(dstDB, s, dst, cloneValue(*v).WithLRU(c.newAccessField()), false)
 	if expire != -1 {
 		c.KS.SetExpire(dstDB, s, dst, expire)
 	}
@@ -467,7 +467,7 @@ func objectFreq(c *Ctx) {
 		c.Err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
 		return
 	}
-	c.Int(int64(v.LRU() & 0xFF))
+	c.Int(int64(c.lfuDecr(c.accessField(*v))))
 }
 
 func objectIdletime(c *Ctx) {
@@ -480,7 +480,7 @@ func objectIdletime(c *Ctx) {
 		c.Err("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
 		return
 	}
-	c.Int(IdleSeconds(c.Env.LRUClock(), v.LRU()))
+	c.Int(IdleSeconds(c.Env.LRUClock(), c.accessField(*v)))
 }
 
 // IdleSeconds is Redis's estimateObjectIdleTime in seconds, for a 24-bit LRU
@@ -500,7 +500,7 @@ func objectRefcount(c *Ctx) {
 	}
 	// Redis shares the objects of the integers 0..9999 (refcount INT_MAX)
 	// unless an LRU/LFU maxmemory policy needs per-key access data.
-	if v.IsInt() && v.Int() >= 0 && v.Int() < 10000 && !strings.Contains(c.Cfg.MaxMemoryPolicy, "lru") && !lfuPolicy(c) {
+	if c.isShared(*v) {
 		c.Int(math.MaxInt32)
 		return
 	}
@@ -614,7 +614,7 @@ func (c *Ctx) keyLogicallyExpired(t *keyspace.Table, key string) bool {
 		return false
 	}
 	p := t.Expires.Get(key)
-	return p != nil && *p <= c.Now
+	return p != nil && *p < c.Now
 }
 
 // Scan cursors address a slot and a position inside it: cursor =

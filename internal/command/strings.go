@@ -561,8 +561,15 @@ func incrDecrBy(c *Ctx, incr int64) {
 		return
 	}
 	n := cur + incr
-	if v != nil && v.IsInt() {
+	if v != nil && v.IsInt() && !(v.OwnedInt() && n >= 0 && n < keyspace.SharedIntegers) {
+		// Redis updates an integer object in place, but a shared integer
+		// is replaced by a new object (fresh access field) when the result
+		// is no longer a shared value.
+		wasShared := c.isShared(*v)
 		v.SetInt(n)
+		if wasShared && !c.isShared(*v) {
+			*v = v.WithLRU(c.newAccessField())
+		}
 		c.Env.KeyModified(c.DB, key)
 	} else {
 		// A new key, or a string that held the number as text: the result

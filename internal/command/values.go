@@ -20,7 +20,9 @@ func encodingOf(v keyspace.Value) keyspace.Encoding {
 func cloneValue(v keyspace.Value) keyspace.Value {
 	if v.Type() == keyspace.TypeString {
 		if v.IsInt() {
-			return keyspace.IntValue(v.Int())
+			// Redis's dupStringObject gives the copy an object of its
+			// own, even for a shared integer.
+			return keyspace.OwnedIntValue(v.Int())
 		}
 		b := v.Bytes()
 		cp := make([]byte, len(b))

@@ -28,10 +28,18 @@ type Shard struct {
 	hits, misses atomic.Int64
 }
 
+// SharedIntegers is Redis's OBJ_SHARED_INTEGERS: values 0..9999 set as
+// integers are, in Redis, references to one shared object per value.
+const SharedIntegers = 10000
+
 // Keyspace is every slot's shard.
 type Keyspace struct {
 	shards    [slot.Count]Shard
 	databases int
+	// sharedLRU is the LRU/LFU field of each of Redis's shared integer
+	// objects: every key holding such an integer reads and updates the
+	// same field, as in Redis, where they all point to one object.
+	sharedLRU [SharedIntegers]atomic.Uint32
 }
 
 // New returns an empty keyspace with n logical databases.
@@ -42,6 +50,21 @@ func New(databases int) *Keyspace {
 		ks.shards[i].count = make([]atomic.Int64, databases)
 	}
 	return ks
+}
+
+// SharedLRU returns the access field of shared integer n (0 <= n <
+// SharedIntegers).
+func (ks *Keyspace) SharedLRU(n int64) uint32 { return ks.sharedLRU[n].Load() }
+
+// SetSharedLRU sets the access field of shared integer n.
+func (ks *Keyspace) SetSharedLRU(n int64, lru uint32) { ks.sharedLRU[n].Store(lru) }
+
+// InitSharedLRU sets every shared integer's access field, as Redis's
+// createSharedObjects does once at startup.
+func (ks *Keyspace) InitSharedLRU(lru uint32) {
+	for i := range ks.sharedLRU {
+		ks.sharedLRU[i].Store(lru)
+	}
 }
 
 // Databases returns the number of logical databases.

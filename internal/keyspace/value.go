@@ -49,6 +49,12 @@ const (
 	EncListpack   Encoding = 11
 )
 
+// encIntOwned is Reef's own encoding, reported as "int": an integer that
+// Redis would hold in an object of its own rather than in one of its shared
+// integer objects (a COPY of a small integer), so that OBJECT REFCOUNT and
+// the access time of the key are the key's own.
+const encIntOwned Encoding = 14
+
 // encRawBuf is Reef's own encoding, reported as "raw": a string built by
 // APPEND or SETRANGE, kept in a growable buffer so that repeated appends
 // cost amortized O(1) like Redis's sds.
@@ -58,8 +64,11 @@ var encNames = [...]string{"raw", "int", "hashtable", "zipmap", "linkedlist", "z
 
 // String returns the name OBJECT ENCODING replies with.
 func (e Encoding) String() string {
-	if e == encRawBuf {
+	switch e {
+	case encRawBuf:
 		return "raw"
+	case encIntOwned:
+		return "int"
 	}
 	if int(e) < len(encNames) {
 		return encNames[e]
@@ -102,6 +111,19 @@ func IntValue(n int64) Value {
 	return Value{ptr: unsafe.Pointer(p), meta: makeMeta(TypeString, EncInt)}
 }
 
+// OwnedIntValue returns an int-encoded string value that never stands for a
+// shared integer object (see encIntOwned).
+func OwnedIntValue(n int64) Value {
+	v := IntValue(n)
+	v.meta = makeMeta(TypeString, encIntOwned)
+	return v
+}
+
+// OwnedInt reports whether v was made by OwnedIntValue.
+func (v Value) OwnedInt() bool {
+	return v.Type() == TypeString && Encoding(v.meta>>24&0xF) == encIntOwned
+}
+
 // NewString builds a string value from bytes the way Redis's
 // tryObjectEncoding does for a value set whole (SET, MSET, ...): canonical
 // integers up to 20 characters become int, short strings embstr, others raw.
@@ -137,10 +159,14 @@ func (v Value) Type() Type { return Type(v.meta >> 28) }
 
 // StrEncoding returns the encoding of a string value.
 func (v Value) StrEncoding() Encoding {
-	if e := Encoding(v.meta >> 24 & 0xF); e != encRawBuf {
+	switch e := Encoding(v.meta >> 24 & 0xF); e {
+	case encRawBuf:
+		return EncRaw
+	case encIntOwned:
+		return EncInt
+	default:
 		return e
 	}
-	return EncRaw
 }
 
 // GrowableValue returns a raw string value backed by buf, whose spare

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -169,8 +170,13 @@ func debugCommand(ctx *command.Ctx) {
 		v := s.ks.Get(ctx.DB, sl, key)
 		var line string
 		if v != nil {
-			line = fmt.Sprintf("Value at:%p refcount:1 encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d",
-				v.Ptr(), command.EncodingOf(*v), command.SerializedLength(*v), v.LRU(), command.IdleSeconds(s.lruClock.Load(), v.LRU()))
+			refcount := 1
+			if command.IsShared(ctx.Cfg, *v) {
+				refcount = math.MaxInt32
+			}
+			lru := command.AccessField(s.ks, ctx.Cfg, *v)
+			line = fmt.Sprintf("Value at:%p refcount:%d encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d",
+				v.Ptr(), refcount, command.EncodingOf(*v), command.SerializedLength(*v), lru, command.IdleSeconds(s.lruClock.Load(), lru))
 		}
 		s.ks.Unlock(sl)
 		if v == nil {
@@ -328,7 +334,7 @@ func debugPopulate(ctx *command.Ctx) {
 			val = make([]byte, size)
 			copy(val, strconv.AppendInt([]byte("value:"), j, 10))
 		}
-		ks.Put(ctx.DB, sl, key, keyspace.StringValue(val, keyspace.StringEncodingFor(len(val))), false)
+		ks.Put(ctx.DB, sl, key, keyspace.StringValue(val, keyspace.StringEncodingFor(len(val))).WithLRU(ctx.Env.LRUClock()), false)
 		ks.Unlock(sl)
 	}
 	ctx.OK()

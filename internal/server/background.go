@@ -101,7 +101,7 @@ func (s *Server) expireSlotSample(db, sl, n int) (sampled, expired int) {
 			break
 		}
 		sampled++
-		if e.Val <= now {
+		if e.Val < now {
 			key := []byte(e.Key)
 			s.ks.Delete(db, sl, key)
 			s.KeyExpired(db, key)

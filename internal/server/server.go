@@ -108,6 +108,7 @@ func New(cfg *config.Config, logOut *logging.Output) *Server {
 	s.activeExpire.Store(true)
 	s.slowlog.init()
 	s.updateLRUClock()
+	s.ks.InitSharedLRU(s.lruClock.Load())
 	s.registerConfigHooks()
 	return s
 }

@@ -29,24 +29,26 @@
 // # Adding a generator
 //
 // A Family is a named list of weighted Generators (see gen.go). To cover a
-// new data type:
+// new data type, write a file gen_<type>.go with a function returning a
+// Family, and add it to the families() list in gen.go:
 //
-//  1. Write a file gen_<type>.go with a function returning a Family, e.g.
+//	func hashFamily() Family {
+//		return Family{Name: "hash", Gens: []Generator{
+//			{Name: "hset", Weight: 10, Cmd: func(g *G) []string {
+//				return []string{"HSET", g.Key(), g.Bytes(3), g.Value()}
+//			}},
+//			{Name: "hgetall", Weight: 3, Cmd: func(g *G) []string {
+//				return []string{"HGETALL", g.Key()}
+//			}, Compare: sortedPairs}, // hash order is each server's own
+//		}}
+//	}
 //
-//     func hashFamily() Family {
-//     return Family{Name: "hash", Gens: []Generator{
-//     {Name: "hset", Weight: 10, Cmd: func(g *G) []string {
-//     return []string{"HSET", g.Key(), g.Field(), g.Value()}
-//     }},
-//     ...
-//     }}
-//     }
-//
-//  2. Add it to the families() list in gen.go. It then runs alone (as
-//     TestDiff/hash) and mixed with every other family (TestDiff/mixed), so
-//     the new type meets WRONGTYPE against strings and the generic key
-//     commands (TYPE, RENAME, COPY, OBJECT ENCODING, DEBUG DIGEST-VALUE...)
-//     for free.
+// The family then runs alone (TestDiff/hash) and mixed with every other
+// family (TestDiff/mixed), so the new type meets WRONGTYPE against strings
+// and the generic key commands (TYPE, RENAME, COPY, MOVE, OBJECT ENCODING,
+// SCAN TYPE, DEBUG DIGEST-VALUE...) for free. Keep the key space shared
+// (g.Key) so types collide, and keep sizes small: every op is a round trip
+// to both servers, and CI runs each stream for a bounded number of ops.
 //
 // G gives the shared vocabulary: Key (a small key space, so commands collide),
 // Value (edge numbers, floats, binary bytes), Int, Index, and helpers for

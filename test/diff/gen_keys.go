@@ -292,7 +292,14 @@ func dbsizeStep(g *G) error {
 		}
 		g.sinceSweep = false
 	}
-	return g.Same("DBSIZE")
+	err := g.Same("DBSIZE")
+	if err != nil {
+		// Say which keys differ: KEYS lists stored keys that are not
+		// expired without deleting anything.
+		a, b, _ := g.Pair.Do("KEYS", "*")
+		err = fmt.Errorf("%w\n  redis KEYS *: %s\n  reef KEYS *:  %s", err, Show(a), Show(b))
+	}
+	return err
 }
 
 // helloStep switches both connections between RESP2 and RESP3, or sends a
