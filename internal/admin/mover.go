@@ -335,6 +335,14 @@ func (w *mover) moveBatch(slots []int) (map[int]int, error) {
 			return map[int]int{}, err
 		}
 	}
+	// Make the moved keys durable on the target's replicas before the
+	// slots change owner: if the target dies now, the replica that takes
+	// over has them. Bounded, and best effort (WAIT's count is not checked).
+	if dst.Replicas > 0 {
+		if c, err := w.conn(dst); err == nil {
+			c.Do("WAIT", strconv.Itoa(dst.Replicas), "1000")
+		}
+	}
 	tc := time.Now()
 	defer func() { trace("close", tc) }()
 	// 3. Close: the target first (it bumps its epoch), then the source

@@ -106,6 +106,12 @@ func (m *Manager) AddNode(newAddr, refAddr string) error {
 		for _, n := range m.Nodes[:len(m.Nodes)-1] {
 			m.waitKnows(n, nn.ID, 20*time.Second)
 		}
+		// ...and until the new node has learned the slot map, so that the
+		// next command's check finds the nodes in agreement.
+		deadline := time.Now().Add(20 * time.Second)
+		for !m.isConfigConsistent() && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 	if master != nil {
 		// redis-cli sleeps 1 s and waits for matching slot signatures, then

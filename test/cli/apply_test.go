@@ -175,3 +175,51 @@ func TestApplyAfterTargetKilled(t *testing.T) {
 		t.Errorf("target owns %d slots, want %d (plan) = 599\nsecond apply:\n%s\nfirst:\n%s", n, pl.Slots(), r.out, out)
 	}
 }
+
+// TestApplyAfterTargetFailover kills the target master in the middle of a
+// move and lets its replica take over; re-running the plan moves the rest
+// to the promoted replica, with every key kept.
+func TestApplyAfterTargetFailover(t *testing.T) {
+	t.Parallel()
+	ps := startNodes(t, 5, "--repl-diskless-sync-delay", "0")
+	create(t, redisCLI(t), ps[:3], 0)
+	writeKeys(t, ps[0].Addr(), 1500, "k")
+	if r := runCLI(t, reefCLI(t), "", "--cluster", "add-node", ps[3].Addr(), ps[0].Addr()); r.code != 0 {
+		t.Fatalf("add-node: %s%s", r.out, r.err)
+	}
+	if r := runCLI(t, reefCLI(t), "", "--cluster", "add-node", ps[4].Addr(), ps[0].Addr(), "--cluster-slave", "--cluster-master-id", myID(t, ps[3])); r.code != 0 {
+		t.Fatalf("add-node replica: %s%s", r.out, r.err)
+	}
+	waitOK(t, ps)
+	// A replica can only take over once it has synced with its master.
+	testutil.WaitFor(t, 30*time.Second, "the replica to sync", func() bool {
+		return strings.Contains(do(t, ps[4], "INFO", "replication"), "master_link_status:up")
+	})
+	plan := planFile(t, "reshard", ps[0].Addr(), "--cluster-from", "all", "--cluster-to", myID(t, ps[3]), "--cluster-slots", "600", "--cluster-yes")
+	cmd, out := startApply(t, plan)
+	testutil.WaitFor(t, 60*time.Second, "an open slot after a finished batch", func() bool {
+		return openAndMoved(t, ps, 3, 0)
+	})
+	ps[3].Kill()
+	cmd.Wait()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("replica log:\n%s", ps[4].Output())
+		}
+	})
+	testutil.WaitFor(t, 30*time.Second, "the replica to take over", func() bool {
+		return strings.Contains(do(t, ps[4], "INFO", "replication"), "role:master")
+	})
+	live := []*testutil.Proc{ps[0], ps[1], ps[2], ps[4]}
+	waitOK(t, live)
+	r := runCLI(t, reefCLI(t), "", "--cluster", "apply", plan)
+	if r.code != 0 {
+		t.Fatalf("apply after failover (%d):\n%s%s\nfirst run:\n%s", r.code, r.out, r.err, out)
+	}
+	waitOK(t, live)
+	mustCheck(t, ps[0].Addr())
+	checkKeys(t, ps[0].Addr(), 1500, "k")
+	if n := slotCounts(slotMap(t, live))[3]; n != 599 {
+		t.Errorf("promoted replica owns %d slots, want 599", n)
+	}
+}
