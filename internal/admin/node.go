@@ -507,7 +507,9 @@ func (m *Manager) Load(addr string) bool {
 		fr.Flags = p.flags
 		fr.ReplicateOf = p.master
 		fr.badInSeedView = p.noaddr || p.fail
-		if p.ip == "" || p.port == 0 || fr.badInSeedView {
+		// Like redis-cli, a friend is dialed even when the seed flags it
+		// failed (printing why it cannot be reached), and skipped after.
+		if p.ip == "" || p.port == 0 {
 			if !p.isSlave {
 				m.unreachableMasters++
 			}
@@ -528,7 +530,7 @@ func (m *Manager) Load(addr string) bool {
 			}
 			continue
 		}
-		if fr.hasFlag("noaddr") || fr.hasFlag("fail") {
+		if fr.badInSeedView || fr.hasFlag("noaddr") || fr.hasFlag("fail") {
 			fr.close()
 			if !p.isSlave {
 				m.unreachableMasters++

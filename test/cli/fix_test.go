@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reefkv/reef/internal/client"
 	"github.com/reefkv/reef/internal/slot"
@@ -293,4 +294,29 @@ func getKey(t *testing.T, seed, k string) string {
 		t.Fatal(err)
 	}
 	return v.Text()
+}
+
+// TestFixWithUnreachableMaster kills a master without replicas: fix refuses
+// (exactly as redis-cli does) unless --cluster-fix-with-unreachable-masters
+// is given, and then covers the lost slots with the reachable masters.
+func TestFixWithUnreachableMaster(t *testing.T) {
+	t.Parallel()
+	ps := startNodes(t, 3)
+	create(t, redisCLI(t), ps, 0)
+	ps[2].Kill()
+	testutil.WaitFor(t, 30*time.Second, "the dead master to be flagged fail", func() bool {
+		return strings.Contains(do(t, ps[0], "CLUSTER", "NODES"), "master,fail")
+	})
+	seed := ps[0].Addr()
+	ra := runCLI(t, redisCLI(t), "", "--cluster", "fix", seed)
+	rb := runCLI(t, reefCLI(t), "", "--cluster", "fix", seed)
+	if ra != rb || rb.code != 1 || !strings.Contains(rb.out, "*** Fixing slots coverage with 1 unreachable masters is dangerous") {
+		t.Fatalf("fix with an unreachable master:\nredis-cli: %q %q %d\nreef-cli:  %q %q %d", ra.out, ra.err, ra.code, rb.out, rb.err, rb.code)
+	}
+	r := runCLI(t, reefCLI(t), "yes\n", "--cluster", "fix", seed, "--cluster-fix-with-unreachable-masters")
+	if r.code != 0 || !strings.Contains(r.out, "The following uncovered slots have no keys across the cluster:\n[10923-16383]") {
+		t.Fatalf("forced fix (%d):\n%s%s", r.code, r.out, r.err)
+	}
+	waitOK(t, ps[:2])
+	mustCheck(t, seed)
 }
