@@ -90,6 +90,14 @@ func keysFromSpecs(m *Meta, args [][]byte, dst []int) ([]int, bool) {
 // KeyFlags returns the key-spec flags of the key at argument position pos
 // (COMMAND GETKEYSANDFLAGS).
 func (s *Spec) KeyFlags(args [][]byte, pos int) []string {
+	// Commands whose key flags depend on the arguments (key specs marked
+	// variable_flags) get them from Redis's getkeys procedure instead.
+	switch s.Name {
+	case "set":
+		return setKeyFlags(args)
+	case "bitfield":
+		return bitfieldKeyFlags(args)
+	}
 	for i := range s.KeySpecs {
 		one := *s.Meta
 		one.KeySpecs = s.KeySpecs[i : i+1]
@@ -101,4 +109,41 @@ func (s *Spec) KeyFlags(args [][]byte, pos int) []string {
 		}
 	}
 	return nil
+}
+
+// setKeyFlags is Redis's setGetKeys: SET with GET reads the key.
+func setKeyFlags(args [][]byte) []string {
+	for _, a := range args[3:] {
+		if len(a) == 3 && (a[0]|0x20) == 'g' && (a[1]|0x20) == 'e' && (a[2]|0x20) == 't' {
+			return []string{"RW", "access", "update"}
+		}
+	}
+	return []string{"OW", "update"}
+}
+
+// bitfieldKeyFlags is Redis's bitfieldGetKeys: read-only unless a SET or
+// INCRBY (or a syntax error) appears.
+func bitfieldKeyFlags(args [][]byte) []string {
+	readonly := true
+	for i := 2; i < len(args); i++ {
+		rem := len(args) - i - 1
+		a := args[i]
+		switch {
+		case bytes.EqualFold(a, []byte("get")) && rem >= 2:
+			i += 2
+		case (bytes.EqualFold(a, []byte("set")) || bytes.EqualFold(a, []byte("incrby"))) && rem >= 3:
+			readonly = false
+		case bytes.EqualFold(a, []byte("overflow")) && rem >= 1:
+			i++
+		default:
+			readonly = false
+		}
+		if !readonly {
+			break
+		}
+	}
+	if readonly {
+		return []string{"RO", "access"}
+	}
+	return []string{"RW", "access", "update"}
 }

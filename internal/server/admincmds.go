@@ -1,16 +1,19 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
+	"runtime/debug"
 	"time"
 
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/keyspace"
 	"github.com/reefkv/reef/internal/logging"
+	"github.com/reefkv/reef/internal/resp"
 	"github.com/reefkv/reef/internal/rconv"
 	"github.com/reefkv/reef/internal/slot"
 )
@@ -146,20 +149,13 @@ func debugCommand(ctx *command.Ctx) {
 	sub := strings.ToLower(string(ctx.Args[1]))
 	switch {
 	case sub == "sleep" && len(ctx.Args) == 3:
-		f, ok := rconv.ParseFloat(ctx.Args[2])
-		if !ok {
-			ctx.Err(command.ErrNotFloat)
-			return
-		}
+		// Redis reads the time with strtod and no error check.
+		f := strtod(ctx.Args[2])
 		time.Sleep(time.Duration(f * float64(time.Second)))
 		ctx.OK()
 	case sub == "set-active-expire" && len(ctx.Args) == 3:
-		n, ok := rconv.ParseInt(ctx.Args[2])
-		if !ok {
-			ctx.Err(command.ErrNotInt)
-			return
-		}
-		s.activeExpire.Store(n != 0)
+		// Redis reads the flag with atoi and no error check.
+		s.activeExpire.Store(atoi(ctx.Args[2]) != 0)
 		ctx.OK()
 	case sub == "populate" && len(ctx.Args) >= 3 && len(ctx.Args) <= 5:
 		debugPopulate(ctx)
@@ -295,6 +291,40 @@ func debugCommand(ctx *command.Ctx) {
 	}
 }
 
+// atoi is C's atoi: optional white space and sign, then digits, stopping
+// at the first other byte; 0 when there are none.
+func atoi(b []byte) int64 {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || (b[i] >= '\t' && b[i] <= '\r')) {
+		i++
+	}
+	neg := false
+	if i < len(b) && (b[i] == '-' || b[i] == '+') {
+		neg = b[i] == '-'
+		i++
+	}
+	var n int64
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		n = n*10 + int64(b[i]-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n
+}
+
+// strtod is C's strtod without an end pointer: the longest prefix that is
+// a decimal float, 0 when there is none.
+func strtod(b []byte) float64 {
+	s := strings.TrimLeft(string(b), " \t\n\v\f\r")
+	for n := min(len(s), 64); n > 0; n-- {
+		if f, err := strconv.ParseFloat(s[:n], 64); err == nil || errors.Is(err, strconv.ErrRange) {
+			return f
+		}
+	}
+	return 0
+}
+
 // debugPopulate is DEBUG POPULATE count [prefix] [size]: keys prefix:N with
 // values "value:N" padded with zero bytes (or truncated) to size.
 func debugPopulate(ctx *command.Ctx) {
@@ -347,6 +377,37 @@ func latencyLatest(ctx *command.Ctx) { ctx.ArrayLen(0) }
 func latencyHistory(ctx *command.Ctx) { ctx.ArrayLen(0) }
 
 func latencyReset(ctx *command.Ctx) { ctx.Int(0) }
+
+// latencyDoctor is Redis's createLatencyReport for an instance with no
+// recorded latency events.
+func latencyDoctor(ctx *command.Ctx) {
+	msg := "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep tonight.\n"
+	if ctx.Cfg.LatencyMonitorThreshold == 0 {
+		msg = "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n"
+	}
+	ctx.Out = resp.AppendVerbatim(ctx.Out, ctx.Proto, "txt", []byte(msg))
+}
+
+func latencyGraph(ctx *command.Ctx) {
+	ctx.Err("ERR No samples available for event '" + cstr(ctx.Args[2]) + "'")
+}
+
+// memoryDoctor is Redis's getMemoryDoctorReport, which reports nothing for
+// an instance under 5 MB and found no issue otherwise.
+func memoryDoctor(ctx *command.Ctx) {
+	msg := "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n"
+	// Redis's threshold is 5 MB of allocations; Reef's empty process holds
+	// more than that (slot tables), so count from the startup baseline.
+	if memoryUsed()-clientOf(ctx).srv.startupMem < 5<<20 {
+		msg = "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n"
+	}
+	ctx.Out = resp.AppendVerbatim(ctx.Out, ctx.Proto, "txt", []byte(msg))
+}
+
+func memoryPurge(ctx *command.Ctx) {
+	debug.FreeOSMemory()
+	ctx.OK()
+}
 
 func latencyHelp(ctx *command.Ctx) {
 	command.HelpReply(ctx, "LATENCY", []string{

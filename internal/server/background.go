@@ -56,7 +56,17 @@ func (s *Server) activeExpireCycle(cursor, hz int) int {
 	perLoop := expireKeysPerLoop + expireKeysPerLoop/4*effort
 	stale := expireAcceptableStale - effort
 	budget := time.Second / time.Duration(hz) * time.Duration(expireSlowCycleCPU+2*effort) / 100
-	deadline := time.Now().Add(budget)
+	start := time.Now()
+	deadline := start.Add(budget)
+	var totalSampled, totalExpired int
+	defer func() {
+		s.stats.expireCycleMicros.Add(time.Since(start).Microseconds())
+		if totalSampled > 0 {
+			// Like Redis, a running average of the stale ratio.
+			cur := int64(totalExpired * 10000 / totalSampled)
+			s.stats.expiredStalePerc.Store((cur + s.stats.expiredStalePerc.Load()*95) / 96)
+		}
+	}()
 	dbs := s.ks.Databases()
 	for visited := 0; visited < slot.Count; visited++ {
 		sl := cursor
@@ -67,15 +77,19 @@ func (s *Server) activeExpireCycle(cursor, hz int) int {
 			}
 			for {
 				sampled, expired := s.expireSlotSample(db, sl, perLoop)
+				totalSampled += sampled
+				totalExpired += expired
 				if sampled == 0 || expired*100/sampled <= stale {
 					break
 				}
 				if time.Now().After(deadline) {
+					s.stats.expiredTimeCapReached.Add(1)
 					return cursor
 				}
 			}
 		}
 		if visited%64 == 0 && time.Now().After(deadline) {
+			s.stats.expiredTimeCapReached.Add(1)
 			break
 		}
 	}

@@ -83,11 +83,16 @@ func (s *Server) serverFamily() command.Family {
 				"latest":  latencyLatest,
 				"history": latencyHistory,
 				"reset":   latencyReset,
+				"doctor":  latencyDoctor,
+				"graph":   latencyGraph,
 				"help":    latencyHelp,
 			},
 			"memory": {
-				"usage": memoryUsage,
-				"help":  memoryHelp,
+				"usage":        memoryUsage,
+				"doctor":       memoryDoctor,
+				"purge":        memoryPurge,
+				"malloc-stats": func(ctx *command.Ctx) { ctx.BulkString("Stats not supported for the current allocator") },
+				"help":         memoryHelp,
 			},
 		},
 		SelfLocking: map[string]bool{"debug": true},
@@ -338,7 +343,7 @@ func clientList(ctx *command.Ctx) {
 			ids = map[uint64]bool{}
 			for _, a := range ctx.Args[3:] {
 				n, ok := rconv.ParseInt(a)
-				if !ok || n <= 0 {
+				if !ok {
 					ctx.Err("ERR Invalid client ID")
 					return
 				}

@@ -151,6 +151,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 	case "memory":
 		used := memoryUsed()
 		rss := memoryRSS()
+		heap := heapStats()
 		b.WriteString("# Memory\r\n")
 		field(b, "used_memory", used)
 		field(b, "used_memory_human", humanBytes(used))
@@ -160,33 +161,65 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		field(b, "used_memory_peak", peak)
 		field(b, "used_memory_peak_human", humanBytes(peak))
 		field(b, "used_memory_peak_perc", fmt.Sprintf("%.2f%%", float64(used)*100/float64(max(peak, 1))))
-		field(b, "used_memory_dataset", used)
+		overhead := min(s.startupMem, used)
+		dataset := used - overhead
+		field(b, "used_memory_overhead", overhead)
+		field(b, "used_memory_startup", s.startupMem)
+		field(b, "used_memory_dataset", dataset)
+		field(b, "used_memory_dataset_perc", fmt.Sprintf("%.2f%%", float64(dataset)*100/float64(max(used-s.startupMem, 1))))
+		field(b, "allocator_allocated", heap.allocated)
+		field(b, "allocator_active", heap.active)
+		field(b, "allocator_resident", heap.resident)
 		var si syscall.Sysinfo_t
 		syscall.Sysinfo(&si)
 		total := int64(si.Totalram) * int64(si.Unit)
 		field(b, "total_system_memory", total)
 		field(b, "total_system_memory_human", humanBytes(total))
+		// Reef has no scripting engine: its memory figures are zero.
+		for _, f := range []string{"used_memory_lua", "used_memory_vm_eval"} {
+			field(b, f, 0)
+		}
+		field(b, "used_memory_lua_human", "0B")
+		for _, f := range []string{"used_memory_scripts_eval", "number_of_cached_scripts", "number_of_functions",
+			"number_of_libraries", "used_memory_vm_functions", "used_memory_vm_total"} {
+			field(b, f, 0)
+		}
+		field(b, "used_memory_vm_total_human", "0B")
+		field(b, "used_memory_functions", 0)
+		field(b, "used_memory_scripts", 0)
+		field(b, "used_memory_scripts_human", "0B")
 		field(b, "maxmemory", cfg.MaxMemory)
 		field(b, "maxmemory_human", humanBytes(cfg.MaxMemory))
 		field(b, "maxmemory_policy", cfg.MaxMemoryPolicy)
-		ratio := 0.0
-		if used > 0 {
-			ratio = float64(rss) / float64(used)
-		}
-		field(b, "mem_fragmentation_ratio", fmt.Sprintf("%.2f", ratio))
+		field(b, "allocator_frag_ratio", ratio2(heap.active, heap.allocated))
+		field(b, "allocator_frag_bytes", heap.active-heap.allocated)
+		field(b, "allocator_rss_ratio", ratio2(heap.resident, heap.active))
+		field(b, "allocator_rss_bytes", heap.resident-heap.active)
+		field(b, "rss_overhead_ratio", ratio2(rss, heap.resident))
+		field(b, "rss_overhead_bytes", rss-heap.resident)
+		field(b, "mem_fragmentation_ratio", ratio2(rss, used))
 		field(b, "mem_fragmentation_bytes", rss-used)
+		field(b, "mem_not_counted_for_evict", 0)
 		field(b, "mem_replication_backlog", 0)
+		field(b, "mem_total_replication_buffers", 0)
 		field(b, "mem_clients_slaves", 0)
 		field(b, "mem_clients_normal", 0)
 		field(b, "mem_cluster_links", 0)
 		field(b, "mem_aof_buffer", 0)
 		field(b, "mem_allocator", "go-"+runtime.Version())
+		field(b, "active_defrag_running", 0)
 		field(b, "lazyfree_pending_objects", 0)
 		field(b, "lazyfreed_objects", 0)
 	case "persistence":
 		b.WriteString("# Persistence\r\n")
 		field(b, "loading", 0)
 		field(b, "async_loading", 0)
+		field(b, "current_cow_peak", 0)
+		field(b, "current_cow_size", 0)
+		field(b, "current_cow_size_age", 0)
+		field(b, "current_fork_perc", "0.00")
+		field(b, "current_save_keys_processed", 0)
+		field(b, "current_save_keys_total", 0)
 		field(b, "rdb_changes_since_last_save", s.dirty.Load())
 		field(b, "rdb_bgsave_in_progress", 0)
 		field(b, "rdb_last_save_time", s.lastSave.Load())
@@ -194,13 +227,21 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		field(b, "rdb_last_bgsave_time_sec", -1)
 		field(b, "rdb_current_bgsave_time_sec", -1)
 		field(b, "rdb_saves", 0)
+		field(b, "rdb_last_cow_size", 0)
+		field(b, "rdb_last_load_keys_expired", 0)
+		field(b, "rdb_last_load_keys_loaded", 0)
 		field(b, "aof_enabled", boolInt(cfg.AppendOnly))
 		field(b, "aof_rewrite_in_progress", 0)
 		field(b, "aof_rewrite_scheduled", 0)
 		field(b, "aof_last_rewrite_time_sec", -1)
 		field(b, "aof_current_rewrite_time_sec", -1)
 		field(b, "aof_last_bgrewrite_status", "ok")
+		field(b, "aof_rewrites", 0)
+		field(b, "aof_rewrites_consecutive_failures", 0)
 		field(b, "aof_last_write_status", "ok")
+		field(b, "aof_last_cow_size", 0)
+		field(b, "module_fork_in_progress", 0)
+		field(b, "module_fork_last_cow_size", 0)
 	case "stats":
 		hits, misses := s.ks.HitsMisses()
 		b.WriteString("# Stats\r\n")
@@ -209,15 +250,23 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		field(b, "instantaneous_ops_per_sec", 0)
 		field(b, "total_net_input_bytes", s.stats.netInput.Load())
 		field(b, "total_net_output_bytes", s.stats.netOutput.Load())
+		field(b, "total_net_repl_input_bytes", 0)
+		field(b, "total_net_repl_output_bytes", 0)
+		for _, f := range []string{"instantaneous_input_kbps", "instantaneous_output_kbps", "instantaneous_input_repl_kbps", "instantaneous_output_repl_kbps"} {
+			field(b, f, "0.00")
+		}
 		field(b, "rejected_connections", s.stats.rejectedConnections.Load())
 		field(b, "sync_full", 0)
 		field(b, "sync_partial_ok", 0)
 		field(b, "sync_partial_err", 0)
 		field(b, "expired_keys", s.stats.expiredKeys.Load())
-		field(b, "expired_stale_perc", "0.00")
-		field(b, "expired_time_cap_reached_count", 0)
+		field(b, "expired_stale_perc", fmt.Sprintf("%.2f", float64(s.stats.expiredStalePerc.Load())/100))
+		field(b, "expired_time_cap_reached_count", s.stats.expiredTimeCapReached.Load())
+		field(b, "expire_cycle_cpu_milliseconds", s.stats.expireCycleMicros.Load()/1000)
 		field(b, "evicted_keys", 0)
 		field(b, "evicted_clients", 0)
+		field(b, "total_eviction_exceeded_time", 0)
+		field(b, "current_eviction_exceeded_time", 0)
 		field(b, "keyspace_hits", hits)
 		field(b, "keyspace_misses", misses)
 		field(b, "pubsub_channels", 0)
@@ -226,10 +275,20 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		field(b, "latest_fork_usec", 0)
 		field(b, "total_forks", 0)
 		field(b, "migrate_cached_sockets", 0)
+		for _, f := range []string{"slave_expires_tracked_keys", "active_defrag_hits", "active_defrag_misses",
+			"active_defrag_key_hits", "active_defrag_key_misses", "total_active_defrag_time",
+			"current_active_defrag_time", "tracking_total_keys", "tracking_total_items", "tracking_total_prefixes",
+			"unexpected_error_replies"} {
+			field(b, f, 0)
+		}
 		field(b, "total_error_replies", s.stats.totalErrorReplies.Load())
 		field(b, "dump_payload_sanitizations", 0)
 		field(b, "total_reads_processed", s.stats.totalCommands.Load())
 		field(b, "total_writes_processed", s.stats.totalCommands.Load())
+		field(b, "io_threaded_reads_processed", 0)
+		field(b, "io_threaded_writes_processed", 0)
+		field(b, "reply_buffer_shrinks", 0)
+		field(b, "reply_buffer_expands", 0)
 	case "replication":
 		b.WriteString("# Replication\r\n")
 		field(b, "role", "master")
@@ -251,6 +310,9 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		field(b, "used_cpu_user", fmt.Sprintf("%.6f", tvSeconds(ru.Utime)))
 		field(b, "used_cpu_sys_children", "0.000000")
 		field(b, "used_cpu_user_children", "0.000000")
+		// Reef has no main thread: these are the whole process's figures.
+		field(b, "used_cpu_sys_main_thread", fmt.Sprintf("%.6f", tvSeconds(ru.Stime)))
+		field(b, "used_cpu_user_main_thread", fmt.Sprintf("%.6f", tvSeconds(ru.Utime)))
 	case "modules":
 		b.WriteString("# Modules\r\n")
 	case "commandstats":
@@ -337,4 +399,28 @@ func (s *Server) notePeak(used int64) int64 {
 			return used
 		}
 	}
+}
+
+// ratio2 formats a/b with two decimals, as Redis's %.2f ratios.
+func ratio2(a, b int64) string {
+	if b <= 0 {
+		return "0.00"
+	}
+	return fmt.Sprintf("%.2f", float64(a)/float64(b))
+}
+
+type heapFigures struct{ allocated, active, resident int64 }
+
+// heapStats maps Go's heap to jemalloc's allocated/active/resident.
+func heapStats() heapFigures {
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+	}
+	metrics.Read(samples)
+	objects := int64(samples[0].Value.Uint64())
+	unused := int64(samples[1].Value.Uint64())
+	free := int64(samples[2].Value.Uint64())
+	return heapFigures{allocated: objects, active: objects + unused, resident: objects + unused + free}
 }

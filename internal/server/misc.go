@@ -99,6 +99,10 @@ func clientPause(ctx *command.Ctx) {
 		return
 	}
 	all := true
+	if len(ctx.Args) > 4 {
+		subcommandSyntaxError(ctx)
+		return
+	}
 	if len(ctx.Args) == 4 {
 		switch {
 		case command.EqualFold(ctx.Args[3], "write"):
@@ -108,12 +112,14 @@ func clientPause(ctx *command.Ctx) {
 			ctx.Err("ERR CLIENT PAUSE mode must be WRITE or ALL")
 			return
 		}
-	} else if len(ctx.Args) > 4 {
-		ctx.Err(command.ErrSyntax)
-		return
 	}
 	clientOf(ctx).srv.pause.set(time.Now().Add(time.Duration(n)*time.Millisecond), all)
 	ctx.OK()
+}
+
+// subcommandSyntaxError is Redis's addReplySubcommandSyntaxError.
+func subcommandSyntaxError(ctx *command.Ctx) {
+	ctx.Err("ERR unknown subcommand or wrong number of arguments for '" + trunc(cstr(ctx.Args[1]), 128) + "'. Try " + strings.ToUpper(cstr(ctx.Args[0])) + " HELP.")
 }
 
 func clientUnpause(ctx *command.Ctx) {

@@ -62,6 +62,7 @@ type Server struct {
 
 	activeExpire atomic.Bool
 	memPeak      atomic.Int64
+	startupMem   int64 // heap in use once New returns (MEMORY DOCTOR's baseline)
 
 	shutdownOnce sync.Once
 	shutdownCh   chan shutdownRequest
@@ -80,6 +81,11 @@ type stats struct {
 	totalReads          atomic.Int64
 	totalWrites         atomic.Int64
 	expiredStaleCycles  atomic.Int64
+	// Active expiry: percentage of stale keys in the last cycle's samples
+	// (hundredths), cycles that hit their time budget, time spent.
+	expiredStalePerc      atomic.Int64
+	expiredTimeCapReached atomic.Int64
+	expireCycleMicros     atomic.Int64
 }
 
 type shutdownRequest struct {
@@ -110,6 +116,7 @@ func New(cfg *config.Config, logOut *logging.Output) *Server {
 	s.updateLRUClock()
 	s.ks.InitSharedLRU(s.lruClock.Load())
 	s.registerConfigHooks()
+	s.startupMem = memoryUsed()
 	return s
 }
 
