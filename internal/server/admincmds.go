@@ -4,17 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"strconv"
 	"strings"
-	"runtime/debug"
 	"time"
 
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/keyspace"
 	"github.com/reefkv/reef/internal/logging"
-	"github.com/reefkv/reef/internal/resp"
 	"github.com/reefkv/reef/internal/rconv"
+	"github.com/reefkv/reef/internal/resp"
 	"github.com/reefkv/reef/internal/slot"
 )
 
