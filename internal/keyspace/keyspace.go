@@ -26,6 +26,9 @@ type Shard struct {
 	count []atomic.Int64
 	// Keyspace hits and misses of lookups in this slot, summed by INFO.
 	hits, misses atomic.Int64
+	// cutGen is the generation of the last snapshot cut that captured this
+	// slot (see cut.go). Guarded by mu.
+	cutGen uint64
 }
 
 // SharedIntegers is Redis's OBJ_SHARED_INTEGERS: values 0..9999 set as
@@ -40,6 +43,12 @@ type Keyspace struct {
 	// objects: every key holding such an integer reads and updates the
 	// same field, as in Redis, where they all point to one object.
 	sharedLRU [SharedIntegers]atomic.Uint32
+	// cut is the snapshot in progress, or nil (see cut.go).
+	cut     atomic.Pointer[Cut]
+	cutGens atomic.Uint64
+	// allGen is the generation of the cut that was active when the current
+	// LockAll holder finished locking (0: none). Guarded by every slot lock.
+	allGen uint64
 }
 
 // New returns an empty keyspace with n logical databases.
@@ -70,8 +79,14 @@ func (ks *Keyspace) InitSharedLRU(lru uint32) {
 // Databases returns the number of logical databases.
 func (ks *Keyspace) Databases() int { return ks.databases }
 
-// Lock takes slot s's lock.
-func (ks *Keyspace) Lock(s int) { ks.shards[s].mu.Lock() }
+// Lock takes slot s's lock. While a snapshot cut is in progress, the first
+// locker of a slot lets the cut capture it first (see cut.go).
+func (ks *Keyspace) Lock(s int) {
+	ks.shards[s].mu.Lock()
+	if c := ks.cut.Load(); c != nil {
+		ks.captureLocked(c, s)
+	}
+}
 
 // Unlock releases slot s's lock.
 func (ks *Keyspace) Unlock(s int) { ks.shards[s].mu.Unlock() }
@@ -82,6 +97,13 @@ func (ks *Keyspace) Unlock(s int) { ks.shards[s].mu.Unlock() }
 func (ks *Keyspace) LockSlots(slots []int) {
 	for _, s := range slots {
 		ks.shards[s].mu.Lock()
+	}
+	// One look at the cut for the whole set, so that a command is either
+	// entirely before a snapshot or entirely after it.
+	if c := ks.cut.Load(); c != nil {
+		for _, s := range slots {
+			ks.captureLocked(c, s)
+		}
 	}
 }
 
@@ -94,9 +116,16 @@ func (ks *Keyspace) UnlockSlots(slots []int) {
 
 // LockAll locks every slot in ascending order, for commands that change the
 // whole keyspace at once (FLUSHALL, SWAPDB, DEBUG RELOAD).
+// A snapshot cut in progress does not capture slots for LockAll: the
+// whole-keyspace changes made under it (flushes, SWAPDB) are accounted for by
+// the cut instead (see cut.go).
 func (ks *Keyspace) LockAll() {
 	for i := range ks.shards {
 		ks.shards[i].mu.Lock()
+	}
+	ks.allGen = 0
+	if c := ks.cut.Load(); c != nil {
+		ks.allGen = c.gen
 	}
 }
 
@@ -271,6 +300,9 @@ func (ks *Keyspace) FlushSlot(db, s int) int64 {
 
 // SwapDBs swaps databases a and b in every slot. REQUIRES: LockAll held.
 func (ks *Keyspace) SwapDBs(a, b int) {
+	if c := ks.cut.Load(); c != nil && ks.allGen == c.gen {
+		c.perm[a], c.perm[b] = c.perm[b], c.perm[a]
+	}
 	for i := range ks.shards {
 		sh := &ks.shards[i]
 		sh.tables[a], sh.tables[b] = sh.tables[b], sh.tables[a]
