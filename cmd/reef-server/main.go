@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 
@@ -74,6 +75,14 @@ func run(args []string) int {
 	if cfg.Pidfile != "" {
 		if err := os.WriteFile(cfg.Pidfile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			log.Warn(fmt.Sprintf("Failed to write PID file: %v", err))
+		}
+	}
+	// REEF_CPUPROFILE=<file> records a CPU profile for the process's life,
+	// for performance work (go tool pprof).
+	if path := os.Getenv("REEF_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
 		}
 	}
 	srv := server.New(cfg, logOut)
