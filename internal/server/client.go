@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/reefkv/reef/internal/cluster/state"
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/resp"
 )
@@ -48,6 +49,9 @@ type Client struct {
 	multi         *multiState
 	readonly      bool
 	asking        bool
+	askingSet     bool           // ASKING was the command just run
+	routedMap     *state.SlotMap // slot map the command was routed with (cluster mode)
+	routedOpen    bool           // its slot is migrating or importing here
 
 	// Read by other goroutines (CLIENT LIST/KILL/INFO).
 	mu       sync.Mutex

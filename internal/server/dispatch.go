@@ -16,6 +16,19 @@ import (
 // other gates, in Redis's order, then lock the slots of its keys and call
 // it (or queue it inside MULTI).
 func (c *Client) process(args [][]byte) {
+	c.processCommand(args)
+	// ASKING lasts for the next command, or until EXEC/DISCARD when that
+	// is MULTI (Redis's resetClient).
+	if c.asking {
+		if c.askingSet {
+			c.askingSet = false
+		} else if c.multi == nil {
+			c.asking = false
+		}
+	}
+}
+
+func (c *Client) processCommand(args [][]byte) {
 	s := c.srv
 	cfg := s.cfg.Get()
 	spec := s.table.Lookup(args[0])
@@ -51,6 +64,9 @@ func (c *Client) process(args [][]byte) {
 	}
 	if c.multi != nil && spec.Flags&command.FlagNoMulti != 0 {
 		c.reject(spec, "ERR Command not allowed inside a transaction")
+		return
+	}
+	if s.cluster != nil && !c.clusterRoute(spec, args, cfg) {
 		return
 	}
 	if c.multi != nil && !isTransactionControl(spec) {
@@ -166,6 +182,9 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 	mark := len(ctx.Out)
 
 	if c.lockKeys(spec, args) {
+		if c.routedMap != nil && !c.clusterRecheck(spec, args, cfg) {
+			return // the cluster moved the slot meanwhile
+		}
 		c.runLocked(spec, ctx)
 	} else {
 		spec.Handler(ctx)

@@ -141,7 +141,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 	case "clients":
 		b.WriteString("# Clients\r\n")
 		field(b, "connected_clients", s.numClients.Load())
-		field(b, "cluster_connections", 0)
+		field(b, "cluster_connections", s.clusterConnections())
 		field(b, "maxclients", cfg.MaxClients)
 		field(b, "client_recent_max_input_buffer", 0)
 		field(b, "client_recent_max_output_buffer", 0)
@@ -204,7 +204,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		field(b, "mem_total_replication_buffers", 0)
 		field(b, "mem_clients_slaves", 0)
 		field(b, "mem_clients_normal", 0)
-		field(b, "mem_cluster_links", 0)
+		field(b, "mem_cluster_links", s.clusterLinksMemory())
 		field(b, "mem_aof_buffer", 0)
 		field(b, "mem_allocator", "go-"+runtime.Version())
 		field(b, "active_defrag_running", 0)

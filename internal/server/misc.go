@@ -65,8 +65,17 @@ func (p *pauseState) lift() {
 // already produced are flushed first, so earlier pipelined commands are not
 // held back.
 func (c *Client) waitIfPaused(spec *command.Spec) {
+	c.waitPause(&c.srv.pause, spec)
+	if c.srv.cluster != nil {
+		// Writes paused by a manual failover (cluster.go).
+		c.waitPause(&c.srv.cluster.pause, spec)
+	}
+}
+
+// waitPause blocks the client while the pause p covers spec.
+func (c *Client) waitPause(p *pauseState, spec *command.Spec) {
 	for {
-		until, all, changed := c.srv.pause.state()
+		until, all, changed := p.state()
 		wait := time.Until(until)
 		if wait <= 0 {
 			return

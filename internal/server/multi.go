@@ -103,6 +103,14 @@ func execCommand(ctx *command.Ctx) {
 	slices.Sort(slots)
 	slots = slices.Compact(slots)
 	s.ks.LockSlots(slots)
+	if s.cluster != nil && !whole {
+		if msg := c.clusterRecheckExec(ctx.Cfg, ctx.Spec, m.queue); msg != "" {
+			s.ks.UnlockSlots(slots)
+			s.unwatchAll(c)
+			ctx.Err(msg)
+			return
+		}
+	}
 	if s.watches.dirtyOrExpired(c, ctx) {
 		s.ks.UnlockSlots(slots)
 		s.unwatchAll(c)

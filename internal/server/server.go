@@ -58,7 +58,10 @@ type Server struct {
 	slowlog  slowlog
 	watches  watchRegistry
 	execMu   sync.Mutex // serializes transactions holding whole-keyspace commands
-	errStats errorStats
+	// cluster is cluster mode (cluster.go), nil when cluster-enabled is no.
+	cluster     *clusterNode
+	clusterRepl ClusterReplication
+	errStats    errorStats
 
 	activeExpire atomic.Bool
 	memPeak      atomic.Int64
@@ -141,9 +144,26 @@ func (s *Server) Run() int {
 		s.log.Warn(err.Error())
 		return 1
 	}
+	if cfg.ClusterEnabled {
+		if err := s.startCluster(cfg); err != nil {
+			s.closeListeners()
+			s.cancel()
+			s.wg.Wait()
+			return 1
+		}
+	}
 	s.logOut.SetRole('M')
 	s.log.Info(fmt.Sprintf("Running mode=%s, port=%d.", s.mode(), cfg.Port))
 	s.log.Warn("Server initialized")
+	// Loading the dataset goes here, before the cluster checks it.
+	if s.cluster != nil {
+		if err := s.clusterVerifyData(); err != nil {
+			s.closeListeners()
+			s.cancel()
+			s.wg.Wait()
+			return 1
+		}
+	}
 	s.startBackground()
 	s.log.Info("Ready to accept connections")
 	req := <-s.shutdownCh
@@ -353,5 +373,5 @@ func (s *Server) updateLRUClock() {
 // families returns every command family: the data commands of package
 // command plus the server's own.
 func (s *Server) families() []command.Family {
-	return append(command.DataFamilies(), s.serverFamily())
+	return append(command.DataFamilies(), s.serverFamily(), s.clusterFamily())
 }

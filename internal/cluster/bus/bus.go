@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reefkv/reef/internal/cluster/msg"
@@ -49,6 +50,8 @@ type Bus struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	sendBufLimit atomic.Int64 // cluster-link-sendbuf-limit, changeable at runtime
+
 	mu     sync.Mutex
 	out    map[uint64]*link
 	in     map[state.LinkID]*link
@@ -72,9 +75,14 @@ func Listen(cfg Config) (*Bus, error) {
 	}
 	b := &Bus{cfg: cfg, log: log, ln: ln, events: make(chan state.Input, 4096),
 		out: map[uint64]*link{}, in: map[state.LinkID]*link{}}
+	b.sendBufLimit.Store(cfg.SendBufLimit)
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	return b, nil
 }
+
+// SetSendBufLimit changes cluster-link-sendbuf-limit (0: no limit). It
+// applies to the next message queued on each link. Safe from any goroutine.
+func (b *Bus) SetSendBufLimit(n int64) { b.sendBufLimit.Store(n) }
 
 // Addr returns the listening address.
 func (b *Bus) Addr() net.Addr { return b.ln.Addr() }
@@ -309,7 +317,8 @@ func (l *link) enqueue(raw []byte) {
 	if l.queued > l.alloc {
 		l.alloc = l.queued
 	}
-	over := l.b.cfg.SendBufLimit > 0 && l.queued > l.b.cfg.SendBufLimit
+	limit := l.b.sendBufLimit.Load()
+	over := limit > 0 && l.queued > limit
 	l.mu.Unlock()
 	if over {
 		l.b.log.Warn("cluster link send buffer limit exceeded, freeing link", "peer", l.peer())

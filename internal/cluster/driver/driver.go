@@ -348,6 +348,10 @@ func (d *Driver) SetConfig(ctx context.Context, cfg state.Config) error {
 	})
 }
 
+// SetSendBufLimit changes cluster-link-sendbuf-limit at runtime (CONFIG
+// SET). It does not go through the driver goroutine.
+func (d *Driver) SetSendBufLimit(n int64) { d.bus.SetSendBufLimit(n) }
+
 // Machine runs fn with the machine on the driver goroutine (tests, INFO).
 func (d *Driver) Machine(ctx context.Context, fn func(*state.Machine)) error {
 	return d.call(ctx, func() { fn(d.m); d.apply(false) })
