@@ -166,12 +166,12 @@ func (s *Server) Run() int {
 	}
 	s.startBackground()
 	s.log.Info("Ready to accept connections")
-	req := <-s.shutdownCh
-	err := s.finishShutdown(req)
-	if req.done != nil {
-		req.done <- err
+	for {
+		req := <-s.shutdownCh
+		if s.finishShutdown(req) {
+			return s.exitCode
+		}
 	}
-	return s.exitCode
 }
 
 func (s *Server) mode() string {
@@ -329,16 +329,21 @@ func (s *Server) RequestShutdown(reason string, save, noSave bool) {
 	}
 }
 
-// finishShutdown stops listening, saves if configured, closes clients and
-// waits for every goroutine.
-func (s *Server) finishShutdown(req shutdownRequest) error {
+// finishShutdown saves if configured and, unless that fails, stops
+// listening, answers the requester, closes clients and waits for every
+// goroutine. It reports whether the server stopped: a failed save keeps it
+// running, as in Redis.
+func (s *Server) finishShutdown(req shutdownRequest) bool {
 	s.log.Warn("User requested shutdown...")
 	cfg := s.cfg.Get()
 	if (len(cfg.Save) > 0 && !req.noSave) || req.save {
 		if err := s.saveOnShutdown(); err != nil {
 			s.log.Warn("Error trying to save the DB, can't exit.")
 			s.log.Warn("Errors trying to shut down the server. Check the logs for more information.")
-			return err
+			if req.done != nil {
+				req.done <- err
+			}
+			return false
 		}
 	}
 	s.closeListeners()
@@ -346,11 +351,15 @@ func (s *Server) finishShutdown(req shutdownRequest) error {
 		s.log.Info("Removing the pid file.")
 		os.Remove(cfg.Pidfile)
 	}
+	// The requesting client's goroutine must finish before wg.Wait below.
+	if req.done != nil {
+		req.done <- nil
+	}
 	s.cancel()
 	s.closeAllClients()
 	s.wg.Wait()
 	s.log.Warn("Redis is now ready to exit, bye bye...")
-	return nil
+	return true
 }
 
 func (s *Server) closeAllClients() {
