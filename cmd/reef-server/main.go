@@ -53,6 +53,12 @@ func run(args []string) int {
 	if cfg.Daemonize {
 		return daemonize(args)
 	}
+	// Redis chdir()s while reading "dir", before it ever opens the log
+	// file: a relative logfile (and pidfile) is inside dir.
+	if err := os.Chdir(cfg.Dir); err != nil {
+		logging.NewOutput(os.Stdout, logging.LevelWarning).Logger().Warn(fmt.Sprintf("Can't chdir to '%s': %v", cfg.Dir, err))
+		return 1
+	}
 	out := io.Writer(os.Stdout)
 	if cfg.Logfile != "" {
 		f, err := os.OpenFile(cfg.Logfile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -68,10 +74,6 @@ func run(args []string) int {
 	log.Warn("oO0OoO0OoO0Oo Reef is starting oO0OoO0OoO0Oo")
 	log.Warn(fmt.Sprintf("Reef version=%s (Redis %s compatible), bits=64, PID: %d, just started", server.Version, command.RedisVersion, os.Getpid()))
 	log.Warn("Configuration loaded")
-	if err := os.Chdir(cfg.Dir); err != nil {
-		log.Warn(fmt.Sprintf("Can't chdir to '%s': %v", cfg.Dir, err))
-		return 1
-	}
 	if cfg.Pidfile != "" {
 		if err := os.WriteFile(cfg.Pidfile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			log.Warn(fmt.Sprintf("Failed to write PID file: %v", err))
