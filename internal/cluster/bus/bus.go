@@ -396,8 +396,9 @@ func (l *link) writeLoop() {
 		n, err := bufs.WriteTo(c)
 		l.mu.Lock()
 		l.queued -= n
-		if l.queued < 0 {
-			l.queued = 0
+		if l.queued <= 0 {
+			// Drained: like Redis's send buffer, an idle link holds none.
+			l.queued, l.alloc = 0, 0
 		}
 		l.mu.Unlock()
 		if err != nil {
