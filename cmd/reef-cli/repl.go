@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chzyer/readline"
+	"golang.org/x/term"
 
 	"github.com/reefkv/reef/internal/resp"
 	"github.com/reefkv/reef/internal/splitargs"
@@ -248,6 +249,19 @@ func (h *hinter) Paint(line []rune, pos int) []rune {
 		return line
 	}
 	rest := strings.Join(words[typed:], " ")
+	// A hint that wraps makes the line editor leave stale lines behind:
+	// cut it to what fits after the prompt and the typed text.
+	width := 80
+	if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+		width = w
+	}
+	room := width - len([]rune(prompt(h.cfg))) - len(line) - 1
+	if room <= 3 {
+		return line
+	}
+	if r := []rune(rest); len(r) > room {
+		rest = string(r[:room-3]) + "..."
+	}
 	return append(line, []rune("\033[90m"+rest+"\033[0m")...)
 }
 
