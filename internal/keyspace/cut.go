@@ -68,18 +68,19 @@ func (ks *Keyspace) Drain() {
 
 // Walk captures every slot that no command has captured yet, locking one
 // slot at a time, then ends the cut. after, if not nil, runs after each
-// slot without any lock held (the caller writes out what was captured).
-func (ks *Keyspace) Walk(c *Cut, after func(s int)) {
+// slot without any lock held (the caller writes out what was captured); when
+// it returns false the walk stops there and the cut ends unfinished.
+func (ks *Keyspace) Walk(c *Cut, after func(s int) bool) {
+	defer ks.cut.CompareAndSwap(c, nil)
 	for s := range ks.shards {
 		sh := &ks.shards[s]
 		sh.mu.Lock()
 		ks.captureLocked(c, s)
 		sh.mu.Unlock()
-		if after != nil {
-			after(s)
+		if after != nil && !after(s) {
+			return
 		}
 	}
-	ks.cut.CompareAndSwap(c, nil)
 }
 
 // Abort ends a cut without capturing the remaining slots.
