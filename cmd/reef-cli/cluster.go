@@ -177,6 +177,9 @@ func parseClusterArgv(cfg *config, argv []string) (int, bool) {
 		case "--cluster-max-batch-bytes":
 			v, ok = need()
 			o.MaxBatchBytes, _ = strconv.ParseInt(v, 10, 64)
+		case "--cluster-big-key-bytes":
+			v, ok = need()
+			o.BigKeyBytes, _ = strconv.ParseInt(v, 10, 64)
 		case "--cluster-plan-file":
 			v, ok = need()
 			o.PlanFile = v

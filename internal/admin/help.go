@@ -64,6 +64,7 @@ const reefHelp = `Reef Extensions:
                  --cluster-parallel <n>        (pairs of nodes moving at once)
                  --cluster-slot-batch <n>      (slots opened and closed together)
                  --cluster-max-batch-bytes <n> (payload bound of one MIGRATE)
+                 --cluster-big-key-bytes <n>   (collections bigger than this move in chunks)
                  --cluster-legacy              (redis-cli's one-slot-at-a-time moves)
   redis-trib.rb spellings are accepted: --replicas --from --to --slots --yes --slave
   --master-id --weight --auto-weights --use-empty-masters --simulate --threshold

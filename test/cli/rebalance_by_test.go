@@ -66,6 +66,24 @@ func TestRebalanceByKeysAndInteractiveReshard(t *testing.T) {
 		t.Fatalf("second rebalance by keys (%d):\n%s", r.code, r.out)
 	}
 
+	// By memory: each node's bytes per key come from INFO (dataset size
+	// over DBSIZE), which includes per-node overheads, so some slots may
+	// move; the cluster must stay clean either way.
+	r = runCLI(t, reefCLI(t), "", "--cluster", "rebalance", seed, "--cluster-by", "memory", "--cluster-threshold", "15")
+	if r.code != 0 || !(strings.Contains(r.out, "No rebalancing needed") || strings.Contains(r.out, ">>> Rebalancing memory across 3 nodes.")) {
+		t.Fatalf("rebalance by memory (%d):\n%s%s", r.code, r.out, r.err)
+	}
+	waitOK(t, ps)
+	mustCheck(t, seed)
+
+	// redis-trib.rb spellings print exactly what the redis-cli ones do.
+	id0 := myID(t, ps[0])
+	a := runCLI(t, reefCLI(t), "", "--cluster", "rebalance", seed, "--cluster-weight", id0[:8]+"=3", "--cluster-simulate", "--cluster-threshold", "1", "--cluster-use-empty-masters", "--cluster-timeout", "5000", "--cluster-pipeline", "20")
+	b := runCLI(t, reefCLI(t), "", "--cluster", "rebalance", seed, "--weight", id0[:8]+"=3", "--simulate", "--threshold", "1", "--use-empty-masters", "--timeout", "5000", "--pipeline", "20")
+	if a != b || a.code != 0 || !strings.Contains(a.out, "Moving ") {
+		t.Fatalf("trib spellings differ:\n%s\n%s", a.out, b.out)
+	}
+
 	// Interactive reshard: number of slots, receiving node, sources, yes.
 	id2 := myID(t, ps[2])
 	stdin := "abc\n50\n" + id2 + "\n" + myID(t, ps[0]) + "\ndone\nyes\n"
@@ -85,6 +103,13 @@ func TestRebalanceByKeysAndInteractiveReshard(t *testing.T) {
 	if after := slotCounts(slotMap(t, ps))[2]; after != before+50 {
 		t.Errorf("node 2 went from %d to %d slots, want +50", before, after)
 	}
+	// And the same with redis-trib.rb's reshard options.
+	r = runCLI(t, reefCLI(t), "", "--cluster", "reshard", seed, "--from", myID(t, ps[1]), "--to", id2, "--slots", "20", "--yes", "--replace")
+	if r.code != 0 || !strings.Contains(r.out, "Ready to move 20 slots.") {
+		t.Fatalf("trib reshard (%d):\n%s%s", r.code, r.out, r.err)
+	}
+	waitOK(t, ps)
+	mustCheck(t, seed)
 	cl, err = client.NewCluster([]string{seed}, client.Options{})
 	if err != nil {
 		t.Fatal(err)
