@@ -420,6 +420,10 @@ func sendCommand(cfg *config, args []string) (code int, fatal bool) {
 				fmt.Fprintf(os.Stderr, "ASKING failed: %s\n", v.Str)
 			}
 		}
+		pubsub := lower == "subscribe" || lower == "psubscribe" || lower == "ssubscribe"
+		if pubsub && cfg.output == outStandard {
+			fmt.Fprintf(cfg.stdout, "Reading messages... (press Ctrl-C to quit)\n")
+		}
 		v, err := cfg.conn.Do(args...)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "Error: %s\n", ioErrText(err))
