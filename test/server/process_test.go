@@ -1,0 +1,264 @@
+package server
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/reefkv/reef/internal/testutil"
+)
+
+// logLine is Redis's log line: pid:role dd Mon yyyy hh:mm:ss.mmm <level> msg.
+var logLine = regexp.MustCompile(`^(\d+):([XCSM]) \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2}\.\d{3} [.\-*#] .+$`)
+
+func TestStartupLog(t *testing.T) {
+	p := testutil.StartReef(t)
+	out := waitLog(t, p, "", "Ready to accept connections")
+	pid := p.Cmd.Process.Pid
+	if !strings.Contains(out, " PID: "+strconv.Itoa(pid)) {
+		t.Errorf("no ' PID: %d' line in:\n%s", pid, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		m := logLine.FindStringSubmatch(line)
+		if m == nil {
+			t.Errorf("log line not in Redis's format: %q", line)
+			continue
+		}
+		if m[1] != strconv.Itoa(pid) {
+			t.Errorf("log line pid %s, want %d: %q", m[1], pid, line)
+		}
+	}
+	// The "Ready" line comes after the server is listening: a client
+	// connecting right after it sees it is served.
+	c := testutil.MustDial(t, p.Addr())
+	if v, err := c.Do("PING"); err != nil || v.Text() != "PONG" {
+		t.Fatalf("PING: %v %v", v, err)
+	}
+}
+
+func TestPortTaken(t *testing.T) {
+	port := listenerPort(t)
+	p := startReef(t, t.TempDir(), port, "--port", strconv.Itoa(port), "--save", "")
+	if code := p.WaitExit(t, 20*time.Second); code != 1 {
+		t.Fatalf("exit code %d, want 1; output:\n%s", code, p.Output())
+	}
+	out := p.Output()
+	if !strings.Contains(out, "Failed listening on port "+strconv.Itoa(port)) {
+		t.Fatalf("no 'Failed listening on port %d' in:\n%s", port, out)
+	}
+	if !strings.Contains(out, "Address already in use") {
+		t.Errorf("the reason is not given:\n%s", out)
+	}
+}
+
+func TestSignalsExitCleanly(t *testing.T) {
+	for _, sig := range []struct {
+		sig  syscall.Signal
+		name string
+	}{{syscall.SIGTERM, "SIGTERM"}, {syscall.SIGINT, "SIGINT"}} {
+		t.Run(sig.name, func(t *testing.T) {
+			dir := t.TempDir()
+			pidfile := filepath.Join(dir, "reef.pid")
+			p := testutil.StartReef(t, "--pidfile", pidfile)
+			// A connected client must not hold the shutdown back.
+			c := testutil.MustDial(t, p.Addr())
+			c.Do("SET", "k", "v")
+			p.Signal(sig.sig)
+			if code := p.WaitExit(t, 20*time.Second); code != 0 {
+				t.Fatalf("exit code %d, want 0; output:\n%s", code, p.Output())
+			}
+			out := p.Output()
+			for _, want := range []string{"Received " + sig.name + " scheduling shutdown...", "User requested shutdown...", "ready to exit, bye bye..."} {
+				if !strings.Contains(out, want) {
+					t.Errorf("missing %q in:\n%s", want, out)
+				}
+			}
+			if _, err := os.Stat(pidfile); !os.IsNotExist(err) {
+				t.Errorf("pid file not removed: %v", err)
+			}
+		})
+	}
+}
+
+func TestShutdownCommand(t *testing.T) {
+	for _, args := range [][]string{{"SHUTDOWN", "NOSAVE"}, {"SHUTDOWN"}, {"shutdown", "nosave", "now"}} {
+		t.Run(strings.Join(args, "_"), func(t *testing.T) {
+			p := testutil.StartReef(t)
+			other := testutil.MustDial(t, p.Addr())
+			c := testutil.MustDial(t, p.Addr())
+			v, err := c.Do(args...)
+			// As in Redis, the connection closes without a reply.
+			if err == nil {
+				t.Fatalf("%v replied %q, want the connection closed", args, v.Text())
+			}
+			if code := p.WaitExit(t, 20*time.Second); code != 0 {
+				t.Fatalf("exit code %d, want 0; output:\n%s", code, p.Output())
+			}
+			if _, err := other.Do("PING"); err == nil {
+				t.Fatal("another client still served after SHUTDOWN")
+			}
+			if !strings.Contains(p.Output(), "ready to exit, bye bye...") {
+				t.Fatalf("no exit line:\n%s", p.Output())
+			}
+		})
+	}
+	t.Run("errors", func(t *testing.T) {
+		p := testutil.StartReef(t)
+		c := testutil.MustDial(t, p.Addr())
+		for args, want := range map[string]string{
+			"SHUTDOWN FOO":         "ERR syntax error",
+			"SHUTDOWN SAVE NOSAVE": "ERR syntax error",
+			"SHUTDOWN ABORT":       "ERR No shutdown in progress.",
+		} {
+			v, err := c.Do(strings.Fields(args)...)
+			if err != nil || v.Text() != want {
+				t.Errorf("%s: %q %v, want %q", args, v.Text(), err, want)
+			}
+		}
+		if _, err := c.Do("PING"); err != nil {
+			t.Fatal("server gone after failed SHUTDOWNs")
+		}
+	})
+}
+
+func TestLogfilePidfileDir(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port := testutil.FreePort(t)
+	// Relative logfile and pidfile live in dir, as Redis chdir()s first.
+	p := startReef(t, dir, port, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
+		"--dir", data, "--logfile", "reef.log", "--pidfile", "reef.pid", "--loglevel", "verbose")
+	p.WaitReady(t)
+	logfile := filepath.Join(data, "reef.log")
+	text := waitLog(t, p, logfile, "Ready to accept connections")
+	if !strings.Contains(text, " PID: "+strconv.Itoa(p.Cmd.Process.Pid)) {
+		t.Errorf("log file lacks the PID line:\n%s", text)
+	}
+	if out := p.Output(); strings.Contains(out, "Ready to accept") {
+		t.Errorf("log went to stdout too:\n%s", out)
+	}
+	pid, err := os.ReadFile(filepath.Join(data, "reef.pid"))
+	if err != nil || strings.TrimSpace(string(pid)) != strconv.Itoa(p.Cmd.Process.Pid) {
+		t.Fatalf("pid file: %q %v", pid, err)
+	}
+	c := goRedis(t, p.Addr(), nil)
+	ctx := t.Context()
+	got, err := c.ConfigGet(ctx, "dir").Result()
+	if err != nil || got["dir"] != data {
+		t.Errorf("CONFIG GET dir = %v %v, want %s", got, err, data)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "reef.log")); err == nil {
+		t.Error("a log file was created outside dir")
+	}
+	p.Signal(syscall.SIGTERM)
+	p.WaitExit(t, 20*time.Second)
+	if _, err := os.Stat(filepath.Join(data, "reef.pid")); !os.IsNotExist(err) {
+		t.Errorf("pid file not removed at exit")
+	}
+	text = waitLog(t, p, logfile, "ready to exit")
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		if !logLine.MatchString(line) {
+			t.Errorf("log file line not in Redis's format: %q", line)
+		}
+	}
+}
+
+func TestLogfileEmptyIsStdout(t *testing.T) {
+	p := testutil.StartReef(t, "--logfile", "")
+	waitLog(t, p, "", "Ready to accept connections")
+}
+
+// TestConfigFile checks a config file with include, quoting, repeated
+// directives and command-line overrides, read the same way by Redis.
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "inc.conf", "maxclients 123\nrequirepass \"pa ss\\\"w\"\n")
+	port := testutil.FreePort(t)
+	conf := writeFile(t, dir, "reef.conf", strings.Join([]string{
+		"# a comment",
+		"port " + strconv.Itoa(port),
+		"bind 127.0.0.1",
+		`save ""`,
+		"include " + filepath.Join(dir, "inc.conf"),
+		"databases 4",
+		"  timeout   0  ",
+		"maxclients 50", // later wins over the include
+		"client-output-buffer-limit normal 0 0 0",
+		"client-output-buffer-limit pubsub 32mb 8mb 60",
+		"notify-keyspace-events 'Ex'",
+		"hz 20",
+	}, "\n")+"\n")
+	p := startReef(t, dir, port, conf, "--hz", "15")
+	p.WaitReady(t)
+	c := goRedis(t, p.Addr(), func(o *redis.Options) { o.Password = "pa ss\"w" })
+	ctx := t.Context()
+	want := map[string]string{
+		"maxclients":                 "50",
+		"databases":                  "4",
+		"hz":                         "15",
+		"notify-keyspace-events":     "xE",
+		"requirepass":                "pa ss\"w",
+		"client-output-buffer-limit": "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+	}
+	for name, v := range want {
+		got, err := c.ConfigGet(ctx, name).Result()
+		if err != nil || got[name] != v {
+			t.Errorf("CONFIG GET %s = %q %v, want %q", name, got[name], err, v)
+		}
+	}
+}
+
+// TestConfigErrors checks that an unknown directive (and a bad value) is a
+// fatal error naming the file, the line and the directive, exit 1, with
+// Redis's own text.
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct{ name, conf, want string }{
+		{"unknown", "port 0\n\nfoo-bar baz\n", ">>> 'foo-bar baz'\nBad directive or wrong number of arguments"},
+		{"badvalue", "maxclients abc\n", ">>> 'maxclients abc'\nargument couldn't be parsed into an integer"},
+		{"quotes", "port 0\nrequirepass \"unterminated\n", "Unbalanced quotes in configuration line"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			conf := writeFile(t, dir, "bad.conf", tc.conf)
+			reef := startReef(t, dir, 0, conf)
+			if code := reef.WaitExit(t, 20*time.Second); code != 1 {
+				t.Fatalf("exit %d, want 1:\n%s", code, reef.Output())
+			}
+			redisOut := runRedisServer(t, dir, conf)
+			out := reef.Output()
+			if !strings.Contains(out, "*** FATAL CONFIG FILE ERROR") || !strings.Contains(out, tc.want) {
+				t.Errorf("reef output:\n%s\nwant it to contain %q", out, tc.want)
+			}
+			if !strings.Contains(out, conf) {
+				t.Errorf("reef does not name the file %s:\n%s", conf, out)
+			}
+			// Everything Redis prints, Reef prints too (Reef adds the file).
+			for _, line := range strings.Split(strings.TrimSpace(redisOut), "\n") {
+				if !strings.Contains(out, strings.TrimSpace(line)) {
+					t.Errorf("redis printed %q, reef did not:\n%s", line, out)
+				}
+			}
+		})
+	}
+}
+
+// runRedisServer runs redis-server with args until it exits and returns its
+// output (for config errors, which exit at once).
+func runRedisServer(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	p := testutil.Start(t, testutil.RedisServerPath(t), 0, dir, args...)
+	if code := p.WaitExit(t, 20*time.Second); code != 1 {
+		t.Fatalf("redis-server exit %d, want 1:\n%s", code, p.Output())
+	}
+	return p.Output()
+}
