@@ -1,0 +1,251 @@
+package cluster
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/reefkv/reef/internal/testutil"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// nodeTimeout is cluster-node-timeout in these tests (ms): short, so that
+// failure detection takes about a second.
+const nodeTimeout = "1000"
+
+// clusterArgs are the options of every cluster node, reef or redis.
+var clusterArgs = []string{"--cluster-enabled", "yes", "--cluster-node-timeout", nodeTimeout,
+	"--cluster-config-file", "nodes.conf"}
+
+// startReefNodes starts n empty cluster-enabled reef-servers.
+func startReefNodes(t *testing.T, n int, extra ...string) []*testutil.Proc {
+	t.Helper()
+	ps := make([]*testutil.Proc, n)
+	for i := range ps {
+		ps[i] = testutil.StartReef(t, append(append([]string{}, clusterArgs...), extra...)...)
+	}
+	return ps
+}
+
+// startRedisNodes starts n empty cluster-enabled redis-servers 7.0.
+func startRedisNodes(t *testing.T, n int, extra ...string) []*testutil.Proc {
+	t.Helper()
+	ps := make([]*testutil.Proc, n)
+	for i := range ps {
+		ps[i] = testutil.StartRedis(t, append(append([]string{}, clusterArgs...), extra...)...)
+	}
+	return ps
+}
+
+func addrs(ps []*testutil.Proc) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Addr()
+	}
+	return out
+}
+
+// do sends one command to p on a fresh connection and returns the reply
+// text; a transport error fails the test, a server error is returned as
+// its text.
+func do(t *testing.T, p *testutil.Proc, args ...string) string {
+	t.Helper()
+	c, err := testutil.Dial(p.Addr())
+	if err != nil {
+		t.Fatalf("dial %s: %v", p.Addr(), err)
+	}
+	defer c.Close()
+	v, err := c.Do(args...)
+	if err != nil {
+		t.Fatalf("%s %v: %v", p.Addr(), args, err)
+	}
+	return v.Text()
+}
+
+// tryDo is do that reports a transport error as ok=false (a node that is
+// starting or was killed).
+func tryDo(p *testutil.Proc, args ...string) (string, bool) {
+	c, err := testutil.Dial(p.Addr())
+	if err != nil {
+		return "", false
+	}
+	defer c.Close()
+	v, err := c.Do(args...)
+	if err != nil {
+		return "", false
+	}
+	return v.Text(), true
+}
+
+// mustOK runs a command that must reply +OK.
+func mustOK(t *testing.T, p *testutil.Proc, args ...string) {
+	t.Helper()
+	if r := do(t, p, args...); r != "OK" {
+		t.Fatalf("%s %v: %s", p.Addr(), args, r)
+	}
+}
+
+// result is one run of a command-line tool.
+type result struct {
+	out, err string
+	code     int
+}
+
+// run runs bin with args (TERM=dumb: no colours) and waits for it.
+func run(t *testing.T, stdin, bin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "TERM=dumb")
+	cmd.Stdin = strings.NewReader(stdin)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %s: %v", bin, err)
+	}
+	return result{o.String(), e.String(), code}
+}
+
+// redisCLI runs the real redis-cli.
+func redisCLI(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	return run(t, stdin, testutil.RedisCliPath(t), args...)
+}
+
+// infoField returns field name of an INFO-style text.
+func infoField(text, name string) string {
+	for _, l := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimRight(l, "\r"), name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// nodeLine is one parsed CLUSTER NODES line.
+type nodeLine struct {
+	id, addr, flags, master, epoch, link string
+	slots                                []string
+}
+
+// parseNodes parses CLUSTER NODES output, skipping handshake nodes, by ID.
+func parseNodes(text string) map[string]nodeLine {
+	out := map[string]nodeLine{}
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 8 || strings.Contains(f[2], "handshake") {
+			continue
+		}
+		out[f[0]] = nodeLine{id: f[0], addr: f[1], flags: f[2], master: f[3], epoch: f[6], link: f[7], slots: f[8:]}
+	}
+	return out
+}
+
+// view is a node's CLUSTER NODES reduced to what every node must agree on:
+// per node id, its flags without "myself", its master, its config epoch
+// and its slots (open-slot markers dropped).
+func view(text string) string {
+	var lines []string
+	for id, n := range parseNodes(text) {
+		var flags []string
+		for _, f := range strings.Split(n.flags, ",") {
+			if f != "myself" {
+				flags = append(flags, f)
+			}
+		}
+		var slots []string
+		for _, s := range n.slots {
+			if !strings.HasPrefix(s, "[") {
+				slots = append(slots, s)
+			}
+		}
+		lines = append(lines, strings.Join([]string{id, n.addr, strings.Join(flags, ","), n.master, n.epoch, strings.Join(slots, " ")}, " "))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// waitAgree waits until every node of ps reports cluster_state:ok and the
+// same view of the cluster (ids, flags, masters, epochs, slots), with
+// want nodes in it.
+func waitAgree(t *testing.T, ps []*testutil.Proc, want int) {
+	t.Helper()
+	var last []string
+	testutil.WaitFor(t, 30*time.Second, "every node ok and agreeing on CLUSTER NODES", func() bool {
+		last = last[:0]
+		first := ""
+		for _, p := range ps {
+			info, ok := tryDo(p, "CLUSTER", "INFO")
+			if !ok || infoField(info, "cluster_state") != "ok" {
+				last = append(last, p.Addr()+": "+infoField(info, "cluster_state"))
+				return false
+			}
+			nodes, ok := tryDo(p, "CLUSTER", "NODES")
+			if !ok {
+				return false
+			}
+			v := view(nodes)
+			last = append(last, p.Addr()+":\n"+v)
+			if len(parseNodes(nodes)) != want || strings.Contains(nodes, "fail") {
+				return false
+			}
+			if first == "" {
+				first = v
+			} else if v != first {
+				return false
+			}
+		}
+		return true
+	})
+	_ = last
+}
+
+// createCluster runs redis-cli --cluster create on ps and waits until
+// every node is ok and agrees.
+func createCluster(t *testing.T, ps []*testutil.Proc, replicas int) result {
+	t.Helper()
+	args := append([]string{"--cluster", "create"}, addrs(ps)...)
+	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
+	r := redisCLI(t, "", args...)
+	if r.code != 0 {
+		t.Fatalf("redis-cli --cluster create failed (%d):\n%s\n%s", r.code, r.out, r.err)
+	}
+	waitAgree(t, ps, len(ps))
+	return r
+}
+
+// myID returns the node's ID.
+func myID(t *testing.T, p *testutil.Proc) string { return do(t, p, "CLUSTER", "MYID") }
+
+// busPort returns the bus port of a node started by the helpers.
+func busPort(p *testutil.Proc) int { return p.Port + 10000 }
+
+// keyInSlotOf returns a key whose slot is served by the node at addr,
+// according to CLUSTER SLOTS-style ranges of that node's NODES line.
+func slotRanges(line nodeLine) [][2]int {
+	var out [][2]int
+	for _, s := range line.slots {
+		if strings.HasPrefix(s, "[") {
+			continue
+		}
+		a, b, ok := strings.Cut(s, "-")
+		lo, _ := strconv.Atoi(a)
+		hi := lo
+		if ok {
+			hi, _ = strconv.Atoi(b)
+		}
+		out = append(out, [2]int{lo, hi})
+	}
+	return out
+}
