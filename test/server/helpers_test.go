@@ -55,6 +55,38 @@ func rawExchange(t *testing.T, addr string, in []byte, quiet time.Duration) (out
 	return readUntilQuiet(c, quiet)
 }
 
+// rawLine is rawExchange for one-line replies: it returns as soon as a
+// line has arrived and the server then either closed the connection or
+// stayed silent for 100 ms, or after timeout.
+func rawLine(t *testing.T, addr string, in []byte, timeout time.Duration) (out []byte, closed bool) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(in); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(timeout)
+	buf := make([]byte, 4096)
+	for {
+		wait := time.Until(deadline)
+		if bytes.IndexByte(out, '\n') >= 0 {
+			wait = 100 * time.Millisecond
+		}
+		c.SetReadDeadline(time.Now().Add(wait))
+		n, err := c.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				return out, false
+			}
+			return out, true
+		}
+	}
+}
+
 // readUntilQuiet reads until EOF (closed) or until nothing arrives for
 // quiet.
 func readUntilQuiet(c net.Conn, quiet time.Duration) (out []byte, closed bool) {
