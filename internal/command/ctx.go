@@ -7,6 +7,7 @@ import (
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/keyspace"
 	"github.com/reefkv/reef/internal/resp"
+	"github.com/reefkv/reef/internal/types"
 )
 
 // Handler runs one command. See the package comment for its contract.
@@ -122,6 +123,15 @@ type Ctx struct {
 	ErrCode string
 	// Rewritten, when non-nil, replaces Args in replication and AOF.
 	Rewritten [][][]byte
+
+	// DenyBlocking is set inside MULTI/EXEC (and scripts): blocking
+	// commands then reply as if their timeout expired.
+	DenyBlocking bool
+	// Block is set by a blocking command that found nothing to serve: the
+	// server parks the client on Block.Keys (see docs/BLOCKING.md).
+	Block *BlockRequest
+
+	lim types.Limits // scratch for limits()
 }
 
 // Reset prepares the context for a new command.
@@ -130,6 +140,7 @@ func (c *Ctx) Reset() {
 	c.Failed = false
 	c.ErrCode = ""
 	c.Rewritten = nil
+	c.Block = nil
 }
 
 // Reply helpers. They append to c.Out in the client's protocol.

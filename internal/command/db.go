@@ -95,6 +95,10 @@ func (c *Ctx) setKey(key []byte, v keyspace.Value, keepTTL bool) bool {
 	v = v.WithLRU(c.newAccessField())
 	isNew := c.KS.Put(c.DB, slot.Of(key), key, v, keepTTL)
 	c.Env.KeyModified(c.DB, key)
+	// Redis's dbAdd: a new list or sorted set may serve blocked clients.
+	if t := v.Type(); t == keyspace.TypeList || t == keyspace.TypeZSet {
+		c.Env.KeyReady(c.DB, key)
+	}
 	return isNew
 }
 

@@ -288,6 +288,7 @@ func renameGeneric(c *Ctx, nx bool) {
 	if expire != -1 {
 		c.setExpire(dst, expire)
 	}
+	c.signalIfBlockable(c.DB, dst, val)
 	c.Env.KeyModified(c.DB, src)
 	c.Env.KeyModified(c.DB, dst)
 	c.notify(NotifyGeneric, "rename_from", src)
@@ -432,6 +433,7 @@ func moveCommand(c *Ctx) {
 	if expire != -1 {
 		c.KS.SetExpire(dstDB, s, key, expire)
 	}
+	c.signalIfBlockable(dstDB, key, val)
 	c.KS.Delete(srcDB, s, key)
 	c.Env.KeyModified(srcDB, key)
 	c.Env.KeyModified(dstDB, key)
@@ -830,4 +832,12 @@ func swapdbCommand(c *Ctx) {
 	}
 	c.Dirty++
 	c.OK()
+}
+
+// signalIfBlockable is the ready-key signal of Redis's dbAdd for keys
+// created by RENAME, COPY and MOVE.
+func (c *Ctx) signalIfBlockable(db int, key []byte, v keyspace.Value) {
+	if t := v.Type(); t == keyspace.TypeList || t == keyspace.TypeZSet {
+		c.Env.KeyReady(db, key)
+	}
 }

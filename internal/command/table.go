@@ -38,6 +38,11 @@ func DataFamilies() []Family {
 		{Commands: stringCommands()},
 		{Commands: keyCommands(), SelfLocking: selfLockingCommands,
 			Subcommands: map[string]map[string]Handler{"object": objectSubcommands()}},
+		{Commands: hashCommands()},
+		{Commands: listCommands()},
+		{Commands: setCommands()},
+		{Commands: zsetCommands()},
+		{Commands: sortCommands(), SelfLocking: sortSelfLocking, GetKeys: sortGetKeys},
 	}
 }
 

@@ -457,3 +457,11 @@ func (z *ZSet) MemoryUsage() int64 {
 	}
 	return n + int64(len(z.zl.fen))*4 + 48
 }
+
+// ConvertToSkiplist converts a listpack zset to the skiplist encoding (SORT
+// does this to the zsets it sorts, as Redis does).
+func (z *ZSet) ConvertToSkiplist(lim *Limits) {
+	if z.d == nil {
+		z.convert()
+	}
+}
