@@ -1,0 +1,252 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/reefkv/reef/internal/testutil"
+)
+
+// TestProtocolErrorsLikeRedis sends malformed and unusual requests to a
+// real redis-server and to reef-server and requires the same bytes back
+// and the same decision to close the connection.
+func TestProtocolErrorsLikeRedis(t *testing.T) {
+	redis := testutil.StartRedis(t)
+	reef := testutil.StartReef(t)
+	cases := []string{
+		"*2147483647\r\n",                // accepted, waits for arguments
+		"*2147483648\r\n",                // invalid multibulk length
+		"*1\r\n$4294967295\r\n",          // invalid bulk length
+		"*1\r\n$536870912\r\n",           // proto-max-bulk-len itself: waits
+		"*1\r\n$536870913\r\n",           // one past it
+		"*1\r\n$-1\r\n",                  // negative bulk
+		"*1\r\nx\r\n",                    // expected '$', got 'x'
+		"*x\r\n",                         //
+		"*1\r\n$x\r\n",                   //
+		"*-1\r\nPING\r\n",                // empty multibulk is skipped
+		"*0\r\nPING\r\n",                 //
+		"\r\n\r\nPING\r\n",               // empty inline lines are skipped
+		"   \r\nPING\r\n",                //
+		"PING\n",                         // bare LF ends an inline command
+		"PING \"unbalanced\r\n",          // unbalanced quotes
+		"ECHO 'it''s'\r\n",               //
+		"ECHO \"a\\x41\\n\"\r\nPING\r\n", // escapes in inline quotes
+		"PING\r\n*x\r\nPING\r\n",         // replies before the error are sent
+		"*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\n*1\r\n$4\r\nPING\r\n", // pipelined
+		"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nbXX\r\nGET a\r\n",  // CRLF after a bulk is not checked
+		strings.Repeat("a", 64*1024+1),                          // too big inline request
+		"*" + strings.Repeat("1", 64*1024+1),                    // too big mbulk count string
+		"*1\r\n$" + strings.Repeat("1", 64*1024+1),              // too big bulk count string
+		"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPI",                    // the rest of a command never comes
+		"NOSUCH\r\n",
+		"\x00\x01\x02\r\n",
+	}
+	for _, in := range cases {
+		name := strconv.Quote(in)
+		if len(name) > 60 {
+			name = name[:60] + "..."
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var a, b []byte
+			var aClosed, bClosed bool
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() { defer wg.Done(); a, aClosed = rawExchange(t, redis.Addr(), []byte(in), 300*time.Millisecond) }()
+			go func() { defer wg.Done(); b, bClosed = rawExchange(t, reef.Addr(), []byte(in), 300*time.Millisecond) }()
+			wg.Wait()
+			if string(a) != string(b) || aClosed != bClosed {
+				t.Fatalf("redis: %q closed=%v\nreef:  %q closed=%v", a, aClosed, b, bClosed)
+			}
+		})
+	}
+}
+
+// TestQueryBufferLimit: a request that outgrows client-query-buffer-limit
+// closes the connection without a reply, as in Redis; the server lives on.
+func TestQueryBufferLimit(t *testing.T) {
+	for _, server := range []string{"redis", "reef"} {
+		t.Run(server, func(t *testing.T) {
+			start := testutil.StartReef
+			if server == "redis" {
+				start = testutil.StartRedis
+			}
+			p := start(t, "--client-query-buffer-limit", "1mb")
+			for _, in := range [][]byte{
+				append([]byte("*1\r\n$2000000\r\n"), make([]byte, 1500000)...),
+				append([]byte("*2\r\n$3\r\nGET\r\n$1500000\r\n"), make([]byte, 1200000)...),
+			} {
+				c, err := net.Dial("tcp", p.Addr())
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Write(in) // may fail once the server has closed
+				out, closed := readUntilQuiet(c, 3*time.Second)
+				c.Close()
+				if len(out) != 0 || !closed {
+					t.Fatalf("got %q closed=%v, want a silent close", out, closed)
+				}
+			}
+			if out, _ := rawLine(t, p.Addr(), []byte("PING\r\n"), 5*time.Second); string(out) != "+PONG\r\n" {
+				t.Fatalf("server not serving after: %q", out)
+			}
+		})
+	}
+}
+
+// TestHalfSentCommands: clients that send part of a command (or a huge
+// length header) and stop must not delay anybody else nor make the server
+// allocate what they announced.
+func TestHalfSentCommands(t *testing.T) {
+	p := testutil.StartReef(t)
+	pid := p.Cmd.Process.Pid
+	before := procRSS(t, pid)
+	var held []net.Conn
+	hold := func(in string) net.Conn {
+		c, err := net.Dial("tcp", p.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := c.Write([]byte(in)); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+		return c
+	}
+	half := hold("*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$5\r\nhel")
+	for i := 0; i < 10; i++ {
+		hold("*2\r\n$3\r\nGET\r\n$536870912\r\n" + strings.Repeat("x", 1000))
+	}
+	hold("*2147483647\r\n")
+	hold("*1\r\n$4\r\nPI")
+	hold("GET inline-without-newline")
+
+	c := testutil.MustDial(t, p.Addr())
+	start := time.Now()
+	for i := 0; i < 200; i++ {
+		k := "k" + strconv.Itoa(i)
+		if v, err := c.Do("SET", k, "v"); err != nil || v.Text() != "OK" {
+			t.Fatalf("SET while others hang: %v %v", v, err)
+		}
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("200 commands took %v with half-sent commands around", d)
+	}
+	grown := procRSS(t, pid) - before
+	if grown > 64<<20 {
+		t.Fatalf("RSS grew by %d MB for a few announced-but-unsent 512 MB bulks", grown>>20)
+	}
+	// The half-sent SET completes when its bytes arrive.
+	half.Write([]byte("lo\r\n"))
+	half.SetReadDeadline(time.Now().Add(5 * time.Second))
+	out := make([]byte, 5)
+	if _, err := io.ReadFull(half, out); err != nil || string(out) != "+OK\r\n" {
+		t.Fatalf("completed half command: %q", out)
+	}
+	if v, _ := c.Do("GET", "half"); v.Text() != "hello" {
+		t.Fatalf("GET half = %q", v.Text())
+	}
+}
+
+// raiseNofile raises this process's open-file limit to n (or the hard
+// limit); servers started afterwards inherit it.
+func raiseNofile(t *testing.T, n uint64) uint64 {
+	t.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	old := lim
+	if lim.Cur < n {
+		lim.Cur = min(n, lim.Max)
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
+	}
+	return lim.Cur
+}
+
+// TestManyIdleConnections opens 10 000 connections that stay idle (some
+// after one command, some mid-command) and requires the server to keep
+// serving promptly with bounded memory.
+func TestManyIdleConnections(t *testing.T) {
+	const n = 10000
+	if got := raiseNofile(t, 2*n+1000); got < n+500 {
+		t.Fatalf("RLIMIT_NOFILE is %d; %d idle connections need more", got, n)
+	}
+	p := testutil.StartReef(t, "--maxclients", strconv.Itoa(n+100))
+	pid := p.Cmd.Process.Pid
+	before := procRSS(t, pid)
+	conns := make([]net.Conn, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				c, err := net.DialTimeout("tcp", p.Addr(), 10*time.Second)
+				if err != nil {
+					errs <- fmt.Errorf("dial %d: %w", i, err)
+					return
+				}
+				conns[i] = c
+				switch i % 3 {
+				case 0:
+					c.Write([]byte("PING\r\n"))
+				case 1:
+					c.Write([]byte("*2\r\n$3\r\nGET\r\n$3\r\nab"))
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	})
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
+	}
+	c := testutil.MustDial(t, p.Addr())
+	testutil.WaitFor(t, 30*time.Second, "all idle clients accepted", func() bool {
+		v, err := c.Do("INFO", "clients")
+		return err == nil && strings.Contains(v.Text(), "connected_clients:"+strconv.Itoa(n+1)+"\r\n")
+	})
+	start := time.Now()
+	for i := 0; i < 100; i++ {
+		if v, err := c.Do("INCR", "counter"); err != nil || v.Int != int64(i+1) {
+			t.Fatalf("INCR with %d idle clients: %v %v", n, v, err)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("100 commands took %v with %d idle clients", d, n)
+	}
+	grown := procRSS(t, pid) - before
+	t.Logf("RSS grew %d KB for %d idle clients (%.1f KB each)", grown>>10, n, float64(grown)/1024/n)
+	// Redis needs about 4 KB per idle client; allow a goroutine stack and
+	// buffers, but not a per-client allocation that scales with input.
+	if grown > int64(n)*32<<10 {
+		t.Fatalf("RSS grew by %d MB for %d idle clients", grown>>20, n)
+	}
+	// The PINGs of the first third were answered.
+	buf := make([]byte, 16)
+	conns[0].SetReadDeadline(time.Now().Add(5 * time.Second))
+	if m, err := conns[0].Read(buf); err != nil || string(buf[:m]) != "+PONG\r\n" {
+		t.Fatalf("idle client's PING: %q %v", buf[:m], err)
+	}
+}
