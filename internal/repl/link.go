@@ -38,6 +38,8 @@ type linkState struct {
 	cur        *Link
 	downSince  int64 // unix seconds, 0: never up
 	hasHistory bool  // the stream's replid/offset describe a dataset we hold
+	replica    atomic.Bool
+	up         atomic.Bool
 
 	syncTotal, syncRead atomic.Int64
 	syncLastIO          atomic.Int64
@@ -72,11 +74,7 @@ func (l *Link) SendAck() error {
 }
 
 // IsReplica reports whether this node follows a master.
-func (m *Manager) IsReplica() bool {
-	m.link.mu.Lock()
-	defer m.link.mu.Unlock()
-	return m.link.host != ""
-}
+func (m *Manager) IsReplica() bool { return m.link.replica.Load() }
 
 // MasterInfo describes the link for INFO and ROLE.
 type MasterInfo struct {
@@ -117,11 +115,7 @@ func (m *Manager) MasterInfo() (MasterInfo, bool) {
 }
 
 // LinkUp reports whether the link to the master is up (streaming).
-func (m *Manager) LinkUp() bool {
-	m.link.mu.Lock()
-	defer m.link.mu.Unlock()
-	return m.link.state == LinkConnected
-}
+func (m *Manager) LinkUp() bool { return m.link.up.Load() }
 
 // ReplicaOf makes this node a replica of host:port (REPLICAOF host port).
 // Replicas attached to this node are disconnected so that they learn about
@@ -135,6 +129,7 @@ func (m *Manager) ReplicaOf(host string, port int) {
 	l.mu.Lock()
 	wasMaster := l.host == ""
 	l.host, l.port = host, port
+	l.replica.Store(true)
 	l.state = LinkConnect
 	l.cancel = make(chan struct{})
 	l.done = make(chan struct{})
@@ -167,6 +162,7 @@ func (m *Manager) ReplicaOfNoOne() {
 	l := &m.link
 	l.mu.Lock()
 	l.host, l.port, l.state = "", 0, LinkNone
+	l.replica.Store(false)
 	l.downSince = 0
 	l.mu.Unlock()
 	m.st.CreateBacklog()
@@ -198,6 +194,7 @@ func (m *Manager) stopLink() {
 func (m *Manager) setLinkState(s string) {
 	m.link.mu.Lock()
 	m.link.state = s
+	m.link.up.Store(s == LinkConnected)
 	m.link.mu.Unlock()
 }
 
@@ -215,6 +212,7 @@ func (m *Manager) linkLoop(host string, port int, cancel chan struct{}) {
 		l.mu.Lock()
 		wasUp := l.state == LinkConnected
 		l.state = LinkConnect
+		l.up.Store(false)
 		l.conn, l.cur = nil, nil
 		if wasUp || l.downSince == 0 {
 			l.downSince = time.Now().Unix()
@@ -384,6 +382,7 @@ func (m *Manager) linkOnce(host string, port int, cancel chan struct{}) error {
 	default:
 	}
 	l.state = LinkConnected
+	l.up.Store(true)
 	l.cur = link
 	l.hasHistory = true
 	l.mu.Unlock()

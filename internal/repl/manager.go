@@ -40,6 +40,10 @@ type Host interface {
 	ServeMaster(l *Link) error
 	// Functions returns the Function libraries to save (FUNCTION2).
 	Functions() [][]byte
+	// PauseApply stops applying the master's stream between two commands
+	// (outside MULTI blocks) until the returned function is called, so that
+	// a snapshot's offset falls between whole commands on a replica.
+	PauseApply() (resume func())
 }
 
 // Manager owns a node's replication (both sides) and RDB persistence: the
@@ -204,6 +208,14 @@ func (m *Manager) snapshotOptions() SnapshotOptions {
 	}
 }
 
+// beginSnapshot starts a snapshot with the master link (if any) paused at a
+// command boundary. REQUIRES: snapMu held.
+func (m *Manager) beginSnapshot(opts SnapshotOptions) *Snapshot {
+	resume := m.host.PauseApply()
+	defer resume()
+	return BeginSnapshot(m.ks, m.st, m.codec, opts)
+}
+
 // RDBPath returns dir/dbfilename.
 func (m *Manager) RDBPath() string {
 	cfg := m.host.Config()
@@ -218,7 +230,7 @@ func (m *Manager) Save() error {
 	}
 	defer m.snapMu.Unlock()
 	start := time.Now()
-	sn := BeginSnapshot(m.ks, m.st, m.codec, m.snapshotOptions())
+	sn := m.beginSnapshot(m.snapshotOptions())
 	if sn == nil {
 		return ErrSaveInProgress
 	}
@@ -240,7 +252,7 @@ func (m *Manager) BGSave() error {
 	p.bgInProgress.Store(true)
 	p.bgStart.Store(start.UnixMilli())
 	p.lastBgTry.Store(start.Unix())
-	sn := BeginSnapshot(m.ks, m.st, m.codec, m.snapshotOptions())
+	sn := m.beginSnapshot(m.snapshotOptions())
 	if sn == nil {
 		p.bgInProgress.Store(false)
 		m.snapMu.Unlock()

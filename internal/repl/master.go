@@ -382,7 +382,7 @@ func (m *Manager) fullSync(batch []*Replica, diskless bool) {
 	m.st.CreateBacklog()
 	opts := m.snapshotOptions()
 	start := time.Now()
-	sn := BeginSnapshot(m.ks, m.st, m.codec, opts)
+	sn := m.beginSnapshot(opts)
 	if sn == nil {
 		for _, r := range rs {
 			m.drop(r, "snapshot unavailable")
