@@ -289,7 +289,7 @@ func (m *Manager) connect(n *Node) bool {
 	if _, err := n.Conn(); err != nil {
 		var he *client.HandshakeError
 		if ok := asHandshake(err, &he); ok {
-			m.eprintf("Cluster node %s replied with error:\n%s\n", n.Name(), he.Reply)
+			m.printReplyError(n, he.Reply)
 		} else {
 			m.eprintf("Could not connect to Redis at %s: %s\n", n.Name(), connErrText(err))
 		}
