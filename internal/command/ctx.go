@@ -68,6 +68,13 @@ type Env interface {
 	DBFlushed(db int)
 	// DBSwapped tells that SWAPDB exchanged databases a and b.
 	DBSwapped(a, b int)
+	// Propagate sends the running command (Rewritten if set, else Args) to
+	// replicas now, whatever its Dirty count. Self-locking commands that
+	// change data call it while they still hold the locks of what they
+	// changed (slot, or keyspace.AllSlots under LockAll), so that the
+	// replication stream's order agrees with the keyspace's; the server
+	// then does not propagate the command again.
+	Propagate(c *Ctx, slot int)
 }
 
 // NotifyClass is a keyspace-event class, as notify-keyspace-events letters.

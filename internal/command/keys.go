@@ -769,17 +769,16 @@ func flushArgs(c *Ctx) bool {
 	return true
 }
 
-// flushDB empties database db slot by slot and returns the number of keys
-// removed.
+// flushDB empties database db and returns the number of keys removed.
+// REQUIRES: LockAll held. Detaching a slot's table is O(1), so the whole
+// keyspace is locked only briefly; holding every lock makes the flush one
+// atomic step that the replication stream can order.
 func flushDB(c *Ctx, db int) int64 {
 	var n int64
 	for s := 0; s < slot.Count; s++ {
-		if c.KS.Count(db, s) == 0 {
-			continue
+		if c.KS.Count(db, s) != 0 {
+			n += c.KS.FlushSlot(db, s)
 		}
-		c.KS.Lock(s)
-		n += c.KS.FlushSlot(db, s)
-		c.KS.Unlock(s)
 	}
 	return n
 }
@@ -788,7 +787,10 @@ func flushdbCommand(c *Ctx) {
 	if !flushArgs(c) {
 		return
 	}
+	c.KS.LockAll()
 	c.Dirty += flushDB(c, c.DB)
+	c.Env.Propagate(c, keyspace.AllSlots)
+	c.KS.UnlockAll()
 	c.Env.DBFlushed(c.DB)
 	c.OK()
 }
@@ -797,11 +799,14 @@ func flushallCommand(c *Ctx) {
 	if !flushArgs(c) {
 		return
 	}
+	c.KS.LockAll()
 	for db := 0; db < c.KS.Databases(); db++ {
 		c.Dirty += flushDB(c, db)
 	}
 	// FLUSHALL always counts as a change, so it propagates even when empty.
 	c.Dirty++
+	c.Env.Propagate(c, keyspace.AllSlots)
+	c.KS.UnlockAll()
 	c.Env.DBFlushed(-1)
 	c.OK()
 }
@@ -824,13 +829,16 @@ func swapdbCommand(c *Ctx) {
 		c.Err("ERR DB index is out of range")
 		return
 	}
+	c.KS.LockAll()
 	if a != b {
-		c.KS.LockAll()
 		c.KS.SwapDBs(a, b)
-		c.KS.UnlockAll()
-		c.Env.DBSwapped(a, b)
 	}
 	c.Dirty++
+	c.Env.Propagate(c, keyspace.AllSlots)
+	c.KS.UnlockAll()
+	if a != b {
+		c.Env.DBSwapped(a, b)
+	}
 	c.OK()
 }
 

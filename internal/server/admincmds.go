@@ -134,19 +134,14 @@ func shutdownCommand(ctx *command.Ctx) {
 	c.closeAfter = true
 }
 
-// saveOnShutdown writes the dataset when save points are configured. Reef
-// has no persistence yet, so there is nothing it could write: refusing to
-// pretend, it logs that no snapshot was taken.
-func (s *Server) saveOnShutdown() error {
-	s.log.Warn("Saving the final RDB snapshot before exiting is not supported yet: the dataset is not persisted.")
-	return nil
-}
-
 // debugCommand implements the DEBUG subcommands Reef supports.
 func debugCommand(ctx *command.Ctx) {
 	c := clientOf(ctx)
 	s := c.srv
 	sub := strings.ToLower(string(ctx.Args[1]))
+	if debugRepl(ctx, sub) {
+		return
+	}
 	switch {
 	case sub == "sleep" && len(ctx.Args) == 3:
 		// Redis reads the time with strtod and no error check.

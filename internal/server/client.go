@@ -48,6 +48,7 @@ type Client struct {
 	slots         []int
 	multi         *multiState
 	readonly      bool
+	rp            clientRepl // replication (replication.go)
 	asking        bool
 	askingSet     bool           // ASKING was the command just run
 	routedMap     *state.SlotMap // slot map the command was routed with (cluster mode)
@@ -177,6 +178,12 @@ func (c *Client) flush() bool {
 	if len(c.ctx.Out) == 0 {
 		return true
 	}
+	if c.rp.replica != nil || c.rp.link != nil {
+		// Replicas and masters get no replies: the stream owns the
+		// connection (replica) or the master expects none.
+		c.ctx.Out = c.ctx.Out[:0]
+		return true
+	}
 	c.wmu.Lock()
 	n, err := c.conn.Write(c.ctx.Out)
 	c.wmu.Unlock()
@@ -256,6 +263,9 @@ func (c *Client) cleanup() {
 	c.conn.Close()
 	c.discardMulti()
 	c.srv.unwatchAll(c)
+	if c.rp.replica != nil {
+		c.srv.repl.Detach(c.rp.replica)
+	}
 	if c.monitor {
 		c.srv.monitors.remove(c)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
+	"github.com/reefkv/reef/internal/repl"
 	"github.com/reefkv/reef/internal/resp"
 	"github.com/reefkv/reef/internal/slot"
 )
@@ -66,7 +67,11 @@ func (c *Client) processCommand(args [][]byte) {
 		c.reject(spec, "ERR Command not allowed inside a transaction")
 		return
 	}
-	if s.cluster != nil && !c.clusterRoute(spec, args, cfg) {
+	if s.cluster != nil && c.rp.link == nil && !c.clusterRoute(spec, args, cfg) {
+		return
+	}
+	if msg := c.replGate(spec, cfg); msg != "" {
+		c.reject(spec, msg)
 		return
 	}
 	if c.multi != nil && !isTransactionControl(spec) {
@@ -188,7 +193,9 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 		c.runLocked(spec, ctx)
 	} else {
 		spec.Handler(ctx)
+		c.propagate(ctx, repl.NoSlot)
 	}
+	c.noteWriteOffset()
 
 	dur := time.Since(start)
 	c.afterCall(spec, args, dur, mark)
@@ -200,6 +207,9 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 func (c *Client) runLocked(spec *command.Spec, ctx *command.Ctx) {
 	defer c.srv.ks.UnlockSlots(c.slots)
 	spec.Handler(ctx)
+	// Fed to replicas while the slots are still locked, so that the
+	// stream's order agrees with the keyspace's (docs/REPLICATION.md).
+	c.propagate(ctx, c.slots[0])
 }
 
 // lockKeys locks the slots of the command's keys in ascending order and

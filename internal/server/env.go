@@ -20,11 +20,12 @@ func (s *Server) Notify(class command.NotifyClass, event string, db int, key []b
 // KeyExpired accounts for a key removed by expiry.
 func (s *Server) KeyExpired(db int, key []byte) {
 	s.stats.expiredKeys.Add(1)
+	s.feedExpired(db, key)
 	s.Notify(command.NotifyExpired, "expired", db, key)
 }
 
 // IsReplica reports whether this node follows a master.
-func (s *Server) IsReplica() bool { return false }
+func (s *Server) IsReplica() bool { return s.repl.IsReplica() }
 
 // LRUClock returns the current LRU clock.
 func (s *Server) LRUClock() uint32 { return s.lruClock.Load() }

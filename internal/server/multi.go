@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reefkv/reef/internal/command"
+	"github.com/reefkv/reef/internal/repl"
 	"github.com/reefkv/reef/internal/resp"
 	"github.com/reefkv/reef/internal/slot"
 )
@@ -124,13 +125,42 @@ func execCommand(ctx *command.Ctx) {
 	ctx.ArrayLen(len(m.queue))
 	cfg := s.cfg.Get()
 	outer := *ctx
+	var txOps []repl.Op
 	for _, q := range m.queue {
 		ctx.Reset()
 		ctx.Args = q.args
 		ctx.Spec = q.spec
 		ctx.Cfg = cfg
 		start := time.Now()
+		// In a whole-keyspace transaction each keyed command locks its
+		// own slots and is propagated on its own, under them.
+		var qslots []int
+		if whole && !q.spec.SelfLocking {
+			keys, _ := q.spec.KeyPositions(q.args, nil)
+			for _, k := range keys {
+				qslots = append(qslots, slot.Of(q.args[k]))
+			}
+			slices.Sort(qslots)
+			qslots = slices.Compact(qslots)
+			s.ks.LockSlots(qslots)
+		}
 		q.spec.Handler(ctx)
+		if c.rp.propagated {
+			c.rp.propagated = false
+		} else if ctx.Dirty > 0 {
+			if whole {
+				sl := repl.NoSlot
+				if len(qslots) > 0 {
+					sl = qslots[0]
+				}
+				c.feed(ctx, sl)
+			} else {
+				txOps = appendOps(txOps, ctx)
+			}
+		}
+		if len(qslots) > 0 {
+			s.ks.UnlockSlots(qslots)
+		}
 		dur := time.Since(start)
 		q.spec.Stats.Calls.Add(1)
 		q.spec.Stats.Usec.Add(dur.Microseconds())
@@ -144,6 +174,15 @@ func execCommand(ctx *command.Ctx) {
 		if s.monitors.active() && q.spec.Flags&(command.FlagSkipMonitor|command.FlagAdmin) == 0 {
 			s.monitors.feed(c, ctx.DB, q.args)
 		}
+	}
+	if len(txOps) > 0 {
+		// MULTI ... EXEC (or the single write alone, as Redis 7.0 does)
+		// goes to replicas while every slot of the transaction is locked.
+		sl := repl.NoSlot
+		if len(slots) > 0 {
+			sl = slots[0]
+		}
+		c.feedOps(txOps, sl)
 	}
 	s.ks.UnlockSlots(slots)
 	s.unwatchAll(c)

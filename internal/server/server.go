@@ -19,6 +19,7 @@ import (
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/keyspace"
 	"github.com/reefkv/reef/internal/logging"
+	"github.com/reefkv/reef/internal/repl"
 )
 
 // Version is Reef's own version, reported as reef_version in INFO. Clients
@@ -61,7 +62,13 @@ type Server struct {
 	// cluster is cluster mode (cluster.go), nil when cluster-enabled is no.
 	cluster     *clusterNode
 	clusterRepl ClusterReplication
-	errStats    errorStats
+	// repl is replication and RDB persistence (replication.go); loading is
+	// set while a dataset is being loaded; applyMu is held by the master
+	// link while it applies a command or a MULTI block.
+	repl     *repl.Manager
+	loading  atomic.Bool
+	applyMu  sync.Mutex
+	errStats errorStats
 
 	activeExpire atomic.Bool
 	memPeak      atomic.Int64
@@ -109,6 +116,8 @@ func New(cfg *config.Config, logOut *logging.Output) *Server {
 		shutdownCh: make(chan shutdownRequest, 1),
 	}
 	s.table = command.NewTable(s.families()...)
+	s.repl = s.newReplManager()
+	s.clusterRepl = clusterReplication{s}
 	var id [20]byte
 	rand.Read(id[:])
 	s.runID = hex.EncodeToString(id[:])
@@ -155,7 +164,13 @@ func (s *Server) Run() int {
 	s.logOut.SetRole('M')
 	s.log.Info(fmt.Sprintf("Running mode=%s, port=%d.", s.mode(), cfg.Port))
 	s.log.Warn("Server initialized")
-	// Loading the dataset goes here, before the cluster checks it.
+	// The dataset is loaded before the cluster checks it.
+	if err := s.startRepl(); err != nil {
+		s.closeListeners()
+		s.cancel()
+		s.wg.Wait()
+		return 1
+	}
 	if s.cluster != nil {
 		if err := s.clusterVerifyData(); err != nil {
 			s.closeListeners()
@@ -356,6 +371,7 @@ func (s *Server) finishShutdown(req shutdownRequest) bool {
 		req.done <- nil
 	}
 	s.cancel()
+	s.repl.Close()
 	s.closeAllClients()
 	s.wg.Wait()
 	s.log.Warn("Redis is now ready to exit, bye bye...")
@@ -382,5 +398,5 @@ func (s *Server) updateLRUClock() {
 // families returns every command family: the data commands of package
 // command plus the server's own.
 func (s *Server) families() []command.Family {
-	return append(command.DataFamilies(), s.serverFamily(), s.clusterFamily())
+	return append(command.DataFamilies(), s.serverFamily(), s.clusterFamily(), s.replFamily())
 }
