@@ -92,6 +92,9 @@ func (m *Machine) processPacket(p *Packet) {
 			sender.dataRecv = m.now
 			m.senderEpochs(sender, h)
 			m.announceNewNode(ln)
+			// And it hears of every node I know: nodes that joined me
+			// while it was still in handshake were not announced to it.
+			m.sendPingFull(ln, 0, msg.TypePing, nil, true)
 		} else if ln.id != h.Sender {
 			m.logf(LevelVerbose, "PONG contains mismatching sender ID. About node %s added %d ms ago, having flags %d",
 				ln.id, m.now-ln.ctime, ln.flags)
