@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,6 +31,7 @@ func main() {
 	reef := flag.String("reef", "", "reef-cli binary (built from ./cmd/reef-cli when empty)")
 	reefArgs := flag.String("reef-args", "", "extra options for reef-cli (space separated)")
 	only := flag.String("only", "", "run only this tool: redis or reef")
+	runs := flag.Int("runs", 1, "runs per tool (alternating); the medians are compared")
 	flag.Parse()
 	if *reef == "" {
 		out := filepath.Join(os.TempDir(), "reef-cli-bench")
@@ -38,18 +40,21 @@ func main() {
 		must(cmd.Run())
 		*reef = out
 	}
-	var tRedis, tReef time.Duration
-	if *only != "reef" {
-		tRedis = runOnce("redis-cli", *keys, nil)
-	}
-	if *only != "redis" {
-		tReef = runOnce(*reef, *keys, strings.Fields(*reefArgs))
+	var rs, fs []time.Duration
+	for i := 0; i < *runs; i++ {
+		if *only != "reef" {
+			rs = append(rs, runOnce("redis-cli", *keys, nil))
+		}
+		if *only != "redis" {
+			fs = append(fs, runOnce(*reef, *keys, strings.Fields(*reefArgs)))
+		}
 	}
 	if *only != "" {
 		return
 	}
-	fmt.Printf("redis-cli rebalance: %.2fs\n", tRedis.Seconds())
-	fmt.Printf("reef-cli  rebalance: %.2fs\n", tReef.Seconds())
+	tRedis, tReef := median(rs), median(fs)
+	fmt.Printf("redis-cli rebalance: %.2fs (median of %d)\n", tRedis.Seconds(), len(rs))
+	fmt.Printf("reef-cli  rebalance: %.2fs (median of %d)\n", tReef.Seconds(), len(fs))
 	fmt.Printf("speedup: %.1fx (target >= 3x)\n", tRedis.Seconds()/tReef.Seconds())
 }
 
@@ -125,15 +130,17 @@ func runOnce(tool string, nkeys int, extra []string) time.Duration {
 	sh("redis-cli", "--cluster", "add-node", addrs[3], addrs[0])
 	// Start timing only when every node knows the new master, for both tools.
 	waitFor(func() bool { return allKnow(addrs) && clusterOK(addrs) })
+	cpu0 := serverCPU(addrs)
 	start := time.Now()
 	sh(tool, append([]string{"--cluster", "rebalance", addrs[0], "--cluster-use-empty-masters"}, extra...)...)
 	el := time.Since(start)
+	cpu := serverCPU(addrs) - cpu0
 	waitFor(func() bool { return clusterOK(addrs) })
 	if out, err := exec.Command("redis-cli", "--cluster", "check", addrs[0]).CombinedOutput(); err != nil {
 		must(fmt.Errorf("check after %s rebalance failed:\n%s", tool, out))
 	}
 	verify(addrs, nkeys)
-	fmt.Printf("%s: rebalanced %d keys' cluster in %.2fs, all keys present\n", filepath.Base(tool), nkeys, el.Seconds())
+	fmt.Printf("%s: rebalanced %d keys' cluster in %.2fs (servers used %.2fs of CPU), all keys present\n", filepath.Base(tool), nkeys, el.Seconds(), cpu)
 	return el
 }
 
@@ -256,4 +263,31 @@ func verify(addrs []string, nkeys int) {
 	if missing > 0 {
 		must(fmt.Errorf("%d keys lost", missing))
 	}
+}
+
+// serverCPU sums used_cpu_user and used_cpu_sys over the nodes, seconds.
+func serverCPU(addrs []string) float64 {
+	total := 0.0
+	for _, a := range addrs {
+		c, err := client.Dial(a, client.Options{})
+		must(err)
+		v, err := c.Do("INFO", "cpu")
+		c.Close()
+		must(err)
+		for _, l := range strings.Split(v.Text(), "\r\n") {
+			for _, f := range []string{"used_cpu_user:", "used_cpu_sys:"} {
+				if strings.HasPrefix(l, f) {
+					x, _ := strconv.ParseFloat(l[len(f):], 64)
+					total += x
+				}
+			}
+		}
+	}
+	return total
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
 }

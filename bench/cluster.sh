@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Cluster-mode benchmarks of reef-server (issue 4), next to redis-server 7.0
+# on the same machine. Not a test: it prints numbers.
+#
+#   1. Convergence: NODES servers (default 20) each get 1/NODES of the slots
+#      and a distinct config epoch, then all MEET the first one. Printed: the
+#      time from the last MEET until every node knows every node (no
+#      handshake left) and the owner of every slot. Target: < 2 s.
+#   2. Idle bus CPU: the converged cluster left alone for IDLE seconds
+#      (default 10); printed: mean and max % of one core per node.
+#   3. Throughput: redis-benchmark --cluster -t set,get -c 50 at -P 1 and
+#      -P 16 against 3 reef masters and 3 redis-server masters; printed:
+#      requests per second and the reef/redis ratio (target >= 1.0).
+#
+#   bench/cluster.sh
+#   NODES=20 IDLE=10 REQUESTS=300000 ROUNDS=2 bench/cluster.sh
+#   SKIP_REDIS=1 bench/cluster.sh     # reef only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NODES=${NODES:-20}
+IDLE=${IDLE:-10}
+REQUESTS=${REQUESTS:-300000}
+CLIENTS=${CLIENTS:-50}
+ROUNDS=${ROUNDS:-2}
+PIPELINES=${PIPELINES:-"1 16"}
+TIMEOUT=${TIMEOUT:-5000}
+
+command -v redis-server >/dev/null || { echo "redis-server missing: apt-get install -y redis-server redis-tools"; exit 1; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+go build -o "$work/reef-server" ./cmd/reef-server
+REEF=$work/reef-server
+REDIS=$(command -v redis-server)
+
+# free_ports N: N ports p (below 22768) with p and p+10000 free.
+free_ports() {
+  python3 - "$1" <<'EOF'
+import socket, random, sys
+n, out = int(sys.argv[1]), []
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+while len(out) < n:
+    p = random.randint(12000, 22700)
+    if p not in out and p + 10000 not in out and p - 10000 not in out and free(p) and free(p + 10000):
+        out.append(p)
+print(" ".join(map(str, out)))
+EOF
+}
+
+# start_nodes NAME BIN PORTS...: cluster-enabled servers; sets NODE_PIDS.
+start_nodes() {
+  local name=$1 bin=$2; shift 2
+  NODE_PIDS=()
+  for port in "$@"; do
+    mkdir -p "$work/$name-$port"
+    (cd "$work/$name-$port" && exec "$bin" --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout "$TIMEOUT" \
+      --logfile "$work/$name-$port.log") >/dev/null 2>&1 &
+    pids+=($!)
+    NODE_PIDS+=($!)
+  done
+  for port in "$@"; do
+    for _ in $(seq 200); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.02; done
+  done
+}
+
+stop_nodes() {
+  for p in "${NODE_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${NODE_PIDS[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.05; done; done
+}
+
+# converge PORTS...: assign slots and epochs, MEET everyone to the first
+# node, print seconds from the last MEET to full knowledge on every node.
+converge() {
+  python3 - "$@" <<'EOF'
+import socket, sys, time
+ports = [int(p) for p in sys.argv[1:]]
+n = len(ports)
+
+class Conn:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port))
+        self.f = self.s.makefile("rb")
+    def do(self, *args):
+        b = b"*%d\r\n" % len(args)
+        for a in args:
+            a = str(a).encode()
+            b += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.s.sendall(b)
+        return self.read()
+    def read(self):
+        line = self.f.readline()
+        t, rest = line[:1], line[1:-2]
+        if t in (b"+", b"-"):
+            return rest.decode()
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            ln = int(rest)
+            if ln < 0:
+                return None
+            data = self.f.read(ln + 2)[:-2]
+            return data.decode()
+        if t == b"*":
+            return [self.read() for _ in range(int(rest))]
+        raise ValueError(line)
+
+cs = [Conn(p) for p in ports]
+ids = [c.do("CLUSTER", "MYID") for c in cs]
+owner = {}
+per = 16384 // n
+for i, c in enumerate(cs):
+    lo = i * per
+    hi = 16383 if i == n - 1 else lo + per - 1
+    assert c.do("CLUSTER", "ADDSLOTSRANGE", lo, hi) == "OK"
+    assert c.do("CLUSTER", "SET-CONFIG-EPOCH", i + 1) == "OK"
+    owner[ids[i]] = "%d-%d" % (lo, hi)
+
+def converged(c):
+    lines = [l.split() for l in c.do("CLUSTER", "NODES").strip().split("\n")]
+    if len(lines) != n or any("handshake" in l[2] for l in lines):
+        return False
+    return all(l[0] in owner and l[8:] == [owner[l[0]]] for l in lines)
+
+for c in cs[1:]:
+    assert c.do("CLUSTER", "MEET", "127.0.0.1", ports[0]) == "OK"
+t0 = time.monotonic()
+pending = set(range(n))
+while pending:
+    for i in list(pending):
+        if converged(cs[i]):
+            pending.discard(i)
+    if time.monotonic() - t0 > 120:
+        print("did not converge in 120 s (%d nodes left)" % len(pending))
+        sys.exit(1)
+    time.sleep(0.005)
+print("%.3f" % (time.monotonic() - t0))
+EOF
+}
+
+# idle_cpu PIDS...: mean and max % of one core per process over IDLE s.
+idle_cpu() {
+  python3 - "$IDLE" "$@" <<'EOF'
+import os, sys, time
+idle, pids = float(sys.argv[1]), sys.argv[2:]
+tck = os.sysconf("SC_CLK_TCK")
+def cpu(p):
+    f = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+a = {p: cpu(p) for p in pids}
+time.sleep(idle)
+b = {p: cpu(p) for p in pids}
+pct = [(b[p] - a[p]) / tck / idle * 100 for p in pids]
+print("%.2f %.2f" % (sum(pct) / len(pct), max(pct)))
+EOF
+}
+
+echo "== $NODES-node cluster: convergence after the last MEET, idle bus CPU (cluster-node-timeout $TIMEOUT)"
+impls="reef"
+[ -z "${SKIP_REDIS:-}" ] && impls="reef redis"
+for impl in $impls; do
+  bin=$REEF; [ "$impl" = redis ] && bin=$REDIS
+  read -r -a ports <<<"$(free_ports "$NODES")"
+  start_nodes "conv-$impl" "$bin" "${ports[@]}"
+  t=$(converge "${ports[@]}")
+  read -r mean maxp <<<"$(idle_cpu "${NODE_PIDS[@]}")"
+  printf '%-6s converged in %s s; idle CPU per node: mean %s%%, max %s%% of a core over %s s\n' "$impl" "$t" "$mean" "$maxp" "$IDLE"
+  stop_nodes
+done
+
+echo
+echo "== redis-benchmark --cluster -t set,get -c $CLIENTS -n $REQUESTS, 3 masters, best of $ROUNDS rounds"
+declare -A best
+bench_cluster() { # impl bin
+  local impl=$1 bin=$2
+  read -r -a ports <<<"$(free_ports 3)"
+  start_nodes "bench-$impl" "$bin" "${ports[@]}"
+  redis-cli --cluster create 127.0.0.1:"${ports[0]}" 127.0.0.1:"${ports[1]}" 127.0.0.1:"${ports[2]}" --cluster-yes >/dev/null
+  for _ in $(seq 300); do
+    ok=1
+    for p in "${ports[@]}"; do redis-cli -p "$p" cluster info | grep -q cluster_state:ok || ok=0; done
+    [ $ok = 1 ] && break
+    sleep 0.05
+  done
+  for P in $PIPELINES; do
+    for r in $(seq "$ROUNDS"); do
+      out=$(redis-benchmark --cluster -p "${ports[0]}" -t set,get -c "$CLIENTS" -n "$REQUESTS" -P "$P" -q 2>&1 | tr '\r' '\n')
+      for t in SET GET; do
+        v=$(echo "$out" | grep -E "^$t: " | tail -1 | sed -E 's/^[A-Z]+: ([0-9.]+) requests per second.*/\1/')
+        [ -z "$v" ] && { echo "redis-benchmark failed:"; echo "$out" | tail -5; exit 1; }
+        k="$impl,$P,$t"
+        if [ -z "${best[$k]:-}" ] || awk "BEGIN{exit !($v > ${best[$k]})}"; then best[$k]=$v; fi
+      done
+    done
+  done
+  stop_nodes
+}
+bench_cluster reef "$REEF"
+[ -z "${SKIP_REDIS:-}" ] && bench_cluster redis "$REDIS"
+printf '%-4s %-4s %14s %14s %8s\n' P test reef redis ratio
+for P in $PIPELINES; do
+  for t in SET GET; do
+    a=${best[reef,$P,$t]}; b=${best[redis,$P,$t]:-0}
+    ratio=$(awk "BEGIN{ if ($b > 0) printf \"%.2f\", $a/$b; else print \"-\" }")
+    printf '%-4s %-4s %14s %14s %8s\n' "$P" "$t" "$a" "$b" "$ratio"
+  done
+done
