@@ -26,6 +26,10 @@ type Shard struct {
 	count []atomic.Int64
 	// Keyspace hits and misses of lookups in this slot, summed by INFO.
 	hits, misses atomic.Int64
+	// volatile is the number of keys with an expiry in this slot across all
+	// databases, so the active expiry cycle skips slots without any
+	// without taking their locks.
+	volatile atomic.Int64
 	// cutGen is the generation of the last snapshot cut that captured this
 	// slot (see cut.go). Guarded by mu.
 	cutGen uint64
@@ -224,8 +228,8 @@ func (ks *Keyspace) Put(db, s int, key []byte, v Value, keepTTL bool) bool {
 	t := ks.TableForWrite(db, s)
 	if p := t.Keys.GetBytes(key); p != nil {
 		*p = v
-		if !keepTTL && t.Expires.Len() > 0 {
-			t.Expires.DeleteBytes(key)
+		if !keepTTL && t.Expires.Len() > 0 && t.Expires.DeleteBytes(key) {
+			ks.shards[s].volatile.Add(-1)
 		}
 		return false
 	}
@@ -241,8 +245,8 @@ func (ks *Keyspace) Delete(db, s int, key []byte) bool {
 	if t == nil || !t.Keys.DeleteBytes(key) {
 		return false
 	}
-	if t.Expires.Len() > 0 {
-		t.Expires.DeleteBytes(key)
+	if t.Expires.Len() > 0 && t.Expires.DeleteBytes(key) {
+		ks.shards[s].volatile.Add(-1)
 	}
 	ks.shards[s].count[db].Add(-1)
 	return true
@@ -272,17 +276,23 @@ func (ks *Keyspace) SetExpire(db, s int, key []byte, when int64) {
 	// Share the key string the main table already holds.
 	e := t.Keys.GetEntry(string(key))
 	t.Expires.Set(e.Key, when)
+	ks.shards[s].volatile.Add(1)
 }
 
 // Persist removes key's expiry and reports whether it had one.
 // REQUIRES: slot s locked.
 func (ks *Keyspace) Persist(db, s int, key []byte) bool {
 	t := ks.shards[s].tables[db]
-	if t == nil || t.Expires.Len() == 0 {
+	if t == nil || t.Expires.Len() == 0 || !t.Expires.DeleteBytes(key) {
 		return false
 	}
-	return t.Expires.DeleteBytes(key)
+	ks.shards[s].volatile.Add(-1)
+	return true
 }
+
+// Volatile returns the number of keys with an expiry in slot s, across
+// databases. Safe without the lock.
+func (ks *Keyspace) Volatile(s int) int64 { return ks.shards[s].volatile.Load() }
 
 // FlushSlot empties slot s in database db and returns how many keys it held.
 // REQUIRES: slot s locked.
@@ -295,6 +305,7 @@ func (ks *Keyspace) FlushSlot(db, s int) int64 {
 	n := int64(t.Keys.Len())
 	sh.tables[db] = nil
 	sh.count[db].Add(-n)
+	sh.volatile.Add(-int64(t.Expires.Len()))
 	return n
 }
 

@@ -71,6 +71,9 @@ func (s *Server) activeExpireCycle(cursor, hz int) int {
 	for visited := 0; visited < slot.Count; visited++ {
 		sl := cursor
 		cursor = (cursor + 1) % slot.Count
+		if s.ks.Volatile(sl) == 0 {
+			continue
+		}
 		for db := 0; db < dbs; db++ {
 			if s.ks.Count(db, sl) == 0 {
 				continue
