@@ -369,8 +369,10 @@ func (w *mover) moveBatch(slots []int) (map[int]int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A node that just lost its last slot (the source, or a
+			// source of a concurrent job) may have turned into a replica.
 			errs[i] = w.setSlots(n, slots, "NODE", dst.ID, func(e string) bool {
-				return n == src && strings.Contains(e, "Please use SETSLOT only with masters")
+				return strings.Contains(e, "Please use SETSLOT only with masters")
 			})
 		}()
 	}

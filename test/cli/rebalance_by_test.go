@@ -121,3 +121,27 @@ func TestRebalanceByKeysAndInteractiveReshard(t *testing.T) {
 		}
 	}
 }
+
+// TestRebalanceEmptiesMaster gives a master weight 0: all its slots move
+// away in parallel jobs, it turns into a replica on the way
+// (cluster-allow-replica-migration), and the other jobs must not trip on
+// it.
+func TestRebalanceEmptiesMaster(t *testing.T) {
+	t.Parallel()
+	ps := startNodes(t, 4)
+	create(t, redisCLI(t), ps, 0)
+	writeKeys(t, ps[0].Addr(), 1000, "k")
+	r := runCLI(t, reefCLI(t), "", "--cluster", "rebalance", ps[0].Addr(), "--cluster-weight", myID(t, ps[3])+"=0")
+	if r.code != 0 {
+		t.Fatalf("rebalance with weight 0 (%d):\n%s%s", r.code, r.out, r.err)
+	}
+	waitOK(t, ps)
+	mustCheck(t, ps[0].Addr())
+	if n := slotCounts(slotMap(t, ps))[3]; n != 0 {
+		t.Errorf("emptied master still owns %d slots", n)
+	}
+	if !strings.Contains(do(t, ps[3], "INFO", "replication"), "role:slave") {
+		t.Errorf("emptied master did not become a replica")
+	}
+	checkKeys(t, ps[0].Addr(), 1000, "k")
+}
