@@ -64,6 +64,9 @@ func (c *Ctx) parseTimeout(arg []byte) (int64, bool) {
 		c.Err("ERR timeout is negative")
 		return 0, false
 	}
+	if c.BlockDeadline > 0 {
+		return c.BlockDeadline, true
+	}
 	if tval > 0 {
 		if tval > math.MaxInt64-c.Now {
 			c.Err("ERR timeout is out of range")
@@ -95,4 +98,11 @@ func (c *Ctx) block(req *BlockRequest, denyReply func()) {
 		req.Dst = append([]byte(nil), req.Dst...)
 	}
 	c.Block = req
+}
+
+// BlockedKeyReady reports whether key can serve a client blocked for a
+// value of type t (lazy expiry applies). REQUIRES: key's slot locked.
+func BlockedKeyReady(c *Ctx, key []byte, t keyspace.Type) bool {
+	v := c.lookupWrite(key)
+	return v != nil && v.Type() == t
 }

@@ -208,9 +208,9 @@ func collectionSerializedLength(v keyspace.Value) int64 {
 	}
 }
 
-// parseScanCursor is parseScanCursorOrReply.
-func (c *Ctx) parseScanCursor(arg []byte) (uint64, bool) {
-	n, ok := rconv.ParseUint(arg)
+// scanCursor is parseScanCursorOrReply.
+func (c *Ctx) scanCursor(arg []byte) (uint64, bool) {
+	n, ok := parseScanCursor(arg)
 	if !ok {
 		c.Err("ERR invalid cursor")
 		return 0, false

@@ -137,6 +137,9 @@ type Ctx struct {
 	// Block is set by a blocking command that found nothing to serve: the
 	// server parks the client on Block.Keys (see docs/BLOCKING.md).
 	Block *BlockRequest
+	// BlockDeadline, when set, replaces the deadline a blocking command
+	// computes from its timeout (a command run again after a hand-off).
+	BlockDeadline int64
 
 	lim types.Limits // scratch for limits()
 }
@@ -148,6 +151,7 @@ func (c *Ctx) Reset() {
 	c.ErrCode = ""
 	c.Rewritten = nil
 	c.Block = nil
+	c.DenyBlocking = false
 }
 
 // Reply helpers. They append to c.Out in the client's protocol.

@@ -435,7 +435,7 @@ func sampleDistinct(c *Ctx, size, count int) []int {
 }
 
 func hscanCommand(c *Ctx) {
-	cursor, ok := c.parseScanCursor(c.Args[2])
+	cursor, ok := c.scanCursor(c.Args[2])
 	if !ok {
 		return
 	}

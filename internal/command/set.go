@@ -562,7 +562,7 @@ func setLen(s *types.Set) int {
 }
 
 func sscanCommand(c *Ctx) {
-	cursor, ok := c.parseScanCursor(c.Args[2])
+	cursor, ok := c.scanCursor(c.Args[2])
 	if !ok {
 		return
 	}

@@ -443,25 +443,150 @@ func zcardCommand(c *Ctx) {
 	c.Int(int64(z.Len()))
 }
 
-// firstInScore returns the rank of the first element >= the range's min.
+// Range searches, Redis's zzl/zsl{First,Last}In{,Lex}Range: the rank of
+// the first (last) element in the range, or -1. For scores the order makes
+// the predicates monotone and a binary search is exact. Lex ranges are only
+// meaningful when all scores are equal; for a listpack we reproduce
+// Redis's linear scans exactly, so that even mixed scores answer the same.
+
 func firstInScore(z *types.ZSet, r *scoreRange) int {
-	return z.Search(func(_ types.Str, s float64) bool { return r.gteMin(s) })
+	i := z.Search(func(_ types.Str, s float64) bool { return r.gteMin(s) })
+	if i >= z.Len() {
+		return -1
+	}
+	if _, s := z.At(i); !r.lteMax(s) {
+		return -1
+	}
+	return i
 }
 
-// lastInScore returns the rank of the last element <= the range's max, or
-// -1.
 func lastInScore(z *types.ZSet, r *scoreRange) int {
-	return z.Search(func(_ types.Str, s float64) bool { return !r.lteMax(s) }) - 1
+	i := z.Search(func(_ types.Str, s float64) bool { return !r.lteMax(s) }) - 1
+	if i < 0 {
+		return -1
+	}
+	if _, s := z.At(i); !r.gteMin(s) {
+		return -1
+	}
+	return i
+}
+
+// lexEmpty is the "always empty" test of zslIsInLexRange.
+func (r *lexRange) empty() bool {
+	var cmp int
+	switch {
+	case r.min.kind == r.max.kind && r.min.kind != lexStr:
+		cmp = 0
+	case r.min.kind == lexMinInf || r.max.kind == lexMaxInf:
+		cmp = -1
+	case r.min.kind == lexMaxInf || r.max.kind == lexMinInf:
+		cmp = 1
+	default:
+		cmp = compareBytes(r.min.s, r.max.s)
+	}
+	return cmp > 0 || (cmp == 0 && (r.min.ex || r.max.ex))
+}
+
+// lexInRange is zzlIsInLexRange / zslIsInLexRange.
+func lexInRange(z *types.ZSet, r *lexRange) bool {
+	if r.empty() || z.Len() == 0 {
+		return false
+	}
+	var tmp [24]byte
+	last, _ := z.At(z.Len() - 1)
+	if !r.gteMin(types.Bytes(last, tmp[:0])) {
+		return false
+	}
+	first, _ := z.At(0)
+	return r.lteMax(types.Bytes(first, tmp[:0]))
 }
 
 func firstInLex(z *types.ZSet, r *lexRange) int {
+	if !lexInRange(z, r) {
+		return -1
+	}
 	var tmp [24]byte
-	return z.Search(func(m types.Str, _ float64) bool { return r.gteMin(types.Bytes(m, tmp[:0])) })
+	if z.Listpack() == nil {
+		i := z.Search(func(m types.Str, _ float64) bool { return r.gteMin(types.Bytes(m, tmp[:0])) })
+		if i >= z.Len() {
+			return -1
+		}
+		if m, _ := z.At(i); !r.lteMax(types.Bytes(m, tmp[:0])) {
+			return -1
+		}
+		return i
+	}
+	found := -1
+	i := 0
+	z.Walk(0, false, func(m types.Str, _ float64) bool {
+		b := types.Bytes(m, tmp[:0])
+		if r.gteMin(b) {
+			if r.lteMax(b) {
+				found = i
+			}
+			return false
+		}
+		i++
+		return true
+	})
+	return found
 }
 
 func lastInLex(z *types.ZSet, r *lexRange) int {
+	if !lexInRange(z, r) {
+		return -1
+	}
 	var tmp [24]byte
-	return z.Search(func(m types.Str, _ float64) bool { return !r.lteMax(types.Bytes(m, tmp[:0])) }) - 1
+	if z.Listpack() == nil {
+		i := z.Search(func(m types.Str, _ float64) bool { return !r.lteMax(types.Bytes(m, tmp[:0])) }) - 1
+		if i < 0 {
+			return -1
+		}
+		if m, _ := z.At(i); !r.gteMin(types.Bytes(m, tmp[:0])) {
+			return -1
+		}
+		return i
+	}
+	found := -1
+	i := z.Len() - 1
+	z.Walk(i, true, func(m types.Str, _ float64) bool {
+		b := types.Bytes(m, tmp[:0])
+		if r.lteMax(b) {
+			if r.gteMin(b) {
+				found = i
+			}
+			return false
+		}
+		i--
+		return true
+	})
+	return found
+}
+
+// countForward counts the elements from rank first onwards while in
+// holds.
+func countForward(z *types.ZSet, first int, in func(types.Str, float64) bool) int {
+	if first < 0 {
+		return 0
+	}
+	n := 0
+	z.Walk(first, false, func(m types.Str, s float64) bool {
+		if !in(m, s) {
+			return false
+		}
+		n++
+		return true
+	})
+	return n
+}
+
+func scoreLteMax(r *scoreRange) func(types.Str, float64) bool {
+	return func(_ types.Str, s float64) bool { return r.lteMax(s) }
+}
+
+func lexLteMax(r *lexRange) func(types.Str, float64) bool {
+	var tmp [24]byte
+	return func(m types.Str, _ float64) bool { return r.lteMax(types.Bytes(m, tmp[:0])) }
 }
 
 func zcountCommand(c *Ctx) {
@@ -478,7 +603,7 @@ func zcountCommand(c *Ctx) {
 		c.Int(0)
 		return
 	}
-	c.Int(int64(max(0, lastInScore(z, &r)-firstInScore(z, &r)+1)))
+	c.Int(int64(countForward(z, firstInScore(z, &r), scoreLteMax(&r))))
 }
 
 func zlexcountCommand(c *Ctx) {
@@ -495,7 +620,7 @@ func zlexcountCommand(c *Ctx) {
 		c.Int(0)
 		return
 	}
-	c.Int(int64(max(0, lastInLex(z, &r)-firstInLex(z, &r)+1)))
+	c.Int(int64(countForward(z, firstInLex(z, &r), lexLteMax(&r))))
 }
 
 func zscoreCommand(c *Ctx) {
@@ -784,10 +909,8 @@ func zrangeWalk(z *types.ZSet, h *zrangeResult, offset, limit int64, reverse boo
 	from := first()
 	if reverse {
 		from = last()
-		if from < 0 {
-			return
-		}
-	} else if from >= z.Len() {
+	}
+	if from < 0 {
 		return
 	}
 	z.Walk(from, reverse, func(m types.Str, s float64) bool {
@@ -870,9 +993,11 @@ func zremrangeGeneric(c *Ctx, kind int) {
 		}
 		a, b = int(start), int(end)
 	case zrangeScore:
-		a, b = firstInScore(z, &sr), lastInScore(z, &sr)
+		a = firstInScore(z, &sr)
+		b = a + countForward(z, a, scoreLteMax(&sr)) - 1
 	case zrangeLex:
-		a, b = firstInLex(z, &lr), lastInLex(z, &lr)
+		a = firstInLex(z, &lr)
+		b = a + countForward(z, a, lexLteMax(&lr)) - 1
 	}
 	deleted := 0
 	if a <= b {
@@ -1175,7 +1300,7 @@ func zrandmemberWithCount(c *Ctx, l int64, withScores bool) {
 }
 
 func zscanCommand(c *Ctx) {
-	cursor, ok := c.parseScanCursor(c.Args[2])
+	cursor, ok := c.scanCursor(c.Args[2])
 	if !ok {
 		return
 	}

@@ -95,6 +95,11 @@ func (ks *Keyspace) Lock(s int) {
 // Unlock releases slot s's lock.
 func (ks *Keyspace) Unlock(s int) { ks.shards[s].mu.Unlock() }
 
+// TryLock takes slot s's lock if it is free and reports whether it did. It
+// never waits, so it may be used out of the ascending order (serving a
+// blocked BLMOVE whose destination is in another slot).
+func (ks *Keyspace) TryLock(s int) bool { return ks.shards[s].mu.TryLock() }
+
 // LockSlots locks the given slots, which must be sorted ascending and
 // without duplicates: the global order that makes multi-slot commands
 // deadlock-free.

@@ -71,6 +71,15 @@ type Client struct {
 	pending []byte
 	pushing bool
 	monitor bool
+
+	// Pub/Sub and blocking (pubsub.go, blocking.go).
+	inflight  int   // bytes the push loop is writing; guarded by pmu
+	softSince int64 // unix time the soft output limit was first exceeded; pmu
+	subs      clientSubs
+	subsCount atomic.Int64 // channels + patterns + shard channels
+	cr        *connReader
+	blk       atomic.Pointer[blockedClient]
+	blocking  *blockedClient // registered by the running command
 }
 
 func (s *Server) newClient(conn net.Conn) *Client {
@@ -79,12 +88,13 @@ func (s *Server) newClient(conn net.Conn) *Client {
 		srv:     s,
 		id:      s.nextID.Add(1),
 		conn:    conn,
-		rd:      resp.NewRequestReader(conn),
+		cr:      &connReader{conn: conn},
 		created: time.Now(),
 		addr:    conn.RemoteAddr().String(),
 		laddr:   conn.LocalAddr().String(),
 		proto:   resp.RESP2,
 	}
+	c.rd = resp.NewRequestReader(c.cr)
 	c.authenticated = cfg.RequirePass == ""
 	c.lastSeen.Store(time.Now().UnixMilli())
 	c.ctx = command.Ctx{
@@ -169,9 +179,6 @@ func (c *Client) timeoutApplies() bool {
 	return !c.monitor && !c.isPubSub()
 }
 
-// isPubSub reports whether the client is in subscriber mode.
-func (c *Client) isPubSub() bool { return false }
-
 // flush writes the pending replies. It reports false when the connection
 // failed.
 func (c *Client) flush() bool {
@@ -184,6 +191,20 @@ func (c *Client) flush() bool {
 		c.ctx.Out = c.ctx.Out[:0]
 		return true
 	}
+	// While out-of-band output is queued (a subscriber's messages), replies
+	// queue behind it so the stream keeps its order.
+	c.pmu.Lock()
+	if c.pushing || len(c.pending) > 0 {
+		c.pending = append(c.pending, c.ctx.Out...)
+		c.pmu.Unlock()
+		if cap(c.ctx.Out) > 1<<20 {
+			c.ctx.Out = nil
+		} else {
+			c.ctx.Out = c.ctx.Out[:0]
+		}
+		return !c.killed.Load()
+	}
+	c.pmu.Unlock()
 	c.wmu.Lock()
 	n, err := c.conn.Write(c.ctx.Out)
 	c.wmu.Unlock()
@@ -231,12 +252,16 @@ func (c *Client) pushLoop() {
 			return
 		}
 		c.pending = nil
+		c.inflight = len(buf)
 		c.pmu.Unlock()
 		c.wmu.Lock()
 		c.conn.SetWriteDeadline(time.Now().Add(time.Minute))
 		n, err := c.conn.Write(buf)
 		c.conn.SetWriteDeadline(time.Time{})
 		c.wmu.Unlock()
+		c.pmu.Lock()
+		c.inflight = 0
+		c.pmu.Unlock()
 		c.srv.stats.netOutput.Add(int64(n))
 		if err != nil {
 			c.pmu.Lock()
@@ -263,6 +288,7 @@ func (c *Client) cleanup() {
 	c.conn.Close()
 	c.discardMulti()
 	c.srv.unwatchAll(c)
+	c.unsubscribeAll()
 	if c.rp.replica != nil {
 		c.srv.repl.Detach(c.rp.replica)
 	}
@@ -295,10 +321,11 @@ func (c *Client) infoLine() string {
 		multi = len(c.multi.queue)
 	}
 	qbuf := c.rd.Buffered()
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=0 tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d",
+	sub, psub, ssub := c.subCounts()
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=0 tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d",
 		c.id, c.addr, c.laddr, connFD(c.conn), name,
 		int64(now.Sub(c.created).Seconds()), (now.UnixMilli()-c.lastSeen.Load())/1000,
-		flags, db, multi, qbuf, c.rd.BufferSize()-qbuf, c.rd.BufferSize(), c.rd.BufferSize()+cap(c.ctx.Out), lastCmd, proto)
+		flags, db, sub, psub, ssub, multi, qbuf, c.rd.BufferSize()-qbuf, c.rd.BufferSize(), c.rd.BufferSize()+cap(c.ctx.Out), lastCmd, proto)
 }
 
 func (c *Client) flagString() string {
@@ -306,8 +333,14 @@ func (c *Client) flagString() string {
 	if c.monitor {
 		b.WriteByte('O')
 	}
+	if c.isPubSub() {
+		b.WriteByte('P')
+	}
 	if c.multi != nil {
 		b.WriteByte('x')
+	}
+	if c.blk.Load() != nil {
+		b.WriteByte('b')
 	}
 	if c.readonly {
 		b.WriteByte('r')

@@ -51,6 +51,7 @@ func (s *Server) serverFamily() command.Family {
 					ctx.Out = resp.AppendVerbatim(ctx.Out, ctx.Proto, "txt", []byte(clientOf(ctx).infoLine()+"\n"))
 				},
 				"kill":     clientKill,
+				"unblock":  clientUnblock,
 				"pause":    clientPause,
 				"unpause":  clientUnpause,
 				"reply":    clientReply,
@@ -102,6 +103,9 @@ func (s *Server) serverFamily() command.Family {
 func pingCommand(ctx *command.Ctx) {
 	if len(ctx.Args) > 2 {
 		ctx.Err(command.ErrArity("ping"))
+		return
+	}
+	if pingSubscribed(ctx) {
 		return
 	}
 	if len(ctx.Args) == 2 {
@@ -260,6 +264,7 @@ func resetCommand(ctx *command.Ctx) {
 	c := clientOf(ctx)
 	c.discardMulti()
 	c.srv.unwatchAll(c)
+	c.unsubscribeAll()
 	if c.monitor {
 		c.srv.monitors.remove(c)
 		c.monitor = false
@@ -327,6 +332,7 @@ func (s *Server) sortedClients() []*Client {
 func clientList(ctx *command.Ctx) {
 	c := clientOf(ctx)
 	var ids map[uint64]bool
+	var typeFilter func(*Client) bool
 	if len(ctx.Args) > 2 {
 		switch {
 		case command.EqualFold(ctx.Args[2], "type") && len(ctx.Args) == 4:
@@ -335,7 +341,12 @@ func clientList(ctx *command.Ctx) {
 				ctx.Err("ERR Unknown client type '" + cstr(ctx.Args[3]) + "'")
 				return
 			}
-			if t != "normal" {
+			switch t {
+			case "normal":
+				typeFilter = func(cl *Client) bool { return !cl.isPubSub() }
+			case "pubsub":
+				typeFilter = func(cl *Client) bool { return cl.isPubSub() }
+			default:
 				ctx.Out = resp.AppendVerbatim(ctx.Out, ctx.Proto, "txt", nil)
 				return
 			}
@@ -357,6 +368,9 @@ func clientList(ctx *command.Ctx) {
 	var b strings.Builder
 	for _, cl := range c.srv.sortedClients() {
 		if ids != nil && !ids[cl.id] {
+			continue
+		}
+		if typeFilter != nil && !typeFilter(cl) {
 			continue
 		}
 		b.WriteString(cl.infoLine())
@@ -435,7 +449,7 @@ func clientKill(ctx *command.Ctx) {
 		if id != 0 && cl.id != id || addr != "" && cl.addr != addr || laddr != "" && cl.laddr != laddr {
 			continue
 		}
-		if typ != "" && typ != "normal" && !(typ == "pubsub" && cl.isPubSub()) {
+		if typ != "" && typ != "normal" && !(typ == "pubsub" && cl.isPubSub()) || typ == "normal" && cl.isPubSub() {
 			continue
 		}
 		if cl == c && skipMe {

@@ -74,6 +74,10 @@ func (c *Client) processCommand(args [][]byte) {
 		c.reject(spec, msg)
 		return
 	}
+	if msg := c.pubsubContextError(spec); msg != "" {
+		c.reject(spec, msg)
+		return
+	}
 	if c.multi != nil && !isTransactionControl(spec) {
 		c.queue(spec, args)
 		return
@@ -196,8 +200,30 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 		c.propagate(ctx, repl.NoSlot)
 	}
 	c.noteWriteOffset()
+	c.srv.drainPendingReady()
 
 	dur := time.Since(start)
+	if bc := c.blocking; bc != nil {
+		// The command parked the client on its keys (blocking.go): wait
+		// to be served, time out or be unblocked. Its reply was written to
+		// ctx.Out meanwhile, and its dirty count already accounted.
+		c.blocking = nil
+		c.mu.Lock()
+		c.lastCmd = spec.FullName()
+		c.mu.Unlock()
+		if c.waitBlocked(bc) {
+			// A BLMOVE whose destination slot a pusher could not lock: run
+			// it again, keeping its deadline.
+			if d := bc.req.Deadline; d > 0 {
+				ctx.BlockDeadline = d
+			}
+			c.call(spec, args, cfg)
+			ctx.BlockDeadline = 0
+			return
+		}
+		ctx.Dirty = 0
+		mark = 0
+	}
 	c.afterCall(spec, args, dur, mark)
 }
 
@@ -210,6 +236,12 @@ func (c *Client) runLocked(spec *command.Spec, ctx *command.Ctx) {
 	// Fed to replicas while the slots are still locked, so that the
 	// stream's order agrees with the keyspace's (docs/REPLICATION.md).
 	c.propagate(ctx, c.slots[0])
+	if ctx.Block != nil {
+		c.blocking = c.srv.blocked.register(c, ctx.DB, ctx.Block)
+	}
+	// Clients blocked on keys this command made ready are served now,
+	// atomically with it (docs/BLOCKING.md).
+	c.srv.serveReady(c.slots)
 }
 
 // lockKeys locks the slots of the command's keys in ascending order and

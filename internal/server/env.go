@@ -9,13 +9,7 @@ import (
 // KeyModified invalidates WATCHes on key. REQUIRES: key's slot locked.
 func (s *Server) KeyModified(db int, key []byte) { s.watches.touch(db, key) }
 
-// KeyReady wakes clients blocked on key. Blocking commands are not served
-// yet, so there is nobody to wake.
-func (s *Server) KeyReady(db int, key []byte) {}
-
-// Notify fires keyspace notifications; they are delivered once pub/sub
-// exists, and cost nothing while notify-keyspace-events is empty.
-func (s *Server) Notify(class command.NotifyClass, event string, db int, key []byte) {}
+// KeyReady is in blocking.go, Notify in pubsub.go.
 
 // KeyExpired accounts for a key removed by expiry.
 func (s *Server) KeyExpired(db int, key []byte) {
@@ -33,10 +27,14 @@ func (s *Server) LRUClock() uint32 { return s.lruClock.Load() }
 // DBFlushed invalidates WATCHes on a flushed database (-1: all).
 func (s *Server) DBFlushed(db int) { s.watches.touchDB(db) }
 
-// DBSwapped invalidates WATCHes on both swapped databases.
+// DBSwapped invalidates WATCHes on both swapped databases, and marks the
+// keys clients are blocked on in them as ready (Redis's
+// scanDatabaseForReadyKeys): they are served when SWAPDB's call ends.
+// REQUIRES: no slot lock held (SWAPDB calls it after releasing them).
 func (s *Server) DBSwapped(a, b int) {
 	s.watches.touchDB(a)
 	s.watches.touchDB(b)
+	s.readyAfterSwap(a, b)
 }
 
 // clientOf returns the client a server-level handler runs for.

@@ -131,6 +131,8 @@ func execCommand(ctx *command.Ctx) {
 		ctx.Args = q.args
 		ctx.Spec = q.spec
 		ctx.Cfg = cfg
+		// Blocking commands never block inside a transaction.
+		ctx.DenyBlocking = true
 		start := time.Now()
 		// In a whole-keyspace transaction each keyed command locks its
 		// own slots and is propagated on its own, under them.
@@ -159,6 +161,7 @@ func execCommand(ctx *command.Ctx) {
 			}
 		}
 		if len(qslots) > 0 {
+			s.serveReady(qslots)
 			s.ks.UnlockSlots(qslots)
 		}
 		dur := time.Since(start)
@@ -184,7 +187,11 @@ func execCommand(ctx *command.Ctx) {
 		}
 		c.feedOps(txOps, sl)
 	}
+	// Clients blocked on keys the transaction filled are served after all
+	// of it, as Redis does after EXEC, before anyone else sees the keys.
+	s.serveReady(slots)
 	s.ks.UnlockSlots(slots)
+	ctx.DenyBlocking = false
 	s.unwatchAll(c)
 	// EXEC itself reports success; the queued commands' errors are inside
 	// its reply.

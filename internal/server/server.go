@@ -59,6 +59,11 @@ type Server struct {
 	slowlog  slowlog
 	watches  watchRegistry
 	execMu   sync.Mutex // serializes transactions holding whole-keyspace commands
+	// blocked and pubsub are blocking commands (blocking.go) and Pub/Sub
+	// (pubsub.go); notifyCache is the parsed notify-keyspace-events.
+	blocked     blockRegistry
+	pubsub      pubsubRegistry
+	notifyCache atomic.Pointer[notifyFlags]
 	// cluster is cluster mode (cluster.go), nil when cluster-enabled is no.
 	cluster     *clusterNode
 	clusterRepl ClusterReplication
@@ -398,5 +403,5 @@ func (s *Server) updateLRUClock() {
 // families returns every command family: the data commands of package
 // command plus the server's own.
 func (s *Server) families() []command.Family {
-	return append(command.DataFamilies(), s.serverFamily(), s.clusterFamily(), s.replFamily())
+	return append(command.DataFamilies(), s.serverFamily(), s.clusterFamily(), s.replFamily(), s.pubsubFamily())
 }

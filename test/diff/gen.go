@@ -40,6 +40,10 @@ func families() []Family {
 		keyFamily(),
 		expiryFamily(),
 		errorFamily(),
+		hashFamily(),
+		listFamily(),
+		setFamily(),
+		zsetFamily(),
 	}
 }
 
