@@ -78,6 +78,10 @@ func (c *Client) processCommand(args [][]byte) {
 		c.reject(spec, msg)
 		return
 	}
+	if msg := c.pubsubContextError(spec); msg != "" {
+		c.reject(spec, msg)
+		return
+	}
 	if c.multi != nil && !isTransactionControl(spec) {
 		c.queue(spec, args)
 		return
@@ -284,14 +288,56 @@ func (c *Client) afterCall(spec *command.Spec, args [][]byte, dur time.Duration,
 		s.dirty.Add(ctx.Dirty)
 	}
 	if spec.Flags&command.FlagSkipSlowlog == 0 {
+		args = redactArgs(spec, args)
 		s.slowlog.maybeAdd(s.cfg.Get(), c, args, usec)
 	}
 	if s.monitors.active() && spec.Flags&(command.FlagSkipMonitor|command.FlagAdmin) == 0 {
-		s.monitors.feed(c, ctx.DB, args)
+		s.monitors.feed(c, ctx.DB, redactArgs(spec, args))
 	}
 	c.mu.Lock()
 	c.lastCmd = spec.FullName()
 	c.db = ctx.DB
 	c.mu.Unlock()
 	c.applyReplyMode(mark)
+}
+
+// redacted replaces secrets in what MONITOR and SLOWLOG show, as Redis's
+// redactClientCommandArgument does.
+var redacted = []byte("(redacted)")
+
+// redactArgs returns args with the passwords of AUTH, HELLO ... AUTH and
+// MIGRATE ... AUTH/AUTH2 replaced by "(redacted)". Other commands' args are
+// returned as they are, without copying.
+func redactArgs(spec *command.Spec, args [][]byte) [][]byte {
+	var from, n int
+	switch spec.Name {
+	case "auth":
+		from, n = 1, len(args)-1
+	case "hello":
+		for j := 2; j+2 < len(args); j++ {
+			if command.EqualFold(args[j], "auth") {
+				from, n = j+1, 2
+				break
+			}
+		}
+	case "migrate":
+		for j := 6; j < len(args); j++ {
+			if command.EqualFold(args[j], "auth") && j+1 < len(args) {
+				from, n = j+1, 1
+				break
+			}
+			if command.EqualFold(args[j], "auth2") && j+2 < len(args) {
+				from, n = j+1, 2
+				break
+			}
+		}
+	}
+	if n <= 0 {
+		return args
+	}
+	out := append([][]byte(nil), args...)
+	for j := from; j < from+n && j < len(out); j++ {
+		out[j] = redacted
+	}
+	return out
 }
