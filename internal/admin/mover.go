@@ -332,6 +332,12 @@ func (w *mover) moveBatch(slots []int) (map[int]int, error) {
 			m.progress.Add(0, n)
 		}
 		if err != nil {
+			if n == 0 && len(moved) == 0 {
+				// Not one key of the batch has left the source (for
+				// instance a server without MIGRATE): close the batch
+				// again instead of leaving it open.
+				w.reopenRollback(slots)
+			}
 			return map[int]int{}, err
 		}
 	}
