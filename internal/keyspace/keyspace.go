@@ -16,11 +16,15 @@ type Table struct {
 	Expires dict.Dict[int64]
 }
 
-// Shard is one slot's lock and its tables, one per database (nil until the
-// first write).
+// Shard is one slot's lock and its tables, one per database.
 type Shard struct {
-	mu     sync.Mutex
-	tables []*Table
+	mu sync.Mutex
+	// db0 is database 0, kept inline: it is the only database in cluster
+	// mode and the common one otherwise, and every indirection on the
+	// lookup path is a cache miss.
+	db0 Table
+	// others holds databases 1.. (others[db-1]), nil until first written.
+	others []*Table
 	// count is the number of keys in this slot across all databases'
 	// tables, by database; read without the lock by DBSIZE and INFO.
 	count []atomic.Int64
@@ -59,7 +63,7 @@ type Keyspace struct {
 func New(databases int) *Keyspace {
 	ks := &Keyspace{databases: databases}
 	for i := range ks.shards {
-		ks.shards[i].tables = make([]*Table, databases)
+		ks.shards[i].others = make([]*Table, databases-1)
 		ks.shards[i].count = make([]atomic.Int64, databases)
 	}
 	return ks
@@ -145,18 +149,27 @@ func (ks *Keyspace) UnlockAll() {
 	}
 }
 
-// Table returns slot s's table in database db, or nil if it never held a
-// key. REQUIRES: slot s locked.
-func (ks *Keyspace) Table(db, s int) *Table { return ks.shards[s].tables[db] }
+// Table returns slot s's table in database db, or nil for a database other
+// than 0 that never held a key. REQUIRES: slot s locked.
+func (ks *Keyspace) Table(db, s int) *Table { return ks.shards[s].table(db) }
+
+// table returns database db's table, or nil for a database other than 0
+// that never held a key. REQUIRES: mu held.
+func (sh *Shard) table(db int) *Table {
+	if db == 0 {
+		return &sh.db0
+	}
+	return sh.others[db-1]
+}
 
 // TableForWrite returns slot s's table in database db, creating it.
 // REQUIRES: slot s locked.
 func (ks *Keyspace) TableForWrite(db, s int) *Table {
 	sh := &ks.shards[s]
-	t := sh.tables[db]
+	t := sh.table(db)
 	if t == nil {
 		t = &Table{}
-		sh.tables[db] = t
+		sh.others[db-1] = t
 	}
 	return t
 }
@@ -185,7 +198,7 @@ func (ks *Keyspace) VolatileSize(db int) int64 {
 			continue
 		}
 		sh.mu.Lock()
-		if t := sh.tables[db]; t != nil {
+		if t := sh.table(db); t != nil {
 			n += int64(t.Expires.Len())
 		}
 		sh.mu.Unlock()
@@ -219,7 +232,7 @@ func (ks *Keyspace) ResetHitsMisses() {
 // Get returns a pointer to key's value in slot s of db, or nil, without
 // looking at expiry. REQUIRES: slot s locked.
 func (ks *Keyspace) Get(db, s int, key []byte) *Value {
-	t := ks.shards[s].tables[db]
+	t := ks.shards[s].table(db)
 	if t == nil {
 		return nil
 	}
@@ -246,7 +259,7 @@ func (ks *Keyspace) Put(db, s int, key []byte, v Value, keepTTL bool) bool {
 // Delete removes key and its expiry and reports whether it existed.
 // REQUIRES: slot s locked.
 func (ks *Keyspace) Delete(db, s int, key []byte) bool {
-	t := ks.shards[s].tables[db]
+	t := ks.shards[s].table(db)
 	if t == nil || !t.Keys.DeleteBytes(key) {
 		return false
 	}
@@ -260,7 +273,7 @@ func (ks *Keyspace) Delete(db, s int, key []byte) bool {
 // ExpireAt returns key's absolute expiry in unix ms, or -1 when it has none.
 // REQUIRES: slot s locked.
 func (ks *Keyspace) ExpireAt(db, s int, key []byte) int64 {
-	t := ks.shards[s].tables[db]
+	t := ks.shards[s].table(db)
 	if t == nil || t.Expires.Len() == 0 {
 		return -1
 	}
@@ -287,7 +300,7 @@ func (ks *Keyspace) SetExpire(db, s int, key []byte, when int64) {
 // Persist removes key's expiry and reports whether it had one.
 // REQUIRES: slot s locked.
 func (ks *Keyspace) Persist(db, s int, key []byte) bool {
-	t := ks.shards[s].tables[db]
+	t := ks.shards[s].table(db)
 	if t == nil || t.Expires.Len() == 0 || !t.Expires.DeleteBytes(key) {
 		return false
 	}
@@ -303,14 +316,18 @@ func (ks *Keyspace) Volatile(s int) int64 { return ks.shards[s].volatile.Load() 
 // REQUIRES: slot s locked.
 func (ks *Keyspace) FlushSlot(db, s int) int64 {
 	sh := &ks.shards[s]
-	t := sh.tables[db]
+	t := sh.table(db)
 	if t == nil {
 		return 0
 	}
 	n := int64(t.Keys.Len())
-	sh.tables[db] = nil
-	sh.count[db].Add(-n)
 	sh.volatile.Add(-int64(t.Expires.Len()))
+	if db == 0 {
+		sh.db0 = Table{}
+	} else {
+		sh.others[db-1] = nil
+	}
+	sh.count[db].Add(-n)
 	return n
 }
 
@@ -321,9 +338,30 @@ func (ks *Keyspace) SwapDBs(a, b int) {
 	}
 	for i := range ks.shards {
 		sh := &ks.shards[i]
-		sh.tables[a], sh.tables[b] = sh.tables[b], sh.tables[a]
+		sh.swap(a, b)
 		ca, cb := sh.count[a].Load(), sh.count[b].Load()
 		sh.count[a].Store(cb)
 		sh.count[b].Store(ca)
 	}
+}
+
+// swap exchanges databases a and b of this slot. Database 0 lives inline,
+// so it swaps by value. REQUIRES: mu held.
+func (sh *Shard) swap(a, b int) {
+	if a == b {
+		return
+	}
+	if b == 0 {
+		a, b = b, a
+	}
+	if a == 0 {
+		t := sh.others[b-1]
+		if t == nil {
+			t = &Table{}
+			sh.others[b-1] = t
+		}
+		sh.db0, *t = *t, sh.db0
+		return
+	}
+	sh.others[a-1], sh.others[b-1] = sh.others[b-1], sh.others[a-1]
 }

@@ -1,0 +1,82 @@
+package keyspace
+
+import (
+	"testing"
+
+	"github.com/reefkv/reef/internal/slot"
+)
+
+func TestPutGetDeleteAndCounts(t *testing.T) {
+	ks := New(4)
+	for db := 0; db < 4; db++ {
+		for _, k := range []string{"a", "b", "{a}c"} {
+			s := slot.OfString(k)
+			ks.Lock(s)
+			if !ks.Put(db, s, []byte(k), NewString([]byte("v"+k)), false) {
+				t.Fatalf("db %d: %s not new", db, k)
+			}
+			ks.Unlock(s)
+		}
+	}
+	if ks.Size(0) != 3 || ks.Size(3) != 3 {
+		t.Fatalf("sizes %d %d", ks.Size(0), ks.Size(3))
+	}
+	sa := slot.OfString("a")
+	ks.Lock(sa)
+	if ks.Count(0, sa) != 2 { // "a" and "{a}c" share the slot
+		t.Fatalf("count in slot of a = %d", ks.Count(0, sa))
+	}
+	ks.SetExpire(2, sa, []byte("a"), 12345)
+	if ks.Volatile(sa) != 1 || ks.ExpireAt(2, sa, []byte("a")) != 12345 {
+		t.Fatal("expire not recorded")
+	}
+	// Overwriting without keepTTL drops the expiry.
+	ks.Put(2, sa, []byte("a"), NewString([]byte("x")), false)
+	if ks.Volatile(sa) != 0 || ks.ExpireAt(2, sa, []byte("a")) != -1 {
+		t.Fatal("overwrite kept the expiry")
+	}
+	ks.SetExpire(2, sa, []byte("a"), 1)
+	if !ks.Delete(2, sa, []byte("a")) || ks.Volatile(sa) != 0 {
+		t.Fatal("delete did not drop the expiry count")
+	}
+	if ks.Delete(2, sa, []byte("a")) {
+		t.Fatal("double delete")
+	}
+	ks.SetExpire(1, sa, []byte("a"), 7)
+	if n := ks.FlushSlot(1, sa); n != 2 || ks.Volatile(sa) != 0 || ks.Count(1, sa) != 0 {
+		t.Fatalf("flush slot: n=%d volatile=%d", n, ks.Volatile(sa))
+	}
+	ks.Unlock(sa)
+}
+
+func TestSwapDBsIncludingInlineDB0(t *testing.T) {
+	ks := New(3)
+	s := slot.OfString("k")
+	ks.Lock(s)
+	ks.Put(0, s, []byte("k"), NewString([]byte("zero")), false)
+	ks.Put(2, s, []byte("k"), NewString([]byte("two")), false)
+	ks.Put(2, s, []byte("k2"), NewString([]byte("two")), false)
+	ks.Unlock(s)
+	ks.LockAll()
+	ks.SwapDBs(0, 2)
+	ks.UnlockAll()
+	ks.Lock(s)
+	if v := ks.Get(0, s, []byte("k")); v == nil || string(v.Bytes()) != "two" {
+		t.Fatal("db0 after swap")
+	}
+	if v := ks.Get(2, s, []byte("k")); v == nil || string(v.Bytes()) != "zero" {
+		t.Fatal("db2 after swap")
+	}
+	if ks.Size(0) != 2 || ks.Size(2) != 1 {
+		t.Fatalf("sizes after swap %d %d", ks.Size(0), ks.Size(2))
+	}
+	ks.Unlock(s)
+	ks.LockAll()
+	ks.SwapDBs(1, 2) // db1 was never written: swapping with it moves the table
+	ks.UnlockAll()
+	ks.Lock(s)
+	defer ks.Unlock(s)
+	if ks.Get(1, s, []byte("k")) == nil || ks.Table(2, s) != nil {
+		t.Fatal("swap with an unwritten database")
+	}
+}
