@@ -14,6 +14,7 @@ import (
 	"github.com/reefkv/reef/internal/cluster/state"
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
+	"github.com/reefkv/reef/internal/repl"
 	"github.com/reefkv/reef/internal/slot"
 )
 
@@ -262,7 +263,7 @@ func (e clusterEvents) SlotsLost(slots []int) {
 }
 
 func (e clusterEvents) FlushData() {
-	e.n.work.push(func() { e.n.s.flushAllData() })
+	e.n.work.push(func() { e.n.s.EmptyData() })
 }
 
 func (e clusterEvents) PauseWrites(until time.Time) {
@@ -280,10 +281,15 @@ func (e clusterEvents) Published(channel, message []byte, shard bool) {
 func (e clusterEvents) StateChanged(ok bool) {}
 
 // deleteKeysInSlots is Redis's delKeysInSlot for each slot: every key of
-// DB 0 in the slot is deleted under the slot's lock, WATCHers are told and
-// a "del" keyspace event fires for each.
+// DB 0 in the slot is deleted under the slot's lock, the deletion is
+// propagated to replicas (DEL, or UNLINK with lazyfree-lazy-server-del),
+// WATCHers are told and a "del" keyspace event fires for each.
 func (s *Server) deleteKeysInSlots(slots []int) {
 	var keys []string
+	del := []byte("DEL")
+	if s.cfg.Get().LazyfreeLazyServerDel {
+		del = []byte("UNLINK")
+	}
 	for _, sl := range slots {
 		if s.ks.Count(0, sl) == 0 {
 			continue
@@ -298,6 +304,9 @@ func (s *Server) deleteKeysInSlots(slots []int) {
 		for _, k := range keys {
 			kb := []byte(k)
 			if s.ks.Delete(0, sl, kb) {
+				if st := s.repl.Stream(); st.Active() && !s.repl.IsReplica() {
+					st.Feed(sl, []repl.Op{{DB: 0, Argv: [][]byte{del, kb}}})
+				}
 				s.KeyModified(0, kb)
 				s.Notify(command.NotifyGeneric, "del", 0, kb)
 			}
@@ -307,21 +316,6 @@ func (s *Server) deleteKeysInSlots(slots []int) {
 			s.dirty.Add(int64(len(keys)))
 		}
 	}
-}
-
-// flushAllData empties every database (CLUSTER RESET on a replica).
-func (s *Server) flushAllData() {
-	for db := 0; db < s.ks.Databases(); db++ {
-		for sl := 0; sl < slot.Count; sl++ {
-			if s.ks.Count(db, sl) == 0 {
-				continue
-			}
-			s.ks.Lock(sl)
-			s.ks.FlushSlot(db, sl)
-			s.ks.Unlock(sl)
-		}
-	}
-	s.DBFlushed(-1)
 }
 
 // clusterSlotsLost: shard-channel subscribers of these slots must get
