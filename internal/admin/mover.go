@@ -187,10 +187,15 @@ type mover struct {
 	src    *client.Conn
 	dst    *client.Conn
 	others map[*Node]*client.Conn
+	// noMigrate is set once the source answered MIGRATE with "unknown
+	// command": keys then move with DUMP/RESTORE (dumpRestore).
+	noMigrate bool
+	// watch is the source connection dumpRestore WATCHes keys on.
+	watch *client.Conn
 }
 
 func (w *mover) close() {
-	for _, c := range []*client.Conn{w.src, w.dst} {
+	for _, c := range []*client.Conn{w.src, w.dst, w.watch} {
 		if c != nil {
 			c.Close()
 		}
@@ -445,6 +450,15 @@ func (w *mover) migrateKeys(keys []string, keySlot []int) (int, error) {
 	const depth = 64
 	for i := 0; i < len(batches); i += depth {
 		group := batches[i:min(i+depth, len(batches))]
+		if w.noMigrate {
+			for _, b := range group {
+				if err := w.dumpRestore(b); err != nil {
+					return done, err
+				}
+				done += len(b)
+			}
+			continue
+		}
 		c, err := w.conn(src)
 		if err != nil {
 			return done, err
@@ -461,7 +475,13 @@ func (w *mover) migrateKeys(keys []string, keySlot []int) (int, error) {
 				return done, fmt.Errorf("%s: MIGRATE: %w", src.Name(), err)
 			}
 			if r.IsError() && firstErr == nil {
-				if err := w.migrateError(b, r.Text()); err != nil {
+				if strings.HasPrefix(r.Text(), "ERR unknown command") {
+					// No MIGRATE on this server: copy with DUMP/RESTORE.
+					w.noMigrate = true
+					if err := w.dumpRestore(b); err != nil {
+						firstErr = err
+					}
+				} else if err := w.migrateError(b, r.Text()); err != nil {
 					firstErr = err
 				}
 			}
@@ -701,3 +721,91 @@ var testPause = func() time.Duration {
 	ms, _ := strconv.Atoi(os.Getenv("REEF_TEST_MOVE_PAUSE"))
 	return time.Duration(ms) * time.Millisecond
 }()
+
+// dumpRestore moves keys of one slot without MIGRATE: the source WATCHes
+// them, DUMPs them with their TTLs, the target RESTOREs them under ASKING,
+// and the source deletes them in MULTI/EXEC. If a client wrote to one of
+// the keys meanwhile, EXEC fails, the copies are dropped and it starts
+// over, so no write is lost; after three failures it gives up.
+func (w *mover) dumpRestore(keys []string) error {
+	src, dst := w.job.Src, w.job.Dst
+	dc, err := w.conn(dst)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		if w.watch == nil || w.watch.Closed() {
+			if w.watch, err = client.Dial(src.Addr(), w.m.connOpts()); err != nil {
+				return err
+			}
+		}
+		sc := w.watch
+		ok, err := func() (bool, error) {
+			if _, err := sc.DoOK(append([]string{"WATCH"}, keys...)...); err != nil {
+				return false, err
+			}
+			var cmds [][]string
+			for _, k := range keys {
+				cmds = append(cmds, []string{"DUMP", k}, []string{"PTTL", k})
+			}
+			rs, err := sc.Pipeline(cmds)
+			if err != nil {
+				return false, err
+			}
+			var restore [][]string
+			var present []string
+			for i, k := range keys {
+				d, ttl := rs[2*i], rs[2*i+1]
+				if d.IsError() {
+					sc.Close()
+					return false, fmt.Errorf("Node %s replied with error:\n%s", src.Name(), d.Text())
+				}
+				if d.IsNull() {
+					continue // expired or deleted meanwhile
+				}
+				t := int64(0)
+				if ttl.Int > 0 {
+					t = ttl.Int
+				}
+				args := []string{"RESTORE", k, strconv.FormatInt(t, 10), string(d.Str)}
+				if w.m.Opts.Replace {
+					args = append(args, "REPLACE")
+				}
+				restore = append(restore, []string{"ASKING"}, args)
+				present = append(present, k)
+			}
+			if len(present) == 0 {
+				_, err := sc.Do("UNWATCH")
+				return true, err
+			}
+			rrs, err := dc.Pipeline(restore)
+			if err != nil {
+				return false, err
+			}
+			for i := 1; i < len(rrs); i += 2 {
+				if rrs[i].IsError() {
+					sc.Close() // drops the WATCH too
+					return false, fmt.Errorf("Node %s replied with error:\n%s", dst.Name(), rrs[i].Text())
+				}
+			}
+			ex, err := sc.Pipeline([][]string{{"MULTI"}, append([]string{"DEL"}, present...), {"EXEC"}})
+			if err != nil {
+				return false, err
+			}
+			if ex[2].IsNull() {
+				// A key changed during the copy: drop the copies, retry.
+				var drop [][]string
+				for _, k := range present {
+					drop = append(drop, []string{"ASKING"}, []string{"DEL", k})
+				}
+				_, err := dc.Pipeline(drop)
+				return false, err
+			}
+			return true, nil
+		}()
+		if err != nil || ok {
+			return err
+		}
+	}
+	return fmt.Errorf("keys of %s kept changing while being copied to %s", src.Name(), dst.Name())
+}
