@@ -139,6 +139,61 @@ func TestCreateAndClients(t *testing.T) {
 		}
 	})
 
+	t.Run("READONLY replica reads", func(t *testing.T) {
+		// Each replica serves its master's slots to READONLY clients once
+		// replication has copied the keys, and then appears in CLUSTER SLOTS.
+		ids := map[string]*testutil.Proc{}
+		for _, p := range ps {
+			ids[myID(t, p)] = p
+		}
+		for _, n := range parseNodes(do(t, ps[0], "CLUSTER", "NODES")) {
+			if !strings.Contains(n.flags, "slave") {
+				continue
+			}
+			replica := ids[n.id]
+			var master nodeLine
+			for _, m := range parseNodes(do(t, ps[0], "CLUSTER", "NODES")) {
+				if m.id == n.master {
+					master = m
+				}
+			}
+			key := ""
+			for i := 0; key == ""; i++ {
+				k := "gk:" + strconv.Itoa(i)
+				for _, rg := range slotRanges(master) {
+					if s := slot.OfString(k); rg[0] <= s && s <= rg[1] {
+						key = k
+					}
+				}
+			}
+			c := testutil.MustDial(t, replica.Addr())
+			if v, _ := c.Do("GET", key); !strings.HasPrefix(v.Text(), "MOVED ") {
+				t.Fatalf("replica GET without READONLY: %q", v.Text())
+			}
+			c.Do("READONLY")
+			testutil.WaitFor(t, 20*time.Second, "the replica to serve "+key, func() bool {
+				v, err := c.Do("GET", key)
+				return err == nil && v.Text() == strings.TrimPrefix(key, "gk:")
+			})
+			if v, _ := c.Do("SET", key, "x"); !strings.HasPrefix(v.Text(), "MOVED ") {
+				t.Fatalf("replica SET with READONLY: %q", v.Text())
+			}
+		}
+		testutil.WaitFor(t, 20*time.Second, "CLUSTER SLOTS to list the synced replicas", func() bool {
+			c := testutil.MustDial(t, ps[0].Addr())
+			v, err := c.Do("CLUSTER", "SLOTS")
+			if err != nil || len(v.Elems) != 3 {
+				return false
+			}
+			for _, rg := range v.Elems {
+				if len(rg.Elems) != 4 { // start, end, master, replica
+					return false
+				}
+			}
+			return true
+		})
+	})
+
 	t.Run("redis-benchmark", func(t *testing.T) {
 		r := run(t, "", "redis-benchmark", "--cluster", "-p", strconv.Itoa(ps[0].Port), "-t", "set,get", "-n", "20000", "-c", "20", "-q")
 		if r.code != 0 || !strings.Contains(r.out, "Cluster has 3 master nodes:") || !regexp.MustCompile(`SET: [0-9.]+ requests per second`).MatchString(r.out) ||
