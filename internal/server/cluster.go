@@ -318,21 +318,55 @@ func (s *Server) deleteKeysInSlots(slots []int) {
 	}
 }
 
-// clusterSlotsLost: shard-channel subscribers of these slots must get
-// sunsubscribe (Redis's removeChannelsInSlot). Sharded pub/sub does not
-// exist yet; the pub/sub code hooks in here.
-func (s *Server) clusterSlotsLost(slots []int) {}
+// clusterSlotsLost is Redis's removeChannelsInSlot for each slot my shard
+// stopped serving: every subscriber of a shard channel in those slots is
+// unsubscribed from it and told so with an sunsubscribe message.
+func (s *Server) clusterSlotsLost(slots []int) {
+	r := &s.pubsub
+	if r.nshard.Load() == 0 {
+		return
+	}
+	lost := make(map[int]bool, len(slots))
+	for _, sl := range slots {
+		lost[sl] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var chans []string
+	for ch := range r.shard {
+		if lost[slot.OfString(ch)] {
+			chans = append(chans, ch)
+		}
+	}
+	for _, ch := range chans {
+		var subs []*Client
+		for c := range r.shard[ch] {
+			subs = append(subs, c)
+		}
+		for _, c := range subs {
+			c.unsubscribeShard(r, ch)
+			c.pushPubSub(confirmation(c.protoNow(), kindSUnsubscribe, []byte(ch), c.subs.shardCount()), config.OutputBufferLimit{})
+		}
+	}
+}
 
 // clusterDeliver delivers a PUBLISH (or SPUBLISH) received over the bus to
-// this node's subscribers. Pub/sub does not exist yet; the pub/sub code's
-// local delivery function hooks in here.
-func (s *Server) clusterDeliver(channel, message []byte, shard bool) {}
+// this node's subscribers.
+func (s *Server) clusterDeliver(channel, message []byte, shard bool) {
+	if shard {
+		s.PublishShardLocal(channel, message)
+	} else {
+		s.PublishLocal(channel, message)
+	}
+}
 
 // clusterPublish propagates a PUBLISH to every node of the cluster (shard
-// false) or an SPUBLISH to the nodes of my shard (shard true); the pub/sub
-// code calls it after the local delivery. It may be called with slot locks
-// held (the driver never waits for them) but not with pub/sub locks held
-// (received messages are delivered under them on the worker goroutine).
+// false) or an SPUBLISH to the nodes of my shard (shard true), after the
+// local delivery, as Redis's clusterPropagatePublish. It may be called with
+// slot locks held (the driver never waits for them) but not with pub/sub
+// locks held (received messages are delivered under them on the worker
+// goroutine). The bytes may alias the read buffer: the message is encoded
+// before Publish returns.
 func (s *Server) clusterPublish(channel, message []byte, shard bool) {
 	if s.cluster == nil {
 		return

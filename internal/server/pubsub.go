@@ -431,12 +431,14 @@ func (c *Client) unsubscribeAll() {
 func publishCommand(ctx *command.Ctx) {
 	c := clientOf(ctx)
 	n := c.srv.PublishLocal(ctx.Args[1], ctx.Args[2])
+	c.srv.clusterPublish(ctx.Args[1], ctx.Args[2], false) // to every node
 	ctx.Int(int64(n))
 }
 
 func spublishCommand(ctx *command.Ctx) {
 	c := clientOf(ctx)
 	n := c.srv.PublishShardLocal(ctx.Args[1], ctx.Args[2])
+	c.srv.clusterPublish(ctx.Args[1], ctx.Args[2], true) // to my shard
 	ctx.Int(int64(n))
 }
 
