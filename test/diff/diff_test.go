@@ -109,15 +109,24 @@ func runStream(t *testing.T, redis, reef *testutil.Proc, f Family, seed uint64, 
 		mark := len(g.Log)
 		err := runStep(g, gen)
 		if err != nil {
-			from := max(0, mark-25)
+			from := max(0, mark-historyLen())
 			t.Fatalf("%s stream, op %d (generator %q): %v\n\nreplay: REEF_DIFF_SEED=%d go test ./test/diff -run 'TestDiff/%s$'\n\nlast commands:\n  %s",
 				f.Name, i, gen.Name, err, seed, f.Name, strings.Join(g.Log[from:], "\n  "))
 		}
-		if len(g.Log) > 1000 {
-			g.Log = append(g.Log[:0], g.Log[len(g.Log)-100:]...)
+		if keep := historyLen() + 100; len(g.Log) > 10*keep {
+			g.Log = append(g.Log[:0], g.Log[len(g.Log)-keep:]...)
 		}
 	}
 	t.Logf("%s: %d ops in %v (seed %d)", f.Name, ops, time.Since(start).Round(time.Millisecond), seed)
+}
+
+// historyLen is how many commands a failure report shows:
+// REEF_DIFF_HISTORY or 25.
+func historyLen() int {
+	if n, err := strconv.Atoi(os.Getenv("REEF_DIFF_HISTORY")); err == nil && n > 0 {
+		return n
+	}
+	return 25
 }
 
 func runStep(g *G, gen *Generator) error {
