@@ -52,6 +52,7 @@ func keyFamily() Family {
 		{Name: "scan", Weight: 3, Run: scanStep},
 		{Name: "randomkey", Weight: 2, Run: randomkeyStep},
 		{Name: "dbsize", Weight: 3, Run: dbsizeStep},
+		{Name: "digest", Weight: 3, Run: digestStep},
 		{Name: "object", Weight: 3, Cmd: func(g *G) []string {
 			sub := g.Pick("ENCODING", "REFCOUNT", "FREQ", "encoding", "BAD")
 			return []string{"OBJECT", sub, g.Key()}
@@ -126,6 +127,7 @@ func expiryFamily() Family {
 		{Name: "move", Weight: 1, Cmd: func(g *G) []string { return []string{"MOVE", g.Key(), "1"} }},
 		{Name: "select", Weight: 1, Cmd: func(g *G) []string { return []string{"SELECT", g.Pick("0", "1")} }},
 		{Name: "dbsize", Weight: 3, Run: dbsizeStep},
+		{Name: "digest", Weight: 2, Run: digestStep},
 		{Name: "keys", Weight: 2, Cmd: func(g *G) []string { return []string{"KEYS", "*"} }, Compare: sortedElems},
 		{Name: "scan", Weight: 2, Run: scanStep},
 		{Name: "randomkey", Weight: 1, Run: randomkeyStep},
@@ -270,27 +272,51 @@ func randomkeyStep(g *G) error {
 	return nil
 }
 
+// digestStep compares DEBUG DIGEST-VALUE of some keys, or DEBUG DIGEST of
+// the whole dataset. Both see logically expired keys that are still stored,
+// so they sweep first when a RANDOMKEY may have made the servers diverge.
+func digestStep(g *G) error {
+	if err := g.sweepIfNeeded(); err != nil {
+		return err
+	}
+	if g.Chance(3) {
+		return g.Same("DEBUG", "DIGEST")
+	}
+	return g.Same(append([]string{"DEBUG", "DIGEST-VALUE"}, g.Keys(3)...)...)
+}
+
+// sweepIfNeeded runs a full SCAN on both servers (which deletes the
+// expired keys it meets) when a RANDOMKEY may have deleted different
+// expired keys on each.
+func (g *G) sweepIfNeeded() error {
+	if !g.sinceSweep {
+		return nil
+	}
+	for _, c := range []*Conn{g.Pair.Redis, g.Pair.Reef} {
+		cursor := "0"
+		for {
+			raw, err := c.Do("SCAN", cursor, "COUNT", "1000")
+			if err != nil {
+				return err
+			}
+			r, _ := ParseReply(raw)
+			if len(r.Elems) != 2 {
+				return fmt.Errorf("bad SCAN reply %s", Show(raw))
+			}
+			if cursor = r.Elems[0].Str; cursor == "0" {
+				break
+			}
+		}
+	}
+	g.sinceSweep = false
+	return nil
+}
+
 // dbsizeStep compares DBSIZE, after a full SCAN (which removes expired keys
 // on both) when a RANDOMKEY may have made them diverge.
 func dbsizeStep(g *G) error {
-	if g.sinceSweep {
-		for _, c := range []*Conn{g.Pair.Redis, g.Pair.Reef} {
-			cursor := "0"
-			for {
-				raw, err := c.Do("SCAN", cursor, "COUNT", "1000")
-				if err != nil {
-					return err
-				}
-				r, _ := ParseReply(raw)
-				if len(r.Elems) != 2 {
-					return fmt.Errorf("bad SCAN reply %s", Show(raw))
-				}
-				if cursor = r.Elems[0].Str; cursor == "0" {
-					break
-				}
-			}
-		}
-		g.sinceSweep = false
+	if err := g.sweepIfNeeded(); err != nil {
+		return err
 	}
 	err := g.Same("DBSIZE")
 	if err != nil {
