@@ -44,13 +44,19 @@ type Replica struct {
 	waitMs  int64        // unix ms when it started waiting for a full sync
 	cur     atomic.Pointer[Cursor]
 	psync   bool
+	// acked is closed by the first ACK. After a diskless transfer the
+	// stream starts only then, as Redis does: the replica finds the end of
+	// an EOF-marked payload by its last bytes, so nothing may follow it
+	// before the replica has read it.
+	acked   chan struct{}
+	ackOnce sync.Once
 	done    chan struct{}
 	once    sync.Once
 }
 
 // NewReplica wraps a replica's connection.
 func NewReplica(clientID uint64, conn net.Conn, ip string, port int, capaEOF, capaPSYNC2 bool) *Replica {
-	r := &Replica{ClientID: clientID, conn: conn, IP: ip, Port: port, CapaEOF: capaEOF, CapaPSYNC2: capaPSYNC2, done: make(chan struct{})}
+	r := &Replica{ClientID: clientID, conn: conn, IP: ip, Port: port, CapaEOF: capaEOF, CapaPSYNC2: capaPSYNC2, done: make(chan struct{}), acked: make(chan struct{})}
 	r.state.Store(StateWaitBgsave)
 	r.ackTime.Store(time.Now().UnixMilli())
 	return r
@@ -81,6 +87,18 @@ func (r *Replica) write(b []byte, timeout time.Duration) error {
 	return err
 }
 
+// keepalive writes the newline a master sends to a replica waiting for its
+// full sync to start (never once the transfer began).
+func (r *Replica) keepalive() {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if r.State() == StateWaitBgsave {
+		r.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		r.conn.Write([]byte("\n"))
+		r.conn.SetWriteDeadline(time.Time{})
+	}
+}
+
 // ---- master side ----
 
 // Attach handles PSYNC replid offset (replid "?" asks for a full sync; SYNC
@@ -106,7 +124,7 @@ func (m *Manager) Attach(r *Replica, replid string, offset int64, psync bool) {
 			r.cur.Store(cur)
 			r.ackOff.Store(offset - 1)
 			m.addReplica(r)
-			m.goOnline(r)
+			m.goOnline(r, false)
 			return
 		}
 		m.stats.syncPartialErr.Add(1)
@@ -180,6 +198,7 @@ func (m *Manager) Replicas() []*Replica {
 
 // Ack records REPLCONF ACK offset from a replica.
 func (m *Manager) Ack(r *Replica, off int64) {
+	r.ackOnce.Do(func() { close(r.acked) })
 	if off > r.ackOff.Load() {
 		r.ackOff.Store(off)
 	}
@@ -262,17 +281,27 @@ func (m *Manager) GoodReplicas(maxLag int) int {
 	return n
 }
 
-// goOnline starts streaming to r from its cursor.
-func (m *Manager) goOnline(r *Replica) {
+// goOnline starts streaming to r from its cursor, right away or, after a
+// diskless transfer, at the replica's first ACK.
+func (m *Manager) goOnline(r *Replica, onAck bool) {
 	r.state.Store(StateOnline)
 	r.ackTime.Store(time.Now().UnixMilli())
 	m.wg.Add(1)
-	go m.sender(r)
+	go m.sender(r, onAck)
 }
 
 // sender copies the stream to one replica.
-func (m *Manager) sender(r *Replica) {
+func (m *Manager) sender(r *Replica, onAck bool) {
 	defer m.wg.Done()
+	if onAck {
+		select {
+		case <-r.acked:
+		case <-r.done:
+			return
+		case <-m.stop:
+			return
+		}
+	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -399,7 +428,9 @@ func (m *Manager) fullSync(batch []*Replica, diskless bool) {
 	for _, r := range rs {
 		r.cur.Store(sn.Cursor.Clone())
 		r.ackOff.Store(0)
+		r.wmu.Lock()
 		r.state.Store(StateSendBulk)
+		r.wmu.Unlock()
 		if r.psync {
 			f.Write([]byte("+FULLRESYNC " + replid + " " + strconv.FormatInt(sn.Offset, 10) + "\r\n"))
 		}
@@ -458,7 +489,7 @@ func (m *Manager) fullSync(batch []*Replica, diskless bool) {
 	for _, r := range f.rs {
 		if r != nil {
 			m.log.Info(fmt.Sprintf("Synchronization with replica %s succeeded", r.describe()))
-			m.goOnline(r)
+			m.goOnline(r, diskless)
 		}
 	}
 }
@@ -481,7 +512,7 @@ func (m *Manager) masterCron(now time.Time, tick int64) {
 	for _, r := range rs {
 		switch r.State() {
 		case StateWaitBgsave:
-			r.write([]byte("\n"), time.Second)
+			r.keepalive()
 		case StateOnline:
 			if cfg.ReplTimeout > 0 && now.UnixMilli()-r.ackTime.Load() > int64(cfg.ReplTimeout)*1000 {
 				m.drop(r, "timeout")
