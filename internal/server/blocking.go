@@ -44,6 +44,7 @@ const (
 	blkUnblockError
 	blkClosed
 	blkRetry
+	blkClusterRedirect // the slot moved or the cluster went down (cluster mode)
 )
 
 type blockKey struct {
@@ -308,12 +309,39 @@ func (c *Client) waitBlocked(bc *blockedClient) (retry bool) {
 			<-bc.wake // a pusher or CLIENT UNBLOCK got there first
 		}
 	}
-	select {
-	case <-bc.wake:
-	case <-timer:
-		settle(blkTimedOut)
-	case <-stopRead.closed:
-		settle(blkClosed)
+	// In cluster mode the client checks its slot when the cluster loses a
+	// slot or goes down, and every second as Redis's clients cron does: a
+	// slot that moved or a cluster that went down unblocks it with the
+	// redirection (clusterroute.go).
+	var clusterTick <-chan time.Time
+	if s.cluster != nil {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		clusterTick = t.C
+	}
+	var redirect string
+wait:
+	for {
+		var check bool
+		select {
+		case <-bc.wake:
+		case <-timer:
+			settle(blkTimedOut)
+		case <-stopRead.closed:
+			settle(blkClosed)
+		case <-s.clusterRecheckBlocked():
+			check = true
+		case <-clusterTick:
+			check = true
+		}
+		if check {
+			write := c.ctx.Spec != nil && c.ctx.Spec.Flags&command.FlagWrite != 0
+			if redirect = s.ClusterBlockedRedirect([]byte(bc.keys[0].key), c.readonly && !write); redirect == "" {
+				continue
+			}
+			settle(blkClusterRedirect)
+		}
+		break wait
 	}
 	stopRead.stop()
 	s.unregisterBlocked(bc)
@@ -322,6 +350,8 @@ func (c *Client) waitBlocked(bc *blockedClient) (retry bool) {
 		c.ctx.TimeoutReply()
 	case blkUnblockError:
 		c.ctx.Err(errUnblocked)
+	case blkClusterRedirect:
+		c.ctx.Err(redirect)
 	case blkClosed:
 		c.kill()
 	case blkRetry:

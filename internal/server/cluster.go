@@ -72,6 +72,43 @@ type clusterNode struct {
 	d     *driver.Driver
 	work  workQueue
 	pause pauseState // manual failover: writes paused by the cluster
+	// recheck wakes blocked clients to check their slot again (a slot
+	// lost, the cluster down).
+	recheck signal
+}
+
+// signal is a broadcast: wait returns a channel closed by the next notify.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (g *signal) wait() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ch == nil {
+		g.ch = make(chan struct{})
+	}
+	return g.ch
+}
+
+func (g *signal) notify() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ch != nil {
+		close(g.ch)
+		g.ch = nil
+	}
+}
+
+// clusterRecheckBlocked returns a channel closed when blocked clients must
+// check their slot again (ClusterBlockedRedirect), or nil outside cluster
+// mode.
+func (s *Server) clusterRecheckBlocked() <-chan struct{} {
+	if s.cluster == nil {
+		return nil
+	}
+	return s.cluster.recheck.wait()
 }
 
 // startCluster opens the cluster driver (nodes.conf and the bus port),
@@ -259,6 +296,7 @@ func (e clusterEvents) DeleteKeysInSlots(slots []int) {
 }
 
 func (e clusterEvents) SlotsLost(slots []int) {
+	e.n.recheck.notify()
 	e.n.work.push(func() { e.n.s.clusterSlotsLost(slots) })
 }
 
@@ -278,7 +316,11 @@ func (e clusterEvents) Published(channel, message []byte, shard bool) {
 	e.n.work.push(func() { e.n.s.clusterDeliver(channel, message, shard) })
 }
 
-func (e clusterEvents) StateChanged(ok bool) {}
+func (e clusterEvents) StateChanged(ok bool) {
+	if !ok {
+		e.n.recheck.notify()
+	}
+}
 
 // deleteKeysInSlots is Redis's delKeysInSlot for each slot: every key of
 // DB 0 in the slot is deleted under the slot's lock, the deletion is
