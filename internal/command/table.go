@@ -160,7 +160,7 @@ func (t *Table) buildReplies() {
 		info = func(s *Spec) []byte {
 			b := append([]byte("*10\r\n"), s.InfoHead...)
 			subs := sortedSubs(s)
-			b = resp.AppendArrayLen(b, len(subs))
+			b = resp.AppendSetLen(b, resp.RESP3, len(subs)) // a set, as Redis replies
 			for _, sub := range subs {
 				b = append(b, info(sub)...)
 			}

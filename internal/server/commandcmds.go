@@ -38,7 +38,7 @@ func commandInfo(ctx *command.Ctx) {
 	for _, name := range ctx.Args[2:] {
 		s := lookupForCommandCmd(t, name)
 		if s == nil || s.Handler == nil && s.Subs == nil {
-			ctx.NullArray()
+			ctx.Null() // Redis's addReplyNull: $-1 in RESP2
 			continue
 		}
 		ctx.Out = append(ctx.Out, t.Info(s, ctx.Proto)...)

@@ -193,6 +193,11 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 	start := time.Now()
 	ctx.Now = start.UnixMilli()
 	mark := len(ctx.Out)
+	// CLIENT LIST shows the command being run ("cmd=client|list" for the
+	// client asking), as Redis sets lastcmd before calling it.
+	c.mu.Lock()
+	c.lastCmd = spec.FullName()
+	c.mu.Unlock()
 
 	if c.lockKeys(spec, args) {
 		if c.routedMap != nil && !c.clusterRecheck(spec, args, cfg) {
@@ -295,7 +300,6 @@ func (c *Client) afterCall(spec *command.Spec, args [][]byte, dur time.Duration,
 		s.monitors.feed(c, ctx.DB, redactArgs(spec, args))
 	}
 	c.mu.Lock()
-	c.lastCmd = spec.FullName()
 	c.db = ctx.DB
 	c.mu.Unlock()
 	c.applyReplyMode(mark)

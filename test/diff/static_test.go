@@ -1,0 +1,239 @@
+package diff
+
+import (
+	"sort"
+	"strings"
+	"testing"
+)
+
+// TestCommandTable compares COMMAND INFO and COMMAND DOCS of every command
+// and subcommand Reef implements with redis-server's, byte for byte, in
+// both protocols. Containers are compared through their subcommands
+// ("client|list"), since Reef implements a subset of some containers.
+func TestCommandTable(t *testing.T) {
+	redis, reef := startPair(t)
+	p := dialPair(t, redis, reef)
+	raw, err := p.Reef.Do("COMMAND", "LIST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := ParseReply(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	containers := map[string]bool{}
+	for _, e := range list.Elems {
+		if i := strings.IndexByte(e.Str, '|'); i > 0 {
+			containers[e.Str[:i]] = true
+		}
+	}
+	if len(list.Elems) < 100 {
+		t.Fatalf("COMMAND LIST has only %d names", len(list.Elems))
+	}
+	for _, proto := range []string{"2", "3"} {
+		if _, _, err := p.Do("HELLO", proto); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range list.Elems {
+			name := e.Str
+			if containers[name] {
+				continue
+			}
+			for _, sub := range []string{"INFO", "DOCS"} {
+				a, b, err := p.Do("COMMAND", sub, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(a) != string(b) {
+					t.Errorf("RESP%s COMMAND %s %s differs\n  redis: %s\n  reef:  %s", proto, sub, name, Show(a), Show(b))
+				}
+			}
+		}
+	}
+}
+
+// TestStaticReplies compares replies that must be identical byte for byte
+// and are not worth a random generator: help texts, key extraction, error
+// paths of server commands, and shapes with fixed content.
+func TestStaticReplies(t *testing.T) {
+	redis, reef := startPair(t)
+	p := dialPair(t, redis, reef)
+	cmds := [][]string{
+		{"OBJECT", "HELP"}, {"CLIENT", "HELP"}, {"CONFIG", "HELP"}, {"COMMAND", "HELP"},
+		{"SLOWLOG", "HELP"}, {"MEMORY", "HELP"}, {"LATENCY", "HELP"}, {"DEBUG", "HELP"},
+		{"COMMAND", "GETKEYS", "SET", "a", "b"}, {"COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"},
+		{"COMMAND", "GETKEYS", "LCS", "a", "b"}, {"COMMAND", "GETKEYS", "BITOP", "AND", "d", "a", "b"},
+		{"COMMAND", "GETKEYS", "OBJECT", "ENCODING", "k"}, {"COMMAND", "GETKEYS", "MEMORY", "USAGE", "k"},
+		{"COMMAND", "GETKEYS", "PING"}, {"COMMAND", "GETKEYS", "NOSUCH", "a"}, {"COMMAND", "GETKEYS", "GET"},
+		{"COMMAND", "GETKEYS", "MSET", "a"}, {"COMMAND", "GETKEYS", "COPY", "a", "b", "DB", "1"},
+		{"COMMAND", "GETKEYSANDFLAGS", "SET", "a", "b"}, {"COMMAND", "GETKEYSANDFLAGS", "SET", "a", "b", "GET"},
+		{"COMMAND", "GETKEYSANDFLAGS", "BITFIELD", "a", "GET", "u8", "0"},
+		{"COMMAND", "GETKEYSANDFLAGS", "BITFIELD", "a", "INCRBY", "u8", "0", "1"},
+		{"COMMAND", "GETKEYSANDFLAGS", "RENAME", "a", "b"}, {"COMMAND", "GETKEYSANDFLAGS", "DEL", "a", "b"},
+		{"COMMAND", "INFO", "nosuch"}, {"COMMAND", "DOCS", "nosuch"}, {"COMMAND", "LIST", "FILTERBY", "foo", "bar"},
+		{"COMMAND", "LIST", "FILTERBY", "PATTERN", "nosuch*"}, {"COMMAND", "COUNT", "x"},
+		{"CLIENT", "SETNAME", "a b"}, {"CLIENT", "SETNAME", "ok-name"}, {"CLIENT", "GETNAME"},
+		{"CLIENT", "LIST", "TYPE", "foo"}, {"CLIENT", "LIST", "TYPE", "pubsub"}, {"CLIENT", "LIST", "ID", "x"},
+		{"CLIENT", "KILL", "1.2.3.4:5"}, {"CLIENT", "KILL", "ID", "x"}, {"CLIENT", "KILL", "ID", "0"},
+		{"CLIENT", "KILL", "ADDR", "1.2.3.4:5"}, {"CLIENT", "KILL", "foo", "bar"}, {"CLIENT", "KILL", "SKIPME", "maybe"},
+		{"CLIENT", "KILL", "USER", "bob"}, {"CLIENT", "KILL", "TYPE", "master"},
+		{"CLIENT", "PAUSE", "x"}, {"CLIENT", "PAUSE", "-1"}, {"CLIENT", "PAUSE", "10", "foo"},
+		{"CLIENT", "PAUSE", "10", "WRITE", "x"}, {"CLIENT", "UNPAUSE"}, {"CLIENT", "REPLY", "foo"},
+		{"CLIENT", "NO-EVICT", "maybe"}, {"CLIENT", "NO-EVICT", "on"}, {"CLIENT", "NO-EVICT", "off"},
+		{"CONFIG", "SET", "nosuch", "x"}, {"CONFIG", "SET", "maxclients", "x"}, {"CONFIG", "GET", "maxmemory-policy"},
+		{"CONFIG", "GET", "nosuch*"}, {"SLOWLOG", "GET", "x"}, {"SLOWLOG", "GET", "-2"}, {"SLOWLOG", "RESET"},
+		{"LATENCY", "LATEST"}, {"LATENCY", "HISTORY", "command"}, {"LATENCY", "RESET"}, {"LATENCY", "DOCTOR"},
+		{"LATENCY", "GRAPH", "command"}, {"MEMORY", "USAGE", "nokey"}, {"MEMORY", "USAGE", "k", "SAMPLES"},
+		{"MEMORY", "USAGE", "k", "SAMPLES", "x"}, {"MEMORY", "USAGE", "k", "FOO", "1"}, {"MEMORY", "PURGE"},
+		{"DEBUG", "SLEEP", "0"}, {"DEBUG", "OBJECT", "nokey"}, {"DEBUG", "NOSUCH"}, {"DEBUG", "DIGEST"},
+		{"DEBUG", "DIGEST-VALUE", "nokey"}, {"DEBUG", "POPULATE", "x"}, {"DEBUG", "POPULATE", "-1"},
+		{"DEBUG", "POPULATE", "3", "pre", "-1"}, {"DEBUG", "POPULATE", "100", "pop", "20"},
+		{"DEBUG", "POPULATE", "5"}, {"DEBUG", "DIGEST"}, {"DBSIZE"}, {"OBJECT", "ENCODING", "pop:1"},
+		{"DEBUG", "DIGEST-VALUE", "pop:1", "key:4"}, {"GET", "key:4"}, {"STRLEN", "pop:99"},
+		{"SWAPDB", "0", "x"}, {"SWAPDB", "x", "0"}, {"SWAPDB", "0", "16"}, {"SELECT", "x"}, {"AUTH", "x"},
+		{"AUTH", "a", "b"}, {"HELLO", "4"}, {"HELLO", "x"}, {"HELLO", "2", "AUTH"}, {"HELLO", "2", "SETNAME"},
+		{"HELLO", "2", "SETNAME", "a b"}, {"SHUTDOWN", "FOO"}, {"SHUTDOWN", "ABORT"}, {"INFO", "nosuchsection"},
+		{"FLUSHDB", "x"}, {"FLUSHALL", "ASYNC", "x"}, {"OBJECT", "FREQ", "pop:1"}, {"OBJECT", "NOSUCH", "k"},
+		{"CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"}, {"OBJECT", "IDLETIME", "pop:1"},
+		{"CONFIG", "SET", "maxmemory-policy", "noeviction"}, {"RESET"}, {"ECHO", "x"},
+	}
+	for _, cmd := range cmds {
+		a, b, err := p.Do(cmd...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(a) != string(b) {
+			t.Errorf("%s differs\n  redis: %s\n  reef:  %s", Quote(cmd), Show(a), Show(b))
+		}
+	}
+}
+
+// TestInfoFields requires every INFO section and field Redis reports to
+// be reported by Reef too, in the same order (Reef may add its own fields,
+// such as reef_version).
+func TestInfoFields(t *testing.T) {
+	redis, reef := startPair(t)
+	p := dialPair(t, redis, reef)
+	// Make the per-command, per-error and keyspace sections non-empty.
+	for _, cmd := range [][]string{{"SET", "k", "v"}, {"GET", "k"}, {"INCR", "k"}, {"NOSUCH"}, {"EXPIRE", "k", "100"}} {
+		p.Do(cmd...)
+	}
+	for _, section := range []string{"", "all", "everything", "default", "server", "clients", "memory",
+		"persistence", "stats", "replication", "cpu", "commandstats", "errorstats", "keyspace", "cluster"} {
+		args := []string{"INFO"}
+		if section != "" {
+			args = append(args, section)
+		}
+		a, b, err := p.Do(args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ra, _ := ParseReply(a)
+		rb, _ := ParseReply(b)
+		want := infoNames(ra.Str)
+		got := infoNames(rb.Str)
+		have := map[string]int{}
+		for i, n := range got {
+			have[n] = i
+		}
+		last := -1
+		for _, n := range want {
+			// Latency percentiles depend on per-command histograms; the
+			// fields of commands Reef does not know do not apply.
+			if strings.HasPrefix(n, "latency_percentiles_usec_") || strings.HasPrefix(n, "cmdstat_") && !contains(got, n) && strings.Contains(n, "hello") {
+				continue
+			}
+			i, ok := have[n]
+			if !ok {
+				t.Errorf("INFO %s: Reef lacks %q", section, n)
+				continue
+			}
+			// Redis lists commands in its hash table's order, which
+			// changes from run to run; Reef sorts them.
+			if i < last && !strings.HasPrefix(n, "cmdstat_") {
+				t.Errorf("INFO %s: %q out of Redis's order", section, n)
+			}
+			last = i
+		}
+	}
+}
+
+// infoNames returns INFO's section headers and field names in order.
+func infoNames(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\r\n") {
+		if line == "" {
+			continue
+		}
+		if strings.HasPrefix(line, "#") {
+			out = append(out, line)
+			continue
+		}
+		if i := strings.IndexByte(line, ':'); i > 0 {
+			out = append(out, line[:i])
+		}
+	}
+	return out
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+// TestClientListFields compares the fields of CLIENT LIST and CLIENT INFO
+// lines, and the values that do not depend on the process (name, db, flags,
+// multi, cmd, user, resp...).
+func TestClientListFields(t *testing.T) {
+	redis, reef := startPair(t)
+	p := dialPair(t, redis, reef)
+	p.Do("CLIENT", "SETNAME", "me")
+	p.Do("SELECT", "2")
+	for _, cmd := range [][]string{{"CLIENT", "INFO"}, {"CLIENT", "LIST"}, {"CLIENT", "LIST", "TYPE", "normal"}} {
+		a, b, err := p.Do(cmd...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ra, _ := ParseReply(a)
+		rb, _ := ParseReply(b)
+		fa, fb := clientFields(ra.Str), clientFields(rb.Str)
+		var na, nb []string
+		for _, kv := range fa {
+			na = append(na, kv[0])
+		}
+		for _, kv := range fb {
+			nb = append(nb, kv[0])
+		}
+		if strings.Join(na, " ") != strings.Join(nb, " ") {
+			t.Errorf("%v fields differ\n  redis: %v\n  reef:  %v", cmd, na, nb)
+			continue
+		}
+		for i, kv := range fa {
+			switch kv[0] {
+			case "id", "addr", "laddr", "fd", "age", "idle", "qbuf", "qbuf-free", "argv-mem", "rbs", "rbp", "tot-mem", "omem", "obl", "oll", "multi-mem":
+				continue
+			}
+			if kv[1] != fb[i][1] {
+				t.Errorf("%v %s: redis %q, reef %q", cmd, kv[0], kv[1], fb[i][1])
+			}
+		}
+	}
+}
+
+// clientFields parses the first line of CLIENT LIST/INFO into name/value
+// pairs.
+func clientFields(text string) [][2]string {
+	line, _, _ := strings.Cut(text, "\n")
+	var out [][2]string
+	for _, f := range strings.Fields(line) {
+		k, v, _ := strings.Cut(f, "=")
+		out = append(out, [2]string{k, v})
+	}
+	return out
+}
+
+var _ = sort.Strings
