@@ -3,6 +3,7 @@ package repl
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"time"
 	"unsafe"
@@ -178,6 +179,9 @@ func (sn *Snapshot) WriteTo(w io.Writer) (n int64, err error) {
 		sn.mu.Unlock()
 		if big || s%64 == 63 {
 			werr = flush()
+			// Let client goroutines waiting for a P run: the walk must
+			// not add scheduling latency to the commands it runs beside.
+			runtime.Gosched()
 		}
 		return werr == nil
 	})
