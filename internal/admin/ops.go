@@ -100,12 +100,13 @@ func (m *Manager) AddNode(newAddr, refAddr string) error {
 		}
 		return ErrFailed
 	}
+	// Beyond redis-cli: wait until every node knows the new node, so that
+	// a reshard, a del-node or a CLUSTER FORGET right after add-node finds
+	// it everywhere.
+	for _, n := range m.Nodes[:len(m.Nodes)-1] {
+		m.waitKnows(n, nn.ID, 20*time.Second)
+	}
 	if master == nil {
-		// Beyond redis-cli: wait until every node knows the new master, so
-		// that a reshard started right after add-node finds it everywhere.
-		for _, n := range m.Nodes[:len(m.Nodes)-1] {
-			m.waitKnows(n, nn.ID, 20*time.Second)
-		}
 		// ...and until the new node has learned the slot map, so that the
 		// next command's check finds the nodes in agreement.
 		deadline := time.Now().Add(20 * time.Second)
