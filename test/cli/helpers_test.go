@@ -85,7 +85,7 @@ func create(t *testing.T, bin string, ps []*testutil.Proc, replicas int) result 
 // slot map (so that the next operation's check is clean).
 func waitOK(t *testing.T, ps []*testutil.Proc) {
 	t.Helper()
-	testutil.WaitFor(t, 30*time.Second, "cluster_state:ok and one slot map on all nodes", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "cluster_state:ok, one slot map and full membership on all nodes", func() bool {
 		first := ""
 		for _, p := range ps {
 			if p.Exited() {
@@ -103,6 +103,17 @@ func waitOK(t *testing.T, ps []*testutil.Proc) {
 			s, err := c.Do("CLUSTER", "NODES")
 			c.Close()
 			if err != nil {
+				return false
+			}
+			// Every node must also know every node of ps (gossip spreads
+			// a new node a little after it joined).
+			known := 0
+			for _, l := range strings.Split(s.Text(), "\n") {
+				if f := strings.Fields(l); len(f) > 2 && !strings.Contains(f[2], "handshake") {
+					known++
+				}
+			}
+			if known < len(ps) {
 				return false
 			}
 			sig := slotSignature(s.Text())
