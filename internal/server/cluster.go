@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reefkv/reef/internal/cluster/driver"
@@ -72,6 +73,9 @@ type clusterNode struct {
 	d     *driver.Driver
 	work  workQueue
 	pause pauseState // manual failover: writes paused by the cluster
+	// pausing is set while a PauseWrites deadline is set, so that commands
+	// skip the pause's mutex otherwise.
+	pausing atomic.Bool
 	// recheck wakes blocked clients to check their slot again (a slot
 	// lost, the cluster down).
 	recheck signal
@@ -306,10 +310,12 @@ func (e clusterEvents) FlushData() {
 
 func (e clusterEvents) PauseWrites(until time.Time) {
 	if until.IsZero() {
+		e.n.pausing.Store(false)
 		e.n.pause.lift()
 		return
 	}
 	e.n.pause.set(until, false)
+	e.n.pausing.Store(true)
 }
 
 func (e clusterEvents) Published(channel, message []byte, shard bool) {

@@ -66,9 +66,9 @@ func (p *pauseState) lift() {
 // held back.
 func (c *Client) waitIfPaused(spec *command.Spec) {
 	c.waitPause(&c.srv.pause, spec)
-	if c.srv.cluster != nil {
+	if n := c.srv.cluster; n != nil && n.pausing.Load() {
 		// Writes paused by a manual failover (cluster.go).
-		c.waitPause(&c.srv.cluster.pause, spec)
+		c.waitPause(&n.pause, spec)
 	}
 }
 
