@@ -237,3 +237,62 @@ func clientFields(text string) [][2]string {
 }
 
 var _ = sort.Strings
+
+// TestSlowlog runs the same commands with slowlog-log-slower-than 0 on both
+// servers and compares the entries' arguments (truncation of long and
+// numerous arguments, redaction) and client names; ids, times, durations
+// and addresses are each server's own.
+func TestSlowlog(t *testing.T) {
+	redis, reef := startPair(t)
+	p := dialPair(t, redis, reef)
+	long := strings.Repeat("x", 200)
+	many := []string{"MSET"}
+	for i := 0; i < 40; i++ {
+		many = append(many, "k"+strings.Repeat("y", i%3), "v")
+	}
+	for _, cmd := range [][]string{
+		{"CONFIG", "SET", "slowlog-log-slower-than", "0"},
+		{"SLOWLOG", "RESET"},
+		{"CLIENT", "SETNAME", "slowname"},
+		{"SET", "k", long},
+		many,
+		{"AUTH", "user", "pass"},
+		{"GET", "k"},
+		{"EXEC"}, // skip_slowlog, and an error
+	} {
+		if _, _, err := p.Do(cmd...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b, err := p.Do("SLOWLOG", "GET", "-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, _ := ParseReply(a)
+	rb, _ := ParseReply(b)
+	if len(ra.Elems) != len(rb.Elems) {
+		t.Fatalf("redis has %d entries, reef %d\n  redis: %s\n  reef:  %s", len(ra.Elems), len(rb.Elems), Show(a), Show(b))
+	}
+	for i := range ra.Elems {
+		ea, eb := ra.Elems[i], rb.Elems[i]
+		if len(ea.Elems) != 6 || len(eb.Elems) != 6 {
+			t.Fatalf("entry %d: %d and %d fields, want 6", i, len(ea.Elems), len(eb.Elems))
+		}
+		args := func(e Reply) string {
+			var out []string
+			for _, a := range e.Elems[3].Elems {
+				out = append(out, a.Str)
+			}
+			return strings.Join(out, " ")
+		}
+		if args(ea) != args(eb) || ea.Elems[5].Str != eb.Elems[5].Str {
+			t.Errorf("entry %d differs\n  redis: %q name %q\n  reef:  %q name %q", i, args(ea), ea.Elems[5].Str, args(eb), eb.Elems[5].Str)
+		}
+		if ea.Elems[0].Int-ra.Elems[0].Elems[0].Int != eb.Elems[0].Int-rb.Elems[0].Elems[0].Int {
+			t.Errorf("entry %d: ids not consecutive alike", i)
+		}
+	}
+	if _, _, err := p.Do("CONFIG", "SET", "slowlog-log-slower-than", "10000"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,157 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reefkv/reef/internal/testutil"
+)
+
+// both runs f against a real redis-server and a reef-server started with
+// the same arguments, as subtests.
+func both(t *testing.T, args []string, f func(t *testing.T, p *testutil.Proc)) {
+	for _, server := range []string{"redis", "reef"} {
+		t.Run(server, func(t *testing.T) {
+			start := testutil.StartReef
+			if server == "redis" {
+				start = testutil.StartRedis
+			}
+			f(t, start(t, args...))
+		})
+	}
+}
+
+func do(t *testing.T, c *testutil.Conn, want string, args ...string) {
+	t.Helper()
+	v, err := c.Do(args...)
+	if err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	if v.Text() != want {
+		t.Fatalf("%v = %q, want %q", args, v.Text(), want)
+	}
+}
+
+// TestActiveExpiry: keys nobody touches are removed by the background
+// cycle (Redis's sampling), unless DEBUG SET-ACTIVE-EXPIRE 0.
+func TestActiveExpiry(t *testing.T) {
+	both(t, []string{"--enable-debug-command", "yes", "--hz", "50"}, func(t *testing.T, p *testutil.Proc) {
+		c := testutil.MustDial(t, p.Addr())
+		do(t, c, "OK", "DEBUG", "SET-ACTIVE-EXPIRE", "0")
+		var batch []byte
+		for i := 0; i < 500; i++ {
+			batch = append(batch, "SET vol:"+strconv.Itoa(i)+" v PX 50\r\n"...)
+		}
+		c.WriteRaw(batch)
+		for i := 0; i < 500; i++ {
+			if v, err := c.R.ReadReply(); err != nil || v.Text() != "OK" {
+				t.Fatalf("pipelined SET: %q %v", v.Text(), err)
+			}
+		}
+		do(t, c, "OK", "SET", "keep", "v")
+		time.Sleep(300 * time.Millisecond) // let them all expire, unseen
+		do(t, c, "501", "DBSIZE")          // nothing deleted them yet
+		do(t, c, "OK", "DEBUG", "SET-ACTIVE-EXPIRE", "1")
+		testutil.WaitFor(t, 20*time.Second, "active expiry to delete 500 keys", func() bool {
+			v, _ := c.Do("DBSIZE")
+			return v.Text() == "1"
+		})
+		v, _ := c.Do("INFO", "stats")
+		if !strings.Contains(v.Text(), "expired_keys:500\r\n") {
+			t.Fatalf("expired_keys is not 500:\n%s", v.Text())
+		}
+		do(t, c, "v", "GET", "keep")
+	})
+}
+
+// TestClientKillPauseReply checks the behaviour (not only the replies) of
+// CLIENT KILL, PAUSE/UNPAUSE, REPLY and NO-EVICT on both servers.
+func TestClientKillPauseReply(t *testing.T) {
+	both(t, nil, func(t *testing.T, p *testutil.Proc) {
+		a := testutil.MustDial(t, p.Addr())
+		b := testutil.MustDial(t, p.Addr())
+		idB, _ := b.Do("CLIENT", "ID")
+		do(t, b, "OK", "CLIENT", "SETNAME", "victim")
+		// KILL by id; SKIPME no kills the caller after its reply.
+		do(t, a, "1", "CLIENT", "KILL", "ID", idB.Text())
+		if _, err := b.Do("PING"); err == nil {
+			t.Fatal("killed client still served")
+		}
+		v, _ := a.Do("CLIENT", "LIST")
+		if strings.Contains(v.Text(), "name=victim") {
+			t.Fatalf("killed client still listed:\n%s", v.Text())
+		}
+		c := testutil.MustDial(t, p.Addr())
+		info, _ := c.Do("CLIENT", "INFO")
+		addr := fieldOf(info.Text(), "addr")
+		do(t, a, "OK", "CLIENT", "KILL", addr)
+		if _, err := c.Do("PING"); err == nil {
+			t.Fatal("client killed by address still served")
+		}
+		do(t, a, "ERR No such client", "CLIENT", "KILL", addr)
+
+		// PAUSE WRITE holds writes, not reads, until UNPAUSE.
+		w := testutil.MustDial(t, p.Addr())
+		do(t, a, "OK", "CLIENT", "PAUSE", "20000", "WRITE")
+		done := make(chan string, 1)
+		go func() {
+			v, err := w.Do("SET", "paused", "1")
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			done <- v.Text()
+		}()
+		do(t, a, "", "GET", "paused") // reads go on (null)
+		select {
+		case r := <-done:
+			t.Fatalf("write ran during CLIENT PAUSE WRITE: %q", r)
+		case <-time.After(200 * time.Millisecond):
+		}
+		do(t, a, "OK", "CLIENT", "UNPAUSE")
+		select {
+		case r := <-done:
+			if r != "OK" {
+				t.Fatalf("paused write: %q", r)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("write still held after CLIENT UNPAUSE")
+		}
+		// A short PAUSE ALL ends by itself.
+		do(t, a, "OK", "CLIENT", "PAUSE", "100")
+		start := time.Now()
+		do(t, w, "PONG", "PING")
+		if d := time.Since(start); d < 50*time.Millisecond {
+			t.Fatalf("PING during CLIENT PAUSE ALL answered after %v", d)
+		}
+
+		// REPLY OFF / SKIP / ON.
+		r := testutil.MustDial(t, p.Addr())
+		r.WriteRaw([]byte("CLIENT REPLY OFF\r\nSET x 1\r\nCLIENT REPLY SKIP\r\nGET x\r\nCLIENT REPLY ON\r\n"))
+		v, err := r.R.ReadReply()
+		if err != nil || v.Text() != "OK" {
+			t.Fatalf("after REPLY OFF/SKIP/ON the first reply is %q %v, want the ON's OK", v.Text(), err)
+		}
+		r.WriteRaw([]byte("CLIENT REPLY SKIP\r\nGET x\r\nGET x\r\n"))
+		if v, err := r.R.ReadReply(); err != nil || v.Text() != "1" {
+			t.Fatalf("after SKIP: %q %v", v.Text(), err)
+		}
+		do(t, r, "OK", "CLIENT", "NO-EVICT", "on")
+		v, _ = r.Do("CLIENT", "INFO")
+		if f := fieldOf(v.Text(), "flags"); f != "e" {
+			t.Fatalf("flags with NO-EVICT on: %q", f)
+		}
+	})
+}
+
+// fieldOf returns field name of a CLIENT INFO/LIST line.
+func fieldOf(line, name string) string {
+	for _, f := range strings.Fields(line) {
+		if k, v, ok := strings.Cut(f, "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
+}
