@@ -210,3 +210,19 @@ func at(s []string, i int) string {
 	}
 	return "<missing>"
 }
+
+// TestClusterDisabled: the cluster commands of a server without
+// cluster-enabled reply exactly as redis-server 7.0's.
+func TestClusterDisabled(t *testing.T) {
+	t.Parallel()
+	reef, redis := testutil.StartReef(t), testutil.StartRedis(t)
+	for _, args := range [][]string{
+		{"CLUSTER", "INFO"}, {"CLUSTER", "HELP"}, {"CLUSTER", "FOO"}, {"CLUSTER"}, {"CLUSTER", "KEYSLOT", "x"},
+		{"CLUSTER", "COUNTKEYSINSLOT", "1"}, {"CLUSTER", "GETKEYSINSLOT", "1", "1"}, {"CLUSTER", "NODES", "x"},
+		{"ASKING"}, {"READONLY"}, {"READWRITE"}, {"SELECT", "1"}, {"MSET", "a", "1", "b", "2"}, {"INFO", "cluster"},
+	} {
+		if got, want := do(t, reef, args...), do(t, redis, args...); got != want {
+			t.Errorf("%v:\n reef: %q\nredis: %q", args, got, want)
+		}
+	}
+}
