@@ -1,6 +1,7 @@
 package command
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/reefkv/reef/internal/keyspace"
@@ -93,16 +94,13 @@ func pushGeneric(c *Ctx, head, xx bool) {
 func (c *Ctx) keyReady(key []byte) { c.Env.KeyReady(c.DB, key) }
 
 // positiveLong is getPositiveLongFromObjectOrReply.
+// Like Redis, the message replaces the parse error too.
 func (c *Ctx) positiveLong(arg []byte, msg string) (int64, bool) {
-	n, ok := rconv.ParseInt(arg)
-	if !ok {
-		c.Err(ErrNotInt)
-		return 0, false
+	if msg == "" {
+		msg = "value is out of range, must be positive"
 	}
-	if n < 0 {
-		if msg == "" {
-			msg = "value is out of range, must be positive"
-		}
+	n, ok := rconv.ParseInt(arg)
+	if !ok || n < 0 {
 		c.Err("ERR " + msg)
 		return 0, false
 	}
@@ -624,13 +622,8 @@ func blmoveGeneric(c *Ctx, fromHead, toHead bool, deadline int64) {
 // lmpopGeneric is lmpopGenericCommand for LMPOP (numkeys at 1) and BLMPOP
 // (timeout at 1, numkeys at 2).
 func lmpopGeneric(c *Ctx, numkeysIdx int, blocking bool) {
-	numkeys, ok := rconv.ParseInt(c.Args[numkeysIdx])
+	numkeys, ok := c.rangeLongMsg(c.Args[numkeysIdx], 1, math.MaxInt64, "numkeys should be greater than 0")
 	if !ok {
-		c.Err(ErrNotInt)
-		return
-	}
-	if numkeys < 1 {
-		c.Err("ERR numkeys should be greater than 0")
 		return
 	}
 	whereIdx := int64(numkeysIdx) + numkeys + 1
@@ -647,13 +640,8 @@ func lmpopGeneric(c *Ctx, numkeysIdx int, blocking bool) {
 		more := len(c.Args) - 1 - j
 		if count == -1 && eq(c.Args[j], "count") && more > 0 {
 			j++
-			n, ok := rconv.ParseInt(c.Args[j])
+			n, ok := c.rangeLongMsg(c.Args[j], 1, math.MaxInt64, "count should be greater than 0")
 			if !ok {
-				c.Err(ErrNotInt)
-				return
-			}
-			if n < 1 {
-				c.Err("ERR count should be greater than 0")
 				return
 			}
 			count = n

@@ -457,11 +457,7 @@ func sintercardCommand(c *Ctx) {
 // rangeLongMsg is getRangeLongFromObjectOrReply with a custom message.
 func (c *Ctx) rangeLongMsg(arg []byte, lo, hi int64, msg string) (int64, bool) {
 	n, ok := rconv.ParseInt(arg)
-	if !ok {
-		c.Err(ErrNotInt)
-		return 0, false
-	}
-	if n < lo || n > hi {
+	if !ok || n < lo || n > hi {
 		c.Err("ERR " + msg)
 		return 0, false
 	}

@@ -62,6 +62,7 @@ type sortItem struct {
 // and the empty string (0) are fine; trailing garbage, NaN and ERANGE
 // (overflow, underflow to zero or to a subnormal) are refused.
 func sortScore(b []byte) (float64, bool) {
+	b = cPrefix(b)
 	if len(b) == 0 {
 		return 0, true
 	}
@@ -260,7 +261,7 @@ func sortGeneric(c *Ctx, readonly bool) {
 				vec[i].score = f
 			}
 		}
-		byPattern := sortby != nil
+		byPattern, store := sortby != nil, storekey != nil
 		cmp := func(a, b *sortItem) int {
 			var r int
 			switch {
@@ -284,11 +285,18 @@ func sortGeneric(c *Ctx, readonly bool) {
 					default:
 						r = 1
 					}
-				default:
+				case store:
 					r = bytes.Compare(a.cmpobj, b.cmpobj)
+				default:
+					r = bytes.Compare(cPrefix(a.cmpobj), cPrefix(b.cmpobj))
 				}
-			default:
+			case store:
 				r = bytes.Compare(a.obj, b.obj)
+			default:
+				// strcoll: C strings, so bytes after a NUL do not count;
+				// the stable sort keeps such ties in input order, as
+				// glibc's merge-sort qsort does.
+				r = bytes.Compare(cPrefix(a.obj), cPrefix(b.obj))
 			}
 			if desc {
 				r = -r

@@ -134,6 +134,7 @@ func parseHexFloat(b []byte) (float64, bool) {
 // strtod, which skips leading spaces, takes an empty string as 0 and does
 // not care about overflow; NaN and trailing garbage are refused.
 func strtodRange(b []byte) (float64, bool) {
+	b = cPrefix(b)
 	if len(b) == 0 {
 		return 0, true
 	}
@@ -161,6 +162,17 @@ func strtodRange(b []byte) (float64, bool) {
 		return 0, false
 	}
 	return f, true
+}
+
+// cPrefix is b as a C string: up to its first NUL byte (strtod stops
+// there and sees the end of the string).
+func cPrefix(b []byte) []byte {
+	for i, ch := range b {
+		if ch == 0 {
+			return b[:i]
+		}
+	}
+	return b
 }
 
 // scoreRange is zrangespec.
@@ -1107,7 +1119,7 @@ func zpopName(max bool) []byte {
 
 func zpopCommand(c *Ctx, max bool) {
 	if len(c.Args) > 3 {
-		c.Err(ErrArity(c.Spec.FullName()))
+		c.Err(ErrSyntax)
 		return
 	}
 	count := int64(-1)

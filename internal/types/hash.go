@@ -104,16 +104,20 @@ func (h *Hash) Set(field, value []byte, lim *Limits) bool {
 		h.ht.Set(kv[:len(field)], kv[len(field):])
 		return true
 	}
+	isNew := true
 	if p := h.findField(field); p >= 0 {
 		h.lp = listpack.Replace(h.lp, listpack.Next(h.lp, p), value)
-		return false
+		isNew = false
+	} else {
+		h.lp = listpack.Append(h.lp, field)
+		h.lp = listpack.Append(h.lp, value)
 	}
-	h.lp = listpack.Append(h.lp, field)
-	h.lp = listpack.Append(h.lp, value)
+	// Checked on updates too, as Redis does: the limit may have been
+	// lowered since the hash grew.
 	if h.Len() > lim.HashMaxListpackEntries {
 		h.convert()
 	}
-	return true
+	return isNew
 }
 
 // Delete removes field and reports whether it was present.
@@ -176,6 +180,9 @@ func (h *Hash) Scan(cursor uint64, count int, fn func(field, value Str)) uint64 
 	if h.ht == nil {
 		h.Range(func(f, v Str) bool { fn(f, v); return true })
 		return 0
+	}
+	if cursor > uint64(h.ht.Len()) {
+		return 0 // past the table: a cursor we never returned
 	}
 	return h.ht.Scan(cursor, count, func(e *dict.Entry[string]) {
 		fn(strOfString(e.Key), strOfString(e.Val))

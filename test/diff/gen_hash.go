@@ -67,7 +67,7 @@ func hashFamily() Family {
 		}},
 		{Name: "hscan", Weight: 3, Run: func(g *G) error { return scanAll(g, "HSCAN", g.Key(), true) }},
 		{Name: "arity", Weight: 2, Cmd: func(g *G) []string {
-			return g.wrongArity(g.Pick("HSET", "HGET", "HDEL", "HLEN", "HINCRBY", "HINCRBYFLOAT", "HSTRLEN", "HRANDFIELD", "HMGET", "HSETNX", "HGETALL"), 4)
+			return g.wrongArity(g.Pick("HSET", "HGET", "HDEL", "HLEN", "HINCRBY", "HINCRBYFLOAT", "HSTRLEN", "HMGET", "HSETNX"), 4)
 		}},
 	}...)}
 }

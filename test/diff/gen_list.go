@@ -78,8 +78,9 @@ func listFamily() Family {
 			}
 			return args
 		}},
-		{Name: "sort", Weight: 3, Cmd: func(g *G) []string {
-			args := []string{g.Pick("SORT", "SORT_RO"), g.Key()}
+		{Name: "sort", Weight: 3, Run: func(g *G) error {
+			key := g.Key()
+			args := []string{g.Pick("SORT", "SORT_RO"), key}
 			for i := 0; i < g.R.IntN(4); i++ {
 				switch g.R.IntN(6) {
 				case 0:
@@ -96,13 +97,13 @@ func listFamily() Family {
 					args = append(args, "ALPHA")
 				}
 			}
-			return args
+			return sortUnstable(g, key, args...)
 		}},
 		{Name: "sort-weights", Weight: 1, Cmd: func(g *G) []string {
 			return []string{"MSET", "w_" + g.Member(), g.Pick(g.Int(), g.Float()), "w_" + g.Member(), g.Int()}
 		}},
 		{Name: "arity", Weight: 2, Cmd: func(g *G) []string {
-			return g.wrongArity(g.Pick("LPUSH", "LPOP", "LRANGE", "LINSERT", "LREM", "LPOS", "LMOVE", "LMPOP", "BLPOP", "BLMOVE", "LSET", "LINDEX"), 5)
+			return g.wrongArity(g.Pick("LPUSH", "LPOP", "LRANGE", "LINSERT", "LREM", "LPOS", "LMOVE", "LMPOP", "LSET", "LINDEX"), 5)
 		}},
 	}...)}
 }

@@ -71,13 +71,10 @@ func setFamily() Family {
 			case "BY":
 				args = append(args, g.Pick("nosort", "w_*"))
 			}
-			if args[2] == "BY" && args[3] == "nosort" {
-				return unorderedIfHashtable(g, k, false, args...)
-			}
-			return g.Same(args...)
+			return sortUnstable(g, k, args...)
 		}},
 		{Name: "arity", Weight: 2, Cmd: func(g *G) []string {
-			return g.wrongArity(g.Pick("SADD", "SREM", "SPOP", "SRANDMEMBER", "SMOVE", "SINTERCARD", "SISMEMBER"), 4)
+			return g.wrongArity(g.Pick("SADD", "SREM", "SMOVE", "SINTERCARD", "SISMEMBER"), 4)
 		}},
 	}...)}
 }

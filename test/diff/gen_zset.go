@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"fmt"
 	"strconv"
 )
 
@@ -43,7 +44,12 @@ func zsetFamily() Family {
 			if g.encodingOf(key) == "skiplist" && !sameScores(g, key) {
 				return nil
 			}
-			return g.Same(full...)
+			before, _, _ := g.Pair.Do("ZRANGE", key, "0", "-1", "WITHSCORES")
+			if err := g.Same(full...); err != nil {
+				ea, eb, _ := g.Pair.Do("OBJECT", "ENCODING", key)
+				return fmt.Errorf("%w\n  zset before (redis): %s\n  encodings: %s %s", err, Show(before), Show(ea), Show(eb))
+			}
+			return nil
 		}
 	}
 	return Family{Name: "zset", Gens: append(collectionCommon(), []Generator{
@@ -216,11 +222,13 @@ func zsetFamily() Family {
 		}},
 		{Name: "sadd", Weight: 2, Cmd: func(g *G) []string { return append([]string{"SADD", g.Key()}, g.Members(3)...) }},
 		{Name: "zscan", Weight: 3, Run: func(g *G) error { return scanAll(g, "ZSCAN", g.Key(), true) }},
-		{Name: "sort", Weight: 2, Cmd: func(g *G) []string {
-			return []string{"SORT", g.Key(), g.Pick("ALPHA", "DESC", "BY"), g.Pick("nosort", "ALPHA", "ASC")}
+		{Name: "sort", Weight: 2, Run: func(g *G) error {
+			// BY without '*' keeps a set's own (hashtable) order.
+			k := g.Key()
+			return sortUnstable(g, k, "SORT", k, g.Pick("ALPHA", "DESC", "BY"), g.Pick("nosort", "ALPHA", "ASC"))
 		}},
 		{Name: "arity", Weight: 2, Cmd: func(g *G) []string {
-			return g.wrongArity(g.Pick("ZADD", "ZRANGE", "ZPOPMIN", "ZMPOP", "ZRANGESTORE", "ZUNIONSTORE", "ZRANDMEMBER", "ZINCRBY", "ZCOUNT"), 5)
+			return g.wrongArity(g.Pick("ZADD", "ZRANGE", "ZPOPMIN", "ZMPOP", "ZRANGESTORE", "ZUNIONSTORE", "ZINCRBY", "ZCOUNT"), 5)
 		}},
 	}...)}
 }
@@ -238,8 +246,17 @@ func sameScores(g *G, key string) bool {
 	if err != nil {
 		return false
 	}
-	for i := 3; i < len(r.Elems); i += 2 {
-		if r.Elems[i].Str != r.Elems[1].Str {
+	var scores []string
+	for i, e := range r.Elems {
+		switch {
+		case len(e.Elems) == 2: // RESP3: [member, score] pairs
+			scores = append(scores, e.Elems[1].Str)
+		case i%2 == 1:
+			scores = append(scores, e.Str)
+		}
+	}
+	for _, sc := range scores {
+		if sc != scores[0] {
 			return false
 		}
 	}
