@@ -341,15 +341,7 @@ func clientList(ctx *command.Ctx) {
 				ctx.Err("ERR Unknown client type '" + cstr(ctx.Args[3]) + "'")
 				return
 			}
-			switch t {
-			case "normal":
-				typeFilter = func(cl *Client) bool { return !cl.isPubSub() }
-			case "pubsub":
-				typeFilter = func(cl *Client) bool { return cl.isPubSub() }
-			default:
-				ctx.Out = resp.AppendVerbatim(ctx.Out, ctx.Proto, "txt", nil)
-				return
-			}
+			typeFilter = func(cl *Client) bool { return typeMatches(cl, t) }
 		case command.EqualFold(ctx.Args[2], "id") && len(ctx.Args) >= 4:
 			ids = map[uint64]bool{}
 			for _, a := range ctx.Args[3:] {
@@ -449,7 +441,7 @@ func clientKill(ctx *command.Ctx) {
 		if id != 0 && cl.id != id || addr != "" && cl.addr != addr || laddr != "" && cl.laddr != laddr {
 			continue
 		}
-		if typ != "" && typ != "normal" && !(typ == "pubsub" && cl.isPubSub()) || typ == "normal" && cl.isPubSub() {
+		if typ != "" && !typeMatches(cl, typ) {
 			continue
 		}
 		if cl == c && skipMe {

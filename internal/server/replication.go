@@ -84,6 +84,9 @@ func (s *Server) startRepl() error {
 			return err
 		}
 	}
+	if asReplica {
+		s.logOut.SetRole('S')
+	}
 	s.repl.Start()
 	return nil
 }
@@ -810,4 +813,21 @@ func (r clusterReplication) BecomeMaster(failover bool) {
 	s := r.s
 	s.repl.ReplicaOfNoOne()
 	s.logOut.SetRole('M')
+}
+
+// typeMatches is CLIENT LIST/KILL TYPE: master (the link to this node's
+// master), replica/slave, pubsub or normal.
+func typeMatches(cl *Client, typ string) bool {
+	cl.mu.Lock()
+	flags := cl.flags
+	cl.mu.Unlock()
+	switch typ {
+	case "master":
+		return flags == "M"
+	case "replica", "slave":
+		return flags == "S"
+	case "pubsub":
+		return cl.isPubSub()
+	}
+	return flags != "M" && flags != "S" && !cl.isPubSub()
 }
