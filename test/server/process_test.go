@@ -262,3 +262,49 @@ func runRedisServer(t *testing.T, dir string, args ...string) string {
 	}
 	return p.Output()
 }
+
+// TestConfigRewriteRestart: CONFIG SET then CONFIG REWRITE persists the
+// change into the config file (keeping comments and include lines), and a
+// server restarted from that file has it.
+func TestConfigRewriteRestart(t *testing.T) {
+	dir := t.TempDir()
+	port := testutil.FreePort(t)
+	writeFile(t, dir, "inc.conf", "hz 12\n")
+	conf := writeFile(t, dir, "reef.conf", "# my settings\nport "+strconv.Itoa(port)+"\nbind 127.0.0.1\nsave \"\"\ninclude "+filepath.Join(dir, "inc.conf")+"\nmaxclients 100\n")
+	p := startReef(t, dir, port, conf)
+	p.WaitReady(t)
+	c := testutil.MustDial(t, p.Addr())
+	for _, args := range [][]string{
+		{"CONFIG", "SET", "maxclients", "77"},
+		{"CONFIG", "SET", "slowlog-max-len", "99"},
+		{"CONFIG", "REWRITE"},
+	} {
+		if v, err := c.Do(args...); err != nil || v.Text() != "OK" {
+			t.Fatalf("%v: %q %v", args, v.Text(), err)
+		}
+	}
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{"# my settings", "maxclients 77", "slowlog-max-len 99", "include " + filepath.Join(dir, "inc.conf")} {
+		if !strings.Contains(text, want) {
+			t.Errorf("rewritten file lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "maxclients 100") {
+		t.Errorf("old maxclients line kept:\n%s", text)
+	}
+	p.Signal(syscall.SIGTERM)
+	p.WaitExit(t, 20*time.Second)
+	p2 := startReef(t, dir, port, conf)
+	p2.WaitReady(t)
+	c2 := testutil.MustDial(t, p2.Addr())
+	for name, want := range map[string]string{"maxclients": "77", "slowlog-max-len": "99", "hz": "12"} {
+		v, err := c2.Do("CONFIG", "GET", name)
+		if err != nil || len(v.Elems) != 2 || v.Elems[1].Text() != want {
+			t.Errorf("after restart CONFIG GET %s = %v %v, want %s", name, v, err, want)
+		}
+	}
+}
