@@ -43,6 +43,9 @@ type Stats struct {
 	Usec          atomic.Int64
 	RejectedCalls atomic.Int64
 	FailedCalls   atomic.Int64
+	// Latency is the command's latency histogram (INFO latencystats),
+	// allocated on the first call; see HistogramOf.
+	Latency atomic.Pointer[Histogram]
 }
 
 // Env is what handlers need from the server beyond the keyspace. The server

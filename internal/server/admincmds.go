@@ -49,6 +49,7 @@ func resetSpecStats(sp *command.Spec) {
 	sp.Stats.Usec.Store(0)
 	sp.Stats.RejectedCalls.Store(0)
 	sp.Stats.FailedCalls.Store(0)
+	sp.Stats.Latency.Store(nil)
 	for _, sub := range sp.Subs {
 		resetSpecStats(sub)
 	}

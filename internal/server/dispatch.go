@@ -284,6 +284,11 @@ func (c *Client) afterCall(spec *command.Spec, args [][]byte, dur time.Duration,
 	usec := dur.Microseconds()
 	spec.Stats.Calls.Add(1)
 	spec.Stats.Usec.Add(usec)
+	if s.cfg.Get().LatencyTracking {
+		// In nanoseconds of whole microseconds, at least 1, as Redis
+		// records them.
+		spec.HistogramOf().Record(max(uint64(usec)*1000, 1))
+	}
 	if ctx.Failed {
 		spec.Stats.FailedCalls.Add(1)
 		s.countErrorCode(ctx.ErrCode)

@@ -311,6 +311,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		}
 	case "latencystats":
 		b.WriteString("# Latencystats\r\n")
+		s.writeLatencyStats(b, cfg.LatencyTrackingInfoPercentiles)
 	case "cluster":
 		b.WriteString("# Cluster\r\n")
 		field(b, "cluster_enabled", boolInt(cfg.ClusterEnabled))
@@ -383,4 +384,36 @@ func heapStats() heapFigures {
 	unused := int64(samples[1].Value.Uint64())
 	free := int64(samples[2].Value.Uint64())
 	return heapFigures{allocated: objects, active: objects + unused, resident: objects + unused + free}
+}
+
+// writeLatencyStats writes Redis's latency_percentiles_usec_<cmd> lines for
+// every command with recorded calls, sorted by name.
+func (s *Server) writeLatencyStats(b *strings.Builder, percentiles []float64) {
+	var lines []string
+	var walk func(sp *command.Spec)
+	walk = func(sp *command.Spec) {
+		if h := sp.Stats.Latency.Load(); h != nil && h.Total() > 0 {
+			var l strings.Builder
+			l.WriteString("latency_percentiles_usec_" + sp.Name + ":")
+			for i, p := range percentiles {
+				if i > 0 {
+					l.WriteByte(',')
+				}
+				label := strings.TrimRight(strings.TrimRight(strconv.FormatFloat(p, 'f', 6, 64), "0"), ".")
+				fmt.Fprintf(&l, "p%s=%.3f", label, float64(h.ValueAt(p))/1000)
+			}
+			l.WriteString("\r\n")
+			lines = append(lines, l.String())
+		}
+		for _, sub := range sp.Subs {
+			walk(sub)
+		}
+	}
+	for _, sp := range s.table.All() {
+		walk(sp)
+	}
+	sort.Strings(lines)
+	for _, l := range lines {
+		b.WriteString(l)
+	}
 }

@@ -1,0 +1,77 @@
+package command
+
+import (
+	"math/bits"
+	"sync/atomic"
+)
+
+// Histogram is a per-command latency histogram with the resolution of the
+// HdrHistogram Redis uses for INFO latencystats (2 significant digits:
+// exact below 256, then 128 buckets per power of two), so that
+// percentiles print like Redis's. Recording is lock-free.
+type Histogram struct {
+	counts [histBuckets]atomic.Int64
+	total  atomic.Int64
+}
+
+const (
+	histSubBits = 8
+	histBuckets = (64 - histSubBits + 2) << (histSubBits - 1)
+)
+
+// histIndex maps a value to its bucket.
+func histIndex(v uint64) int {
+	if v < 1<<histSubBits {
+		return int(v)
+	}
+	e := bits.Len64(v) - histSubBits
+	return e<<(histSubBits-1) + int(v>>e)
+}
+
+// histHighest is the largest value of bucket i (hdr's highest equivalent
+// value).
+func histHighest(i int) uint64 {
+	if i < 1<<histSubBits {
+		return uint64(i)
+	}
+	e := i>>(histSubBits-1) - 1
+	sub := uint64(i - e<<(histSubBits-1))
+	return sub<<e + 1<<e - 1
+}
+
+// Record adds one value (nanoseconds).
+func (h *Histogram) Record(v uint64) {
+	h.counts[histIndex(v)].Add(1)
+	h.total.Add(1)
+}
+
+// Total is the number of recorded values.
+func (h *Histogram) Total() int64 { return h.total.Load() }
+
+// ValueAt is hdr_value_at_percentile: the highest equivalent value of the
+// bucket where the cumulative count reaches p percent.
+func (h *Histogram) ValueAt(p float64) uint64 {
+	total := h.total.Load()
+	want := int64(p/100*float64(total) + 0.5)
+	if want < 1 {
+		want = 1
+	}
+	var seen int64
+	for i := range h.counts {
+		seen += h.counts[i].Load()
+		if seen >= want {
+			return histHighest(i)
+		}
+	}
+	return 0
+}
+
+// HistogramOf returns the latency histogram of s, creating it on first
+// use (commands never called cost no memory).
+func (s *Spec) HistogramOf() *Histogram {
+	if h := s.Stats.Latency.Load(); h != nil {
+		return h
+	}
+	s.Stats.Latency.CompareAndSwap(nil, new(Histogram))
+	return s.Stats.Latency.Load()
+}
