@@ -8,6 +8,12 @@
 //	REEF_DIFF_SEED=123 go test ./test/diff     # replay one seed
 //	REEF_DIFF_OPS=200000 go test ./test/diff   # longer soak (per stream)
 //	go test ./test/diff -run 'TestDiff/bits'   # one family only
+//	REEF_DIFF_RESP3=1 go test ./test/diff      # every stream in RESP3
+//	REEF_DIFF_HISTORY=300 ...                  # longer failure reports
+//
+// Half of the streams (chosen by the seed) switch both connections to RESP3
+// before their first command, and the HELLO generator switches protocols
+// mid-stream, so reply shapes are compared in both protocols.
 //
 // On a mismatch the test prints the seed, the family, the op index, the
 // command, both raw replies and the commands that led there, so a failure is

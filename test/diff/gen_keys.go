@@ -328,6 +328,22 @@ func dbsizeStep(g *G) error {
 	return err
 }
 
+// helloStep3 switches both connections to RESP3.
+func helloStep3(g *G) error {
+	for _, c := range []*Conn{g.Pair.Redis, g.Pair.Reef} {
+		raw, err := c.Do("HELLO", "3")
+		if err != nil {
+			return err
+		}
+		if len(raw) == 0 || raw[0] != '%' {
+			return fmt.Errorf("HELLO 3: %s", Show(raw))
+		}
+	}
+	g.Log = append(g.Log, "HELLO 3")
+	g.Proto = 3
+	return nil
+}
+
 // helloStep switches both connections between RESP2 and RESP3, or sends a
 // malformed HELLO.
 func helloStep(g *G) error {
