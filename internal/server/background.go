@@ -35,6 +35,7 @@ func (s *Server) cron() {
 		if s.activeExpire.Load() && !s.IsReplica() {
 			cursor = s.activeExpireCycle(cursor, hz)
 		}
+		s.migrationCron(time.Now())
 	}
 }
 

@@ -67,6 +67,8 @@ type Server struct {
 	// cluster is cluster mode (cluster.go), nil when cluster-enabled is no.
 	cluster     *clusterNode
 	clusterRepl ClusterReplication
+	// mig is slot migration (migration.go).
+	mig migrationNode
 	// repl is replication and RDB persistence (replication.go); loading is
 	// set while a dataset is being loaded; applyMu is held by the master
 	// link while it applies a command or a MULTI block.
@@ -403,5 +405,6 @@ func (s *Server) updateLRUClock() {
 // families returns every command family: the data commands of package
 // command plus the server's own.
 func (s *Server) families() []command.Family {
-	return append(command.DataFamilies(), s.serverFamily(), s.clusterFamily(), s.replFamily(), s.pubsubFamily())
+	fams := append(command.DataFamilies(), s.serverFamily(), s.clusterFamily(), s.replFamily(), s.pubsubFamily())
+	return append(fams, s.migrationFamilies()...)
 }
