@@ -53,6 +53,7 @@ type Client struct {
 	askingSet     bool           // ASKING was the command just run
 	routedMap     *state.SlotMap // slot map the command was routed with (cluster mode)
 	routedOpen    bool           // its slot is migrating or importing here
+	routedSlot    int            // the one slot of its keys, -1 if none (or EXEC)
 
 	// Read by other goroutines (CLIENT LIST/KILL/INFO).
 	mu       sync.Mutex

@@ -42,6 +42,8 @@ type route struct {
 	slot int
 	node uint16 // MOVED/ASK target, an index into the slot map's Nodes
 	open bool   // the slot is migrating or importing here
+	// keyed: the command has keys, all in slot (when code is redirNone).
+	keyed bool
 }
 
 // routeScan accumulates what getNodeByQuery learns from the keys.
@@ -99,6 +101,10 @@ func (c *Client) clusterRoute(spec *command.Spec, args [][]byte, cfg *config.Con
 	if r.code == redirNone {
 		c.routedMap = sm
 		c.routedOpen = r.open
+		c.routedSlot = -1
+		if r.keyed && !exec {
+			c.routedSlot = r.slot // lockKeys locks it without hashing again
+		}
 		return true
 	}
 	if exec {
@@ -188,7 +194,7 @@ func (c *Client) getNodeByQuery(sm *state.SlotMap, cfg *config.Config, spec *com
 	}
 	// MIGRATE works on the local node while the slot is open.
 	if open && spec.Name == "migrate" {
-		return route{slot: q.slot, open: true}
+		return route{slot: q.slot, open: true, keyed: true}
 	}
 	// Migrating and some keys are gone: ASK, or TRYAGAIN if some remain.
 	if q.migrating && q.missing > 0 {
@@ -203,17 +209,17 @@ func (c *Client) getNodeByQuery(sm *state.SlotMap, cfg *config.Config, spec *com
 		if q.multipleKeys && q.missing > 0 {
 			return route{code: redirUnstable}
 		}
-		return route{slot: q.slot, open: true}
+		return route{slot: q.slot, open: true, keyed: true}
 	}
 	// READONLY reads (and sharded pub/sub) on a replica of the owner.
 	write := spec.Flags&command.FlagWrite != 0 || (exec && anyWrite)
 	if (c.readonly || pubsubShard) && !write && sm.IsReplica() && sm.Master == q.owner {
-		return route{slot: q.slot, open: open}
+		return route{slot: q.slot, open: open, keyed: true}
 	}
 	if q.owner != sm.Me {
 		return route{code: redirMoved, slot: q.slot, node: q.owner}
 	}
-	return route{slot: q.slot, open: open}
+	return route{slot: q.slot, open: open, keyed: true}
 }
 
 // scanKeys feeds one command's keys to q: the first key fixes the slot and

@@ -259,6 +259,12 @@ func (c *Client) lockKeys(spec *command.Spec, args [][]byte) bool {
 	if spec.SelfLocking {
 		return false
 	}
+	if c.routedMap != nil && c.routedSlot >= 0 {
+		// Cluster routing found the one slot of all the keys.
+		c.slots = append(c.slots[:0], c.routedSlot)
+		c.srv.ks.LockSlots(c.slots)
+		return true
+	}
 	keys, _ := spec.KeyPositions(args, c.keyPos[:0])
 	c.keyPos = keys
 	if len(keys) == 0 {
