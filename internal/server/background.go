@@ -60,7 +60,17 @@ func (s *Server) activeExpireCycle(cursor, hz int) int {
 	start := time.Now()
 	deadline := start.Add(budget)
 	var totalSampled, totalExpired int
+	dbs := s.ks.Databases()
+	// TTLs of the sampled keys that live on, per database, for INFO
+	// keyspace's avg_ttl.
+	ttlSum := make([]int64, dbs)
+	ttlCount := make([]int64, dbs)
 	defer func() {
+		for db := range ttlCount {
+			if ttlCount[db] > 0 {
+				s.noteAvgTTL(db, ttlSum[db]/ttlCount[db])
+			}
+		}
 		s.stats.expireCycleMicros.Add(time.Since(start).Microseconds())
 		if totalSampled > 0 {
 			// Like Redis, a running average of the stale ratio.
@@ -68,7 +78,6 @@ func (s *Server) activeExpireCycle(cursor, hz int) int {
 			s.stats.expiredStalePerc.Store((cur + s.stats.expiredStalePerc.Load()*95) / 96)
 		}
 	}()
-	dbs := s.ks.Databases()
 	for visited := 0; visited < slot.Count; visited++ {
 		sl := cursor
 		cursor = (cursor + 1) % slot.Count
@@ -80,7 +89,9 @@ func (s *Server) activeExpireCycle(cursor, hz int) int {
 				continue
 			}
 			for {
-				sampled, expired := s.expireSlotSample(db, sl, perLoop)
+				sampled, expired, sum, n := s.expireSlotSample(db, sl, perLoop)
+				ttlSum[db] += sum
+				ttlCount[db] += n
 				totalSampled += sampled
 				totalExpired += expired
 				if sampled == 0 || expired*100/sampled <= stale {
@@ -102,12 +113,12 @@ func (s *Server) activeExpireCycle(cursor, hz int) int {
 
 // expireSlotSample samples up to n volatile keys of one slot and deletes the
 // expired ones.
-func (s *Server) expireSlotSample(db, sl, n int) (sampled, expired int) {
+func (s *Server) expireSlotSample(db, sl, n int) (sampled, expired int, ttlSum, ttlCount int64) {
 	s.ks.Lock(sl)
 	defer s.ks.Unlock(sl)
 	t := s.ks.Table(db, sl)
 	if t == nil || t.Expires.Len() == 0 {
-		return 0, 0
+		return 0, 0, 0, 0
 	}
 	now := time.Now().UnixMilli()
 	if n > t.Expires.Len() {
@@ -125,7 +136,21 @@ func (s *Server) expireSlotSample(db, sl, n int) (sampled, expired int) {
 			s.KeyExpired(db, key)
 			s.KeyModified(db, key)
 			expired++
+		} else {
+			ttlSum += e.Val - now
+			ttlCount++
 		}
 	}
-	return sampled, expired
+	return sampled, expired, ttlSum, ttlCount
+}
+
+// noteAvgTTL folds a cycle's average TTL of database db into the running
+// estimate INFO keyspace shows, with Redis's weights (2% new, 98% old).
+func (s *Server) noteAvgTTL(db int, avg int64) {
+	p := &s.avgTTL[db]
+	old := p.Load()
+	if old == 0 {
+		old = avg
+	}
+	p.Store(old/50*49 + avg/50)
 }

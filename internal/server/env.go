@@ -25,7 +25,15 @@ func (s *Server) IsReplica() bool { return s.repl.IsReplica() }
 func (s *Server) LRUClock() uint32 { return s.lruClock.Load() }
 
 // DBFlushed invalidates WATCHes on a flushed database (-1: all).
-func (s *Server) DBFlushed(db int) { s.watches.touchDB(db) }
+func (s *Server) DBFlushed(db int) {
+	s.watches.touchDB(db)
+	// An emptied database forgets its average TTL, as Redis's emptyDb.
+	for i := range s.avgTTL {
+		if db == -1 || db == i {
+			s.avgTTL[i].Store(0)
+		}
+	}
+}
 
 // DBSwapped invalidates WATCHes on both swapped databases, and marks the
 // keys clients are blocked on in them as ready (Redis's
@@ -35,6 +43,10 @@ func (s *Server) DBSwapped(a, b int) {
 	s.watches.touchDB(a)
 	s.watches.touchDB(b)
 	s.readyAfterSwap(a, b)
+	// The average TTL estimate goes with the data, as in Redis's SWAPDB.
+	x, y := s.avgTTL[a].Load(), s.avgTTL[b].Load()
+	s.avgTTL[a].Store(y)
+	s.avgTTL[b].Store(x)
 }
 
 // clientOf returns the client a server-level handler runs for.

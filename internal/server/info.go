@@ -322,7 +322,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 			if n == 0 {
 				continue
 			}
-			fmt.Fprintf(b, "db%d:keys=%d,expires=%d,avg_ttl=0\r\n", db, n, s.ks.VolatileSize(db))
+			fmt.Fprintf(b, "db%d:keys=%d,expires=%d,avg_ttl=%d\r\n", db, n, s.ks.VolatileSize(db), s.avgTTL[db].Load())
 		}
 	}
 }

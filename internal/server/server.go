@@ -80,6 +80,7 @@ type Server struct {
 	activeExpire atomic.Bool
 	memPeak      atomic.Int64
 	startupMem   int64 // heap in use once New returns (MEMORY DOCTOR's baseline)
+	avgTTL       []atomic.Int64 // per database: INFO keyspace avg_ttl, in ms
 
 	shutdownOnce sync.Once
 	shutdownCh   chan shutdownRequest
@@ -135,6 +136,7 @@ func New(cfg *config.Config, logOut *logging.Output) *Server {
 	s.updateLRUClock()
 	s.ks.InitSharedLRU(s.lruClock.Load())
 	s.registerConfigHooks()
+	s.avgTTL = make([]atomic.Int64, cfg.Databases)
 	s.startupMem = memoryUsed()
 	return s
 }

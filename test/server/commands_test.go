@@ -155,3 +155,43 @@ func fieldOf(line, name string) string {
 	}
 	return ""
 }
+
+// TestAvgTTL: INFO keyspace's avg_ttl is estimated by the expiry cycle's
+// samples, as in Redis.
+func TestAvgTTL(t *testing.T) {
+	both(t, []string{"--hz", "100"}, func(t *testing.T, p *testutil.Proc) {
+		c := testutil.MustDial(t, p.Addr())
+		for i := 0; i < 50; i++ {
+			do(t, c, "OK", "SET", "t:"+strconv.Itoa(i), "v", "EX", "1000")
+		}
+		do(t, c, "OK", "SET", "plain", "v")
+		var avg int64
+		testutil.WaitFor(t, 20*time.Second, "avg_ttl to be estimated", func() bool {
+			v, _ := c.Do("INFO", "keyspace")
+			line := fieldLine(v.Text(), "db0:")
+			if !strings.HasPrefix(line, "db0:keys=51,expires=50,avg_ttl=") {
+				t.Fatalf("INFO keyspace: %q", line)
+			}
+			avg, _ = strconv.ParseInt(strings.TrimPrefix(line, "db0:keys=51,expires=50,avg_ttl="), 10, 64)
+			return avg > 0
+		})
+		if avg < 900000 || avg > 1000000 {
+			t.Fatalf("avg_ttl %d, want about 1000000", avg)
+		}
+		do(t, c, "OK", "FLUSHALL")
+		do(t, c, "OK", "SET", "t", "v", "EX", "10")
+		v, _ := c.Do("INFO", "keyspace")
+		if line := fieldLine(v.Text(), "db0:"); !strings.HasPrefix(line, "db0:keys=1,expires=1,avg_ttl=") {
+			t.Fatalf("after FLUSHALL: %q", line)
+		}
+	})
+}
+
+func fieldLine(text, prefix string) string {
+	for _, l := range strings.Split(text, "\r\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
+}
