@@ -43,6 +43,7 @@ func DataFamilies() []Family {
 		{Commands: setCommands()},
 		{Commands: zsetCommands()},
 		{Commands: sortCommands(), SelfLocking: sortSelfLocking, GetKeys: sortGetKeys},
+		{Commands: hllCommands()},
 	}
 }
 

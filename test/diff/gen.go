@@ -44,6 +44,7 @@ func families() []Family {
 		listFamily(),
 		setFamily(),
 		zsetFamily(),
+		hllFamily(),
 	}
 }
 
