@@ -20,6 +20,9 @@ var serverArgs = []string{"--enable-debug-command", "yes", "--databases", "16"}
 // both.
 func startPair(t *testing.T) (*testutil.Proc, *testutil.Proc) {
 	t.Helper()
+	// Build reef-server first so both servers start at the same moment:
+	// Redis's shared integers are as old as the process (OBJECT IDLETIME).
+	testutil.Binary(t, "reef-server")
 	redis := testutil.StartRedis(t, serverArgs...)
 	reef := testutil.StartReef(t, serverArgs...)
 	return redis, reef
