@@ -308,3 +308,25 @@ func TestConfigRewriteRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestLoglevel: with loglevel warning only '#' lines are written; notices
+// such as "Ready to accept connections" are not.
+func TestLoglevel(t *testing.T) {
+	p := testutil.StartReef(t, "--loglevel", "warning")
+	c := testutil.MustDial(t, p.Addr())
+	c.Do("PING")
+	p.Signal(syscall.SIGTERM)
+	p.WaitExit(t, 20*time.Second)
+	out := p.Output()
+	if strings.Contains(out, "Ready to accept connections") {
+		t.Errorf("a notice was logged at loglevel warning:\n%s", out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if m := logLine.FindStringSubmatch(line); m == nil || !strings.Contains(line, " # ") {
+			t.Errorf("line below warning level: %q", line)
+		}
+	}
+	if !strings.Contains(out, "ready to exit") {
+		t.Errorf("no exit warning:\n%s", out)
+	}
+}
