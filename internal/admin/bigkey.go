@@ -174,6 +174,9 @@ func (w *mover) copyBigKey(sc *client.Conn, key string) (bool, error) {
 			return false, err
 		}
 	}
+	if err := w.waitReplicas(); err != nil {
+		return false, err
+	}
 	rs, err := sc.Pipeline([][]string{{"MULTI"}, {"DEL", key}, {"EXEC"}})
 	if err != nil {
 		return false, err

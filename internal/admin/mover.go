@@ -346,14 +346,6 @@ func (w *mover) moveBatch(slots []int) (map[int]int, error) {
 			return map[int]int{}, err
 		}
 	}
-	// Make the moved keys durable on the target's replicas before the
-	// slots change owner: if the target dies now, the replica that takes
-	// over has them. Bounded, and best effort (WAIT's count is not checked).
-	if dst.Replicas > 0 {
-		if c, err := w.conn(dst); err == nil {
-			c.Do("WAIT", strconv.Itoa(dst.Replicas), "1000")
-		}
-	}
 	tc := time.Now()
 	defer func() { trace("close", tc) }()
 	// 3. Close: the target first (it bumps its epoch), then the source
@@ -450,6 +442,14 @@ func (w *mover) migrateKeys(keys []string, keySlot []int) (int, error) {
 	const depth = 64
 	for i := 0; i < len(batches); i += depth {
 		group := batches[i:min(i+depth, len(batches))]
+		if w.job.Dst.Replicas > 0 && !w.noMigrate {
+			n, err := w.migrateDurable(group)
+			done += n
+			if err != nil {
+				return done, err
+			}
+			continue
+		}
 		if w.noMigrate {
 			for _, b := range group {
 				if err := w.dumpRestore(b); err != nil {
@@ -788,6 +788,10 @@ func (w *mover) dumpRestore(keys []string) error {
 					return false, fmt.Errorf("Node %s replied with error:\n%s", dst.Name(), rrs[i].Text())
 				}
 			}
+			if err := w.waitReplicas(); err != nil {
+				sc.Close()
+				return false, err
+			}
 			ex, err := sc.Pipeline([][]string{{"MULTI"}, append([]string{"DEL"}, present...), {"EXEC"}})
 			if err != nil {
 				return false, err
@@ -808,4 +812,110 @@ func (w *mover) dumpRestore(keys []string) error {
 		}
 	}
 	return fmt.Errorf("keys of %s kept changing while being copied to %s", src.Name(), dst.Name())
+}
+
+// waitReplicas blocks until the target's replicas have every write the
+// target acknowledged so far (WAIT), or fails after the MIGRATE timeout.
+func (w *mover) waitReplicas() error {
+	dst := w.job.Dst
+	if dst.Replicas == 0 {
+		return nil
+	}
+	c, err := w.conn(dst)
+	if err != nil {
+		return err
+	}
+	timeout := max(w.m.Opts.Timeout, 1000)
+	v, err := c.Do("WAIT", strconv.Itoa(dst.Replicas), strconv.Itoa(timeout))
+	if err != nil {
+		return err
+	}
+	if v.IsError() || v.Int < 1 {
+		return fmt.Errorf("the replicas of %s did not acknowledge the moved keys within %d ms (WAIT: %s)", dst.Name(), timeout, v.Text())
+	}
+	return nil
+}
+
+// migrateDurable moves batches (each the keys of one slot) to a target
+// that has replicas without the window in which plain MIGRATE can lose
+// keys: MIGRATE deletes a key from the source as soon as the target holds
+// it, so a target that dies before its replica got the key loses it when
+// the replica takes over. Here the source WATCHes the keys, MIGRATE COPYs
+// them, WAIT makes sure a replica has them, and only then the source
+// deletes them in MULTI/EXEC. A client write to one of the keys in
+// between fails the EXEC, and the copy is redone with REPLACE.
+func (w *mover) migrateDurable(batches [][]string) (int, error) {
+	m, src, dst := w.m, w.job.Src, w.job.Dst
+	var all []string
+	for _, b := range batches {
+		all = append(all, b...)
+	}
+	replace := m.Opts.Replace
+	for attempt := 0; attempt < 5; attempt++ {
+		var err error
+		if w.watch == nil || w.watch.Closed() {
+			if w.watch, err = client.Dial(src.Addr(), m.connOpts()); err != nil {
+				return 0, err
+			}
+		}
+		sc := w.watch
+		if _, err := sc.DoOK(append([]string{"WATCH"}, all...)...); err != nil {
+			return 0, err
+		}
+		for _, b := range batches {
+			args := m.migrateArgs(dst, replace, b)
+			// "COPY" goes before the KEYS list, with the other options.
+			i := len(args) - len(b) - 1
+			args = append(args[:i:i], append([]string{"COPY"}, args[i:]...)...)
+			if err := sc.Send(args...); err != nil {
+				return 0, err
+			}
+		}
+		busy := false
+		for _, b := range batches {
+			r, err := sc.Receive()
+			if err != nil {
+				return 0, fmt.Errorf("%s: MIGRATE: %w", src.Name(), err)
+			}
+			if !r.IsError() {
+				continue
+			}
+			if !strings.Contains(r.Text(), "BUSYKEY") || replace {
+				sc.Close()
+				return 0, fmt.Errorf("Node %s replied with error:\n%s", src.Name(), r.Text())
+			}
+			if !m.Opts.Replace {
+				diffs, err := m.compareKeyValuesConn(w, b)
+				if err != nil {
+					sc.Close()
+					return 0, fmt.Errorf("*** Value check failed! %v", err)
+				}
+				if len(diffs) > 0 {
+					sc.Close()
+					return 0, fmt.Errorf("*** Found %d key(s) in both source node and target node having different values.\n    Source node: %s\n    Target node: %s\n    Keys(s):\n    - %s\nPlease fix the above key(s) manually and try again or relaunch the command \nwith --cluster-replace option to force key overriding.", len(diffs), src.Name(), dst.Name(), strings.Join(diffs, "\n    - "))
+				}
+			}
+			busy = true
+		}
+		if busy {
+			// Equal values on both sides: copy again, replacing.
+			replace = true
+			sc.Do("UNWATCH")
+			continue
+		}
+		if err := w.waitReplicas(); err != nil {
+			sc.Close()
+			return 0, err
+		}
+		rs, err := sc.Pipeline([][]string{{"MULTI"}, append([]string{"DEL"}, all...), {"EXEC"}})
+		if err != nil {
+			return 0, err
+		}
+		if !rs[2].IsNull() {
+			return len(all), nil
+		}
+		// A client wrote to a key during the copy: copy again.
+		replace = true
+	}
+	return 0, fmt.Errorf("keys of %s kept changing while being copied to %s", src.Name(), dst.Name())
 }

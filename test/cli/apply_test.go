@@ -197,11 +197,18 @@ func TestApplyAfterTargetFailover(t *testing.T) {
 	})
 	plan := planFile(t, "reshard", ps[0].Addr(), "--cluster-from", "all", "--cluster-to", myID(t, ps[3]), "--cluster-slots", "600", "--cluster-yes")
 	cmd, out := startApply(t, plan)
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
 	testutil.WaitFor(t, 60*time.Second, "an open slot after a finished batch", func() bool {
+		select {
+		case <-exited:
+			t.Fatalf("apply ended before it could be interrupted:\n%s", out)
+		default:
+		}
 		return openAndMoved(t, ps, 3, 0)
 	})
 	ps[3].Kill()
-	cmd.Wait()
+	<-exited
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("replica log:\n%s", ps[4].Output())
