@@ -158,17 +158,21 @@ func (s *Server) Addr() net.Addr {
 // server shuts down. It returns the process exit code.
 func (s *Server) Run() int {
 	cfg := s.cfg.Get()
-	if err := s.listen(cfg); err != nil {
-		s.log.Warn(err.Error())
-		return 1
-	}
+	// Cluster mode is set up before the first client is accepted, so that
+	// no client sees a node without it (Redis initializes the cluster
+	// before its event loop serves anyone).
 	if cfg.ClusterEnabled {
 		if err := s.startCluster(cfg); err != nil {
-			s.closeListeners()
 			s.cancel()
 			s.wg.Wait()
 			return 1
 		}
+	}
+	if err := s.listen(cfg); err != nil {
+		s.log.Warn(err.Error())
+		s.cancel()
+		s.wg.Wait()
+		return 1
 	}
 	s.logOut.SetRole('M')
 	s.log.Info(fmt.Sprintf("Running mode=%s, port=%d.", s.mode(), cfg.Port))
