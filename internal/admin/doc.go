@@ -27,8 +27,13 @@
 //     one bounded payload is in flight to the target at any time;
 //   - moves keys bigger than BigKeyBytes (hashes, lists, sets, sorted sets)
 //     in chunks under WATCH, so a huge key never blocks a node for long;
-//   - waits (WAIT) for the target's replicas before closing a batch, so a
-//     target that dies right after is replaced by a replica that has the keys.
+//   - when the target has replicas, copies keys (MIGRATE COPY under WATCH),
+//     waits (WAIT) until a replica has them, and only then deletes them from
+//     the source (MULTI/DEL/EXEC, redone if a client wrote meanwhile): plain
+//     MIGRATE deletes a key as soon as the target has it, so a target that
+//     dies before replicating would lose it when its replica takes over;
+//   - falls back to WATCH + DUMP/RESTORE + MULTI/DEL on a source without
+//     MIGRATE.
 //
 // When both ends of a pair support server-side atomic slot migration
 // (Valkey 9's CLUSTER MIGRATESLOTS or Redis 8.4's CLUSTER MIGRATION IMPORT,
