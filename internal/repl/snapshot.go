@@ -38,6 +38,10 @@ type SnapshotOptions struct {
 	KeyMeta func(v keyspace.Value, m *rdb.KeyMeta)
 }
 
+// segPool recycles the buffers captures encode into, so that a snapshot
+// allocates in proportion to the slots in flight, not to the dataset.
+var segPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
 // segment is one database's keys of one captured slot, RDB-encoded.
 type segment struct {
 	db  int
@@ -96,7 +100,8 @@ func (sn *Snapshot) capture(s int, perm []int) {
 		if t == nil || t.Keys.Len() == 0 {
 			continue
 		}
-		var buf []byte
+		bp := segPool.Get().(*[]byte)
+		buf := (*bp)[:0]
 		sn.mu.Lock() // guards sn.obj scratch
 		for _, e := range t.Keys.Entries() {
 			var meta rdb.KeyMeta
@@ -125,6 +130,9 @@ func (sn *Snapshot) capture(s int, perm []int) {
 		sn.mu.Unlock()
 		if len(buf) > 0 {
 			segs = append(segs, segment{db: perm[db], buf: buf})
+		} else {
+			*bp = buf
+			segPool.Put(bp)
 		}
 	}
 	if len(segs) == 0 {
@@ -165,10 +173,15 @@ func (sn *Snapshot) WriteTo(w io.Writer) (n int64, err error) {
 				curDB = sg.db
 				wr.WriteRaw(rdb.AppendSelectDB(nil, sg.db))
 			}
-			if err := wr.WriteRaw(sg.buf); err != nil {
-				return err
+			err := wr.WriteRaw(sg.buf)
+			if cap(sg.buf) <= 256<<10 {
+				b := sg.buf[:0]
+				segPool.Put(&b)
 			}
 			out[i] = segment{}
+			if err != nil {
+				return err
+			}
 		}
 		return nil
 	}
