@@ -285,29 +285,49 @@ func digestStep(g *G) error {
 	return g.Same(append([]string{"DEBUG", "DIGEST-VALUE"}, g.Keys(3)...)...)
 }
 
-// sweepIfNeeded runs a full SCAN on both servers (which deletes the
-// expired keys it meets) when a RANDOMKEY may have deleted different
-// expired keys on each.
+// sweepIfNeeded runs a full SCAN of every database on both servers (which
+// deletes the expired keys it meets) when a RANDOMKEY may have deleted
+// different expired keys on each. The connection's database is restored.
 func (g *G) sweepIfNeeded() error {
 	if !g.sinceSweep {
 		return nil
 	}
 	for _, c := range []*Conn{g.Pair.Redis, g.Pair.Reef} {
-		cursor := "0"
-		for {
-			raw, err := c.Do("SCAN", cursor, "COUNT", "1000")
-			if err != nil {
-				return err
-			}
-			r, _ := ParseReply(raw)
-			if len(r.Elems) != 2 {
-				return fmt.Errorf("bad SCAN reply %s", Show(raw))
-			}
-			if cursor = r.Elems[0].Str; cursor == "0" {
-				break
+		raw, err := c.Do("CLIENT", "INFO")
+		if err != nil {
+			return err
+		}
+		r, _ := ParseReply(raw)
+		cur := "0"
+		for _, f := range strings.Fields(r.Str) {
+			if strings.HasPrefix(f, "db=") {
+				cur = f[3:]
 			}
 		}
+		for db := 0; db < 16; db++ {
+			if _, err := c.Do("SELECT", strconv.Itoa(db)); err != nil {
+				return err
+			}
+			cursor := "0"
+			for {
+				raw, err := c.Do("SCAN", cursor, "COUNT", "1000")
+				if err != nil {
+					return err
+				}
+				r, _ := ParseReply(raw)
+				if len(r.Elems) != 2 {
+					return fmt.Errorf("bad SCAN reply %s", Show(raw))
+				}
+				if cursor = r.Elems[0].Str; cursor == "0" {
+					break
+				}
+			}
+		}
+		if _, err := c.Do("SELECT", cur); err != nil {
+			return err
+		}
 	}
+	g.Log = append(g.Log, "(sweep: SCAN of every database on both servers)")
 	g.sinceSweep = false
 	return nil
 }

@@ -18,7 +18,9 @@ func (g *G) setOptions(getex bool) []string {
 		out = append(out, o)
 		switch o {
 		case "EX", "ex":
-			out = append(out, g.Pick("100", "1000", "0", "-1", "x", "9223372036854775807", "9223372036854775", "10"))
+			// Relative expiries stay far beyond a stream's length, so they
+			// never fire at different points on the two servers.
+			out = append(out, g.Pick("1000", "10000", "0", "-1", "x", "9223372036854775807", "9223372036854775", "100000"))
 		case "PX", "Px":
 			out = append(out, g.Pick("100000", "1000000", "0", "-5", "1.5", "9223372036854775807"))
 		case "EXAT":
@@ -42,7 +44,7 @@ func stringFamily() Family {
 		}},
 		{Name: "setnx", Weight: 2, Cmd: func(g *G) []string { return []string{"SETNX", g.Key(), g.Value()} }},
 		{Name: "setex", Weight: 2, Cmd: func(g *G) []string {
-			return []string{g.Pick("SETEX", "PSETEX"), g.Key(), g.Pick("1000", "100000", "0", "-1", "x", "9223372036854775807"), g.Value()}
+			return []string{g.Pick("SETEX", "PSETEX"), g.Key(), g.Pick("1000000", "100000", "0", "-1", "x", "9223372036854775807"), g.Value()}
 		}},
 		{Name: "getex", Weight: 3, Cmd: func(g *G) []string {
 			return append([]string{"GETEX", g.Key()}, g.setOptions(true)...)
