@@ -135,10 +135,16 @@ func sortGeneric(c *Ctx, readonly bool) {
 			return
 		}
 	}
-	// Lock what the command reads and writes (see sortCommands).
+	// Lock what the command reads and writes (see sortCommands). A STORE
+	// is propagated before the locks are released, so that the replication
+	// stream orders it with the other writes to its key.
+	propSlot := keyspace.AllSlots
 	if (sortby != nil && !dontsort) || len(gets) > 0 {
 		c.KS.LockAll()
 		defer c.KS.UnlockAll()
+		if storekey != nil {
+			c.KS.CaptureForWrite(slot.Of(storekey))
+		}
 	} else {
 		slots := []int{slot.Of(c.Args[1])}
 		if storekey != nil {
@@ -148,6 +154,14 @@ func sortGeneric(c *Ctx, readonly bool) {
 		slots = slices.Compact(slots)
 		c.KS.LockSlots(slots)
 		defer c.KS.UnlockSlots(slots)
+		propSlot = slots[0]
+	}
+	if storekey != nil {
+		defer func() {
+			if c.Dirty > 0 {
+				c.Env.Propagate(c, propSlot)
+			}
+		}()
 	}
 
 	v := c.lookupRead(c.Args[1])

@@ -103,3 +103,12 @@ func (ks *Keyspace) AfterCut(s int) bool {
 	}
 	return ks.shards[s].cutGen == c.gen
 }
+
+// CaptureForWrite lets a LockAll holder that is about to change slot s
+// (SORT ... STORE) have the cut in progress capture s first, as Lock would
+// have. REQUIRES: LockAll held.
+func (ks *Keyspace) CaptureForWrite(s int) {
+	if c := ks.cut.Load(); c != nil && ks.allGen == c.gen {
+		ks.captureLocked(c, s)
+	}
+}
