@@ -36,6 +36,9 @@ func (s *Server) cron() {
 			cursor = s.activeExpireCycle(cursor, hz)
 		}
 		s.migrationCron(time.Now())
+		// Ready keys left by writers that did not serve them (the master
+		// link, self-locking commands) are served here at the latest.
+		s.drainPendingReady()
 	}
 }
 
