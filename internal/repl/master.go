@@ -528,3 +528,34 @@ func (m *Manager) masterCron(now time.Time, tick int64) {
 		}
 	}
 }
+
+// WaitReplicasForShutdown is what Redis 7.0 does before shutting down a
+// master: ask every online replica for its offset and wait, up to timeout,
+// until all of them acknowledged everything, so that a replica taking over
+// loses nothing. It reports whether they all caught up.
+func (m *Manager) WaitReplicasForShutdown(timeout time.Duration) bool {
+	if m.IsReplica() || timeout <= 0 {
+		return true
+	}
+	var online []*Replica
+	for _, r := range m.Replicas() {
+		if r.State() == StateOnline {
+			online = append(online, r)
+		}
+	}
+	if len(online) == 0 {
+		return true
+	}
+	target := m.st.Offset()
+	m.log.Info("Waiting for replicas before shutting down.")
+	got := m.Wait(target, len(online), timeout, nil)
+	if got < len(online) {
+		for _, r := range online {
+			if off := r.AckOffset(); off < target {
+				m.log.Warn(fmt.Sprintf("Lagging replica %s reported offset %d behind master, lag=%d, state=%s.", r.describe(), target-off, r.LagSeconds(), r.State()))
+			}
+		}
+		return false
+	}
+	return true
+}

@@ -362,8 +362,9 @@ func (s *Server) RequestShutdown(reason string, save, noSave bool) {
 // goroutine. It reports whether the server stopped: a failed save keeps it
 // running, as in Redis.
 func (s *Server) finishShutdown(req shutdownRequest) bool {
-	s.log.Warn("User requested shutdown...")
 	cfg := s.cfg.Get()
+	s.shutdownWaitReplicas(cfg)
+	s.log.Warn("User requested shutdown...")
 	if (len(cfg.Save) > 0 && !req.noSave) || req.save {
 		if err := s.saveOnShutdown(); err != nil {
 			s.log.Warn("Error trying to save the DB, can't exit.")
