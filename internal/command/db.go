@@ -92,6 +92,10 @@ func (c *Ctx) lookupWriteType(key []byte, t keyspace.Type) (*keyspace.Value, boo
 // setKey stores v under key (Redis's setKey): an existing expiry is dropped
 // unless keepTTL. It reports whether the key was new.
 func (c *Ctx) setKey(key []byte, v keyspace.Value, keepTTL bool) bool {
+	// Redis's setKey starts with lookupKeyWrite: an expired key is deleted
+	// (with its "expired" event and stats) before being replaced, and the
+	// old value's access time is touched.
+	c.lookupWrite(key)
 	v = v.WithLRU(c.newAccessField())
 	isNew := c.KS.Put(c.DB, slot.Of(key), key, v, keepTTL)
 	c.Env.KeyModified(c.DB, key)
