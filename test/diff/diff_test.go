@@ -64,7 +64,7 @@ func opsPerStream() int {
 	if testing.Short() {
 		return 500
 	}
-	return 4000
+	return 3000
 }
 
 func streamSeed(base uint64, name string) uint64 {
