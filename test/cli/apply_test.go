@@ -121,6 +121,23 @@ func TestApplyResumesAfterCLIKilled(t *testing.T) {
 	if n := slotCounts(slotMap(t, ps))[0]; n != 4096+900 {
 		t.Errorf("after reshard node 0 has %d slots, want %d", n, 4096+900)
 	}
+
+	// An interrupted apply can also be finished by redis-cli's way: fix.
+	plan = planFile(t, "reshard", ps[0].Addr(), "--cluster-from", ids[0], "--cluster-to", ids[1], "--cluster-slots", "300", "--cluster-yes")
+	before := slotCounts(slotMap(t, ps))[1]
+	cmd, out := startApply(t, plan)
+	testutil.WaitFor(t, 60*time.Second, "fix case: an open slot after a finished batch", func() bool {
+		return openAndMoved(t, ps, 1, before)
+	})
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	r := runCLI(t, reefCLI(t), "", "--cluster", "fix", ps[0].Addr())
+	if r.code != 0 || !strings.Contains(r.out, ">>> Fixing open slot") {
+		t.Fatalf("fix after a killed apply (%d):\n%s%s\napply output:\n%s", r.code, r.out, r.err, out)
+	}
+	waitOK(t, ps)
+	mustCheck(t, ps[0].Addr())
+	checkKeys(t, ps[0].Addr(), 2000, "k")
 }
 
 // TestApplyAfterTargetKilled kills the target master in the middle of a
