@@ -511,11 +511,22 @@ func waitCommand(ctx *command.Ctx) {
 	cancel := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
-		// A client that goes away stops waiting.
-		select {
-		case <-done:
-		case <-s.ctx.Done():
-			close(cancel)
+		// A killed client, or shutdown, stops the wait.
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-s.ctx.Done():
+				close(cancel)
+				return
+			case <-t.C:
+				if c.killed.Load() {
+					close(cancel)
+					return
+				}
+			}
 		}
 	}()
 	got := s.repl.Wait(target, n, time.Duration(ms)*time.Millisecond, cancel)
