@@ -405,3 +405,25 @@ func TestFullSyncUnderWrites(t *testing.T) {
 	}
 	t.Logf("%d writes during the syncs; full syncs: %s", ops.Load(), m.info("stats")["sync_full"])
 }
+
+// A replica hides keys whose time has passed but removes them only when its
+// master's DEL arrives.
+func TestReplicaExpiry(t *testing.T) {
+	m := reef(t, "--enable-debug-command", "yes")
+	r := reef(t)
+	r.ok("REPLICAOF", "127.0.0.1", m.port())
+	m.ok("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+	m.ok("SET", "k", "v", "PX", "100")
+	synced(t, m, r)
+	time.Sleep(150 * time.Millisecond)
+	if got := r.do("GET", "k"); got != "" {
+		t.Fatalf("expired key read on the replica: %q", got)
+	}
+	if got := r.do("DBSIZE"); got != "1" {
+		t.Fatalf("replica deleted an expired key by itself: DBSIZE %s", got)
+	}
+	if got := m.do("GET", "k"); got != "" {
+		t.Fatalf("GET on the master: %q", got)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the master's DEL to reach the replica", func() bool { return r.do("DBSIZE") == "0" })
+}
