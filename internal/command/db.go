@@ -32,6 +32,11 @@ func (c *Ctx) expireIfNeeded(s int, key []byte) bool {
 }
 
 // lookup returns key's value or nil, after lazy expiry.
+//
+// The pointer is into the slot table: it is valid only until the next
+// insert or delete in the same table (the dense table moves entries), so a
+// handler that looks up a second key of the same slot (hash tags) copies
+// the first value before.
 func (c *Ctx) lookup(key []byte) *keyspace.Value {
 	s := slot.Of(key)
 	v := c.KS.Get(c.DB, s, key)

@@ -379,6 +379,9 @@ func copyCommand(c *Ctx) {
 		c.Int(0)
 		return
 	}
+	// Copy the value now: the lookup of dst below may delete an expired
+	// dst from the same slot table, which moves entries and invalidates v.
+	val := *v
 	expire := c.expireAt(src)
 	srcDB := c.DB
 	c.DB = dstDB
@@ -389,7 +392,7 @@ func copyCommand(c *Ctx) {
 		return
 	}
 	s := slotOf(dst)
-	c.KS.Put(dstDB, s, dst, cloneValue(*v).WithLRU(c.newAccessField()), false)
+	c.KS.Put(dstDB, s, dst, cloneValue(val).WithLRU(c.newAccessField()), false)
 	if expire != -1 {
 		c.KS.SetExpire(dstDB, s, dst, expire)
 	}

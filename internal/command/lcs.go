@@ -17,18 +17,25 @@ const lcsMaxTable = 4 << 30
 // decides which of several equally long subsequences is returned) and its
 // range emission.
 func lcsCommand(c *Ctx) {
-	va := c.lookupRead(c.Args[1])
-	vb := c.lookupRead(c.Args[2])
-	if (va != nil && va.Type() != keyspace.TypeString) || (vb != nil && vb.Type() != keyspace.TypeString) {
+	// Take a's content before looking b up: that lookup may delete an
+	// expired b from the same slot table, which moves entries.
+	var a, b []byte
+	wrongType := false
+	if va := c.lookupRead(c.Args[1]); va != nil {
+		wrongType = va.Type() != keyspace.TypeString
+		if !wrongType {
+			a = va.AppendString(nil)
+		}
+	}
+	if vb := c.lookupRead(c.Args[2]); vb != nil {
+		wrongType = wrongType || vb.Type() != keyspace.TypeString
+		if vb.Type() == keyspace.TypeString {
+			b = vb.AppendString(nil)
+		}
+	}
+	if wrongType {
 		c.Err("ERR The specified keys must contain string values")
 		return
-	}
-	var a, b []byte
-	if va != nil {
-		a = va.AppendString(nil)
-	}
-	if vb != nil {
-		b = vb.AppendString(nil)
 	}
 	var getLen, getIdx, withMatchLen bool
 	var minMatchLen int64
