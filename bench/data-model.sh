@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Data-model benchmark: reef-server next to redis-server 7.0 on this machine.
+#
+#  1. Throughput of collection commands with redis-benchmark (through
+#     bench/compare.sh): lpush,rpop,sadd,hset,zadd,lrange_100 at -P 1 and
+#     -P 16, 50 clients, ratios reef/redis (target >= 1.0).
+#  2. Memory of one 1M-element hash, set, sorted set and list on each
+#     server: RSS after filling, and the ratio (target <= 1.5).
+#
+#   bench/data-model.sh
+#   ELEMENTS=200000 SKIP_THROUGHPUT=1 bench/data-model.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ELEMENTS=${ELEMENTS:-1000000}
+
+if [ -z "${SKIP_THROUGHPUT:-}" ]; then
+  TESTS=${TESTS:-lpush,rpop,sadd,hset,zadd,lrange_100} POPULATE=0 bench/compare.sh
+fi
+
+command -v redis-server >/dev/null || { echo "redis-server missing"; exit 1; }
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work" 2>/dev/null || true; }
+trap cleanup EXIT
+go build -o "$work/reef-server" ./cmd/reef-server
+
+free_port() {
+  python3 -c 'import socket,random
+while True:
+    p=random.randint(12000,22000)
+    s=socket.socket()
+    try:
+        s.bind(("127.0.0.1",p)); s.close(); print(p); break
+    except OSError: pass'
+}
+
+start() { # name binary -> "port pid"
+  local name=$1 bin=$2 port
+  port=$(free_port)
+  mkdir -p "$work/$name"
+  (cd "$work/$name" && exec "$bin" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --logfile "$work/$name.log") &
+  local pid=$!
+  pids+=($pid)
+  for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  echo "$port $pid"
+}
+
+# gen TYPE N: the RESP stream that builds one N-element collection "c",
+# 1000 elements per command.
+gen() {
+  python3 - "$1" "$2" <<'PY'
+import sys
+typ, n = sys.argv[1], int(sys.argv[2])
+out = sys.stdout.buffer
+def cmd(args):
+    b = [b"*%d\r\n" % len(args)]
+    for a in args:
+        b.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    out.write(b"".join(b))
+for start in range(0, n, 1000):
+    rng = range(start, min(n, start + 1000))
+    if typ == "hash":
+        args = [b"HSET", b"c"]
+        for i in rng: args += [b"field:%d" % i, b"value:%d" % i]
+    elif typ == "set":
+        args = [b"SADD", b"c"] + [b"member:%d" % i for i in rng]
+    elif typ == "zset":
+        args = [b"ZADD", b"c"]
+        for i in rng: args += [b"%d" % (i * 7919 % n), b"member:%d" % i]
+    else:
+        args = [b"RPUSH", b"c"] + [b"element:%d" % i for i in rng]
+    cmd(args)
+PY
+}
+
+rss() { ps -o rss= -p "$1" | tr -d ' '; }
+
+printf '\n%-6s %10s %14s %14s %7s\n' type elements "reef RSS KiB" "redis RSS KiB" ratio
+for typ in hash set zset list; do
+  gen "$typ" "$ELEMENTS" >"$work/$typ.resp"
+  declare -A total=() raw=()
+  for who in reef redis; do
+    bin="$work/reef-server"; [ "$who" = redis ] && bin=$(command -v redis-server)
+    read -r port pid < <(start "$who-$typ" "$bin")
+    redis-cli -p "$port" --pipe <"$work/$typ.resp" >/dev/null
+    n=$(redis-cli -p "$port" eval "return 1" 0 >/dev/null 2>&1; case $typ in hash) redis-cli -p "$port" hlen c;; set) redis-cli -p "$port" scard c;; zset) redis-cli -p "$port" zcard c;; list) redis-cli -p "$port" llen c;; esac)
+    [ "$n" = "$ELEMENTS" ] || { echo "$who $typ: $n elements, want $ELEMENTS"; exit 1; }
+    sleep 1
+    settled=$(rss "$pid")
+    # MEMORY PURGE returns freed pages to the OS on both (jemalloc's dirty
+    # pages, Go's collected heap), so RSS shows what the data holds.
+    redis-cli -p "$port" memory purge >/dev/null
+    sleep 0.5
+    total[$who]=$(rss "$pid")
+    raw[$who]=$settled
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+  done
+  awk -v t="$typ" -v n="$ELEMENTS" -v a="${total[reef]}" -v b="${total[redis]}" -v ra="${raw[reef]}" -v rb="${raw[redis]}" \
+    'BEGIN{printf "%-6s %10d %14d %14d %7.2f   (before MEMORY PURGE: %d / %d KiB, %.2f)\n", t, n, a, b, a/b, ra, rb, ra/rb}'
+done
+echo "(target: memory ratio <= 1.5; RSS is the whole process after filling one collection)"
