@@ -51,14 +51,28 @@ func (l *List) Fill() int { return l.fill }
 
 var optimizationLevel = [...]int{4096, 8192, 16384, 32768, 65536}
 
-const sizeSafetyLimit = 8192
+const (
+	sizeSafetyLimit = 8192
+	// sizeEstimateOverhead is what quicklist adds to an element's length
+	// to estimate its cost in a listpack (an overestimate on purpose).
+	sizeEstimateOverhead = 8
+)
 
-func sizeMeetsOptimization(sz, fill int) bool {
-	if fill >= 0 {
-		return false
+// exceedsLimit is quicklistNodeExceedsLimit: a negative fill limits a
+// node's bytes, a positive one its count (and bytes to the safety limit).
+func (l *List) exceedsLimit(newSz, newCount int) bool {
+	if l.fill >= 0 {
+		limit := l.fill
+		if limit == 0 {
+			limit = 1
+		}
+		if newSz > sizeSafetyLimit {
+			return true
+		}
+		return newCount > limit
 	}
-	off := -fill - 1
-	return off < len(optimizationLevel) && sz <= optimizationLevel[off]
+	off := min(-l.fill-1, len(optimizationLevel)-1)
+	return newSz > optimizationLevel[off]
 }
 
 // allowInsert is _quicklistNodeAllowInsert.
@@ -66,41 +80,16 @@ func (l *List) allowInsert(lp []byte, sz int) bool {
 	if lp == nil {
 		return false
 	}
-	overhead := 1
-	if sz >= 254 {
-		overhead = 5
-	}
-	switch {
-	case sz < 64:
-		overhead++
-	case sz < 16384:
-		overhead += 2
-	default:
-		overhead += 5
-	}
-	newSz := len(lp) + sz + overhead
-	if sizeMeetsOptimization(newSz, l.fill) {
-		return true
-	}
-	if newSz > sizeSafetyLimit {
-		return false
-	}
-	return listpack.Len(lp) < l.fill
+	return !l.exceedsLimit(len(lp)+sz+sizeEstimateOverhead, listpack.Len(lp)+1)
 }
 
-// allowMerge is _quicklistNodeAllowMerge.
+// allowMerge is _quicklistNodeAllowMerge: the merged size drops one
+// listpack header and terminator.
 func (l *List) allowMerge(a, b []byte) bool {
 	if a == nil || b == nil {
 		return false
 	}
-	sz := len(a) + len(b) - 7
-	if sizeMeetsOptimization(sz, l.fill) {
-		return true
-	}
-	if sz > sizeSafetyLimit {
-		return false
-	}
-	return listpack.Len(a)+listpack.Len(b) <= l.fill
+	return !l.exceedsLimit(len(a)+len(b)-7, listpack.Len(a)+listpack.Len(b))
 }
 
 func newNode(v []byte) []byte {
