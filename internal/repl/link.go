@@ -471,8 +471,9 @@ func (m *Manager) fullSyncFromMaster(conn net.Conn, br *bufio.Reader, replid str
 	m.host.EmptyData()
 	m.log.Info("MASTER <-> REPLICA sync: Loading DB in memory")
 	start := time.Now()
-	_, err = Load(bufio.NewReaderSize(f, 1<<20), m.ks, m.codec, LoadOptions{KeepExpired: true, LRU: m.host.LRUClock()})
+	res, err := Load(bufio.NewReaderSize(f, 1<<20), m.ks, m.codec, LoadOptions{KeepExpired: true, LRU: m.host.LRUClock()})
 	m.st.Reset(replid, off)
+	m.SetStreamDB(res.ReplStreamDB)
 	m.persist.loading.Store(false)
 	m.host.SetLoading(false)
 	if err != nil {

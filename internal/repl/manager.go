@@ -76,7 +76,18 @@ type Manager struct {
 
 	persist persistState
 	link    linkState
+
+	// streamDB is the database the master's stream has selected, on a
+	// replica (Redis keeps it in its cached master client): a partial
+	// resync continues without a SELECT.
+	streamDB atomic.Int64
 }
+
+// StreamDB returns the database selected in the master's stream.
+func (m *Manager) StreamDB() int { return int(m.streamDB.Load()) }
+
+// SetStreamDB records the database selected in the master's stream.
+func (m *Manager) SetStreamDB(db int) { m.streamDB.Store(int64(db)) }
 
 type persistState struct {
 	lastSave      atomic.Int64 // unix seconds
@@ -213,7 +224,11 @@ func (m *Manager) snapshotOptions() SnapshotOptions {
 func (m *Manager) beginSnapshot(opts SnapshotOptions) *Snapshot {
 	resume := m.host.PauseApply()
 	defer resume()
-	return BeginSnapshot(m.ks, m.st, m.codec, opts)
+	sn := BeginSnapshot(m.ks, m.st, m.codec, opts)
+	if sn != nil && sn.opts.Aux.Repl != nil && m.IsReplica() {
+		sn.opts.Aux.Repl.StreamDB = m.StreamDB()
+	}
+	return sn
 }
 
 // RDBPath returns dir/dbfilename.
@@ -366,6 +381,7 @@ func (m *Manager) LoadFile(path string, asReplica bool) (LoadResult, error) {
 		if asReplica {
 			m.st.Reset(res.ReplID, res.ReplOffset)
 			m.link.hasHistory = true
+			m.SetStreamDB(res.ReplStreamDB)
 		} else {
 			// A master keeps its history as replid2, so replicas that
 			// followed it can still partially resync.

@@ -139,6 +139,7 @@ func (s *Server) ServeMaster(l *repl.Link) error {
 	c.rp.link = l
 	c.mu.Lock()
 	c.flags = "M"
+	c.db = s.repl.StreamDB()
 	c.mu.Unlock()
 	defer c.cleanup()
 	st := s.repl.Stream()
@@ -165,6 +166,7 @@ func (s *Server) ServeMaster(l *repl.Link) error {
 		}
 		c.process(args)
 		c.ctx.Out = c.ctx.Out[:0]
+		s.repl.SetStreamDB(c.db)
 		now := c.rd.TotalRead() - int64(c.rd.Buffered())
 		if now-consumed != int64(repl.CommandLen(args)) {
 			s.log.Warn(fmt.Sprintf("Master sent a command in a non-canonical form (%d bytes for %d): offsets may drift", now-consumed, repl.CommandLen(args)))

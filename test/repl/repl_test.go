@@ -169,6 +169,20 @@ func TestReefReplicatesRedis(t *testing.T) {
 	m.do("SWAPDB", "0", "3")
 	m.do("EVAL", "redis.call('set', KEYS[1], 'lua')", "1", "luakey")
 	synced(t, m, r)
+	// A partial resync continues in the database the stream had selected
+	// (the master sends no new SELECT).
+	m.do("SELECT", "5")
+	m.do("SET", "in5", "a")
+	synced(t, m, r)
+	if got := r.do("CLIENT", "KILL", "TYPE", "master"); got != "1" {
+		t.Fatalf("CLIENT KILL TYPE master: %q", got)
+	}
+	m.do("SET", "in5b", "b")
+	synced(t, m, r)
+	if got := m.info("stats")["sync_partial_ok"]; got != "1" {
+		t.Fatalf("sync_partial_ok %s", got)
+	}
+	m.do("SELECT", "0")
 	if got := r.do("SET", "x", "1"); got != "READONLY You can't write against a read only replica." {
 		t.Fatalf("write on replica: %q", got)
 	}
