@@ -441,3 +441,31 @@ func TestReplicaExpiry(t *testing.T) {
 	}
 	testutil.WaitFor(t, 10*time.Second, "the master's DEL to reach the replica", func() bool { return r.do("DBSIZE") == "0" })
 }
+
+// Chained replication: a Redis replica of a Reef replica sees the top
+// master's stream, byte for byte (same offsets), including a full sync
+// taken from the middle node while its master keeps writing.
+func TestChainedReplication(t *testing.T) {
+	m := reef(t)
+	fill(m, "a")
+	r1 := reef(t)
+	r1.ok("REPLICAOF", "127.0.0.1", m.port())
+	synced(t, m, r1)
+	stop := make(chan struct{})
+	var ops atomic.Int64
+	wg := writers(t, m.p.Addr(), 2, stop, &ops)
+	r2 := redis(t)
+	r2.ok("REPLICAOF", "127.0.0.1", r1.port())
+	testutil.WaitFor(t, 30*time.Second, "sub-replica online", func() bool { return r2.info("replication")["master_link_status"] == "up" })
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	synced(t, m, r1)
+	synced(t, r1, r2)
+	if a, b := m.info("replication")["master_repl_offset"], r2.info("replication")["slave_repl_offset"]; a != b {
+		t.Fatalf("offsets differ along the chain: master %s, sub-replica %s", a, b)
+	}
+	if m.do("DEBUG", "DIGEST") != r2.do("DEBUG", "DIGEST") {
+		t.Fatal("sub-replica digest differs from the master's")
+	}
+}
