@@ -3,6 +3,7 @@ package types_test
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,6 +69,16 @@ func cases() []buildCase {
 		}()...)}, "skiplist"},
 		buildCase{"list-small", [][]string{{"RPUSH", "k", "a", "1", "-5", "bb"}, {"LPUSH", "k", "z"}, {"LINSERT", "k", "AFTER", "1", "x"}}, "quicklist"},
 		buildCase{"list-nodes", [][]string{append([]string{"RPUSH", "k"}, many("element:", 3000)...), {"LPOP", "k", "10"}, {"LSET", "k", "100", "changed"}}, "quicklist"},
+		buildCase{"list-insert", func() [][]string {
+			c := [][]string{append([]string{"RPUSH", "k"}, many("element:", 2500)...)}
+			for _, pivot := range []int{0, 1, 626, 627, 628, 700, 1236, 1237, 1238, 2499, 1800} {
+				c = append(c, []string{"LINSERT", "k", "BEFORE", "element:" + strconv.Itoa(pivot), "before-" + strconv.Itoa(pivot)})
+				c = append(c, []string{"LINSERT", "k", "AFTER", "element:" + strconv.Itoa(pivot), strings.Repeat("a", pivot%90)})
+			}
+			return c
+		}(), "quicklist"},
+		buildCase{"list-rem-trim", [][]string{append([]string{"RPUSH", "k"}, many("", 3000)...),
+			{"LREM", "k", "0", "7"}, {"LREM", "k", "-2", "100"}, {"LTRIM", "k", "5", "-200"}, {"RPOP", "k", "3"}}, "quicklist"},
 		buildCase{"list-bigelems", [][]string{{"RPUSH", "k", strings.Repeat("a", 5000), strings.Repeat("b", 5000), "c"}, {"LPUSH", "k", strings.Repeat("d", 9000)}}, "quicklist"},
 	)
 	return out
@@ -76,7 +87,12 @@ func cases() []buildCase {
 // apply builds our value for a case by the same operations (a tiny
 // interpreter of the commands used above).
 func apply(t *testing.T, cmds [][]string) keyspace.Value {
+	return applyFill(t, cmds, "-2")
+}
+
+func applyFill(t *testing.T, cmds [][]string, fill string) keyspace.Value {
 	lim := types.DefaultLimits()
+	lim.ListMaxListpackSize, _ = strconv.Atoi(fill)
 	var h *types.Hash
 	var s *types.Set
 	var z *types.ZSet
@@ -84,6 +100,10 @@ func apply(t *testing.T, cmds [][]string) keyspace.Value {
 	b := func(x string) []byte { return []byte(x) }
 	for _, c := range cmds {
 		args := c[2:]
+		if l == nil && h == nil && s == nil && z == nil && c[0] != "RPUSH" && c[0] != "LPUSH" &&
+			c[0] != "HSET" && c[0] != "SADD" && c[0] != "ZADD" {
+			continue // a no-op on a missing key
+		}
 		switch c[0] {
 		case "HSET":
 			if h == nil {
@@ -127,14 +147,32 @@ func apply(t *testing.T, cmds [][]string) keyspace.Value {
 			}
 		case "LPOP":
 			n, _ := strconv.Atoi(args[0])
-			for i := 0; i < n; i++ {
+			for i := 0; i < n && l.Len() > 0; i++ {
 				l.Pop(true)
 			}
 		case "LSET":
 			i, _ := strconv.Atoi(args[0])
 			l.Set(i, b(args[1]))
+		case "DEL":
+			l = nil
 		case "LINSERT":
 			l.Insert(b(args[1]), b(args[2]), args[0] == "AFTER")
+		case "LREM":
+			n, _ := strconv.Atoi(args[0])
+			l.Rem(b(args[1]), n)
+		case "LTRIM":
+			start, _ := strconv.Atoi(args[0])
+			end, _ := strconv.Atoi(args[1])
+			if end < 0 {
+				end += l.Len()
+			}
+			l.DeleteRange(end+1, l.Len()-end-1)
+			l.DeleteRange(0, start)
+		case "RPOP":
+			n, _ := strconv.Atoi(args[0])
+			for i := 0; i < n && l.Len() > 0; i++ {
+				l.Pop(false)
+			}
 		default:
 			t.Fatalf("apply: %s", c[0])
 		}
@@ -307,4 +345,71 @@ func describeDiff(a, b []byte) string {
 		out += "\n ours:   " + nodes(oa) + "\n theirs: " + nodes(ob)
 	}
 	return out
+}
+
+// TestListLayoutMatchesRedis drives a list through random pushes, pops,
+// inserts (which split and merge quicklist nodes), removals, trims and
+// replacements, and after every command requires the same node layout as
+// redis-server's (node boundaries are visible in DUMP and RDB bytes).
+func TestListLayoutMatchesRedis(t *testing.T) {
+	p := testutil.StartRedis(t)
+	c := testutil.MustDial(t, p.Addr())
+	for _, fill := range []string{"-2", "-1", "5"} {
+		c.Do("CONFIG", "SET", "list-max-listpack-size", fill)
+		r := rand.New(rand.NewPCG(7, uint64(len(fill))))
+		val := func() string {
+			switch r.IntN(4) {
+			case 0:
+				return strconv.Itoa(r.IntN(1000))
+			case 1:
+				return strings.Repeat("x", r.IntN(300))
+			}
+			return "e" + strconv.Itoa(r.IntN(400))
+		}
+		c.Do("DEL", "k")
+		var cmds [][]string
+		for i := 0; i < 400; i++ {
+			var cmd []string
+			switch n := r.IntN(10); {
+			case n < 3 || len(cmds) == 0:
+				cmd = []string{[]string{"RPUSH", "LPUSH"}[r.IntN(2)], "k", val(), val(), val()}
+			case n < 6:
+				cmd = []string{"LINSERT", "k", []string{"BEFORE", "AFTER"}[r.IntN(2)], val(), val()}
+			case n == 6:
+				cmd = []string{"LREM", "k", strconv.Itoa(r.IntN(5) - 2), val()}
+			case n == 7:
+				cmd = []string{"LSET", "k", "0", val()}
+			case n == 8:
+				cmd = []string{"LPOP", "k", "1"}
+			default:
+				cmd = []string{"RPOP", "k", "1"}
+			}
+			if v, _ := c.Do(cmd...); v.IsError() {
+				continue // e.g. LSET on a missing key
+			}
+			cmds = append(cmds, cmd)
+			if v, _ := c.Do("EXISTS", "k"); v.Int == 0 {
+				cmds = nil
+				continue
+			}
+			dv, _ := c.Do("DUMP", "k")
+			theirs, err := rdb.DecodeDump([]byte(dv.Text()), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ours rdb.Object
+			repl.ValueToObject(applyFill(t, cmds, fill), &ours)
+			if a, b := layout(&ours), layout(theirs); a != b {
+				t.Fatalf("fill %s, after %q:\n ours   %s\n theirs %s", fill, cmd, a, b)
+			}
+		}
+	}
+}
+
+func layout(o *rdb.Object) string {
+	var s []string
+	for _, n := range o.ListNodes {
+		s = append(s, fmt.Sprintf("%d/%dB", n.Count, len(n.Data)))
+	}
+	return strings.Join(s, " ")
 }
