@@ -243,6 +243,18 @@ func (m *Manager) Save() error {
 	if !m.snapMu.TryLock() {
 		return ErrSaveInProgress
 	}
+	return m.saveLocked()
+}
+
+// SaveWaiting saves like Save, after waiting for a snapshot in progress
+// (a full sync, a BGSAVE) to finish: the final save of a shutdown.
+func (m *Manager) SaveWaiting() error {
+	m.snapMu.Lock()
+	return m.saveLocked()
+}
+
+// saveLocked is SAVE. REQUIRES: snapMu held; it releases it.
+func (m *Manager) saveLocked() error {
 	defer m.snapMu.Unlock()
 	start := time.Now()
 	sn := m.beginSnapshot(m.snapshotOptions())

@@ -582,7 +582,7 @@ func bgsaveCommand(ctx *command.Ctx) {
 // saveOnShutdown writes the RDB file before exiting.
 func (s *Server) saveOnShutdown() error {
 	s.log.Info("Saving the final RDB snapshot before exiting.")
-	if err := s.repl.Save(); err != nil {
+	if err := s.repl.SaveWaiting(); err != nil {
 		s.log.Warn("Error trying to save the DB: " + err.Error())
 		return err
 	}
