@@ -19,6 +19,7 @@ import (
 	"github.com/reefkv/reef/internal/repl"
 	"github.com/reefkv/reef/internal/resp"
 	"github.com/reefkv/reef/internal/slot"
+	"github.com/reefkv/reef/internal/types"
 )
 
 // registerConfigHooks applies runtime configuration changes that need more
@@ -190,7 +191,22 @@ func debugCommand(ctx *command.Ctx) {
 			}
 			lru := command.AccessField(s.ks, ctx.Cfg, *v)
 			line = fmt.Sprintf("Value at:%p refcount:%d encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d",
-				v.Ptr(), refcount, command.EncodingOf(*v), command.SerializedLength(*v), lru, command.IdleSeconds(s.lruClock.Load(), lru))
+				v.Ptr(), refcount, command.EncodingOf(*v), serializedLength(ctx.Cfg, *v), lru, command.IdleSeconds(s.lruClock.Load(), lru))
+			if v.Type() == keyspace.TypeList {
+				// Redis's quicklist details.
+				l := (*types.List)(v.Ptr())
+				nodes := l.Nodes()
+				var sz int
+				for _, n := range nodes {
+					sz += len(n)
+				}
+				compressed := 0
+				if ctx.Cfg.ListCompressDepth != 0 {
+					compressed = 1
+				}
+				line += fmt.Sprintf(" ql_nodes:%d ql_avg_node:%.2f ql_listpack_max:%d ql_compressed:%d ql_uncompressed_size:%d",
+					len(nodes), float64(l.Len())/float64(max(len(nodes), 1)), ctx.Cfg.ListMaxListpackSize, compressed, sz)
+			}
 		}
 		s.ks.Unlock(sl)
 		if v == nil {
@@ -307,6 +323,25 @@ func debugCommand(ctx *command.Ctx) {
 	default:
 		ctx.Err("ERR unknown subcommand or wrong number of arguments for '" + trunc(cstr(ctx.Args[1]), 128) + "'. Try DEBUG HELP.")
 	}
+}
+
+// serializedLength is Redis's rdbSavedObjectLen (DEBUG OBJECT's
+// serializedlength): the length of the value's RDB encoding, with LZF
+// compression when rdbcompression is on, computed by the RDB writer.
+func serializedLength(cfg *config.Config, v keyspace.Value) int {
+	var o rdb.Object
+	if !repl.ValueToObject(v, &o) {
+		return int(command.SerializedLength(v))
+	}
+	b, _, err := rdb.AppendValue(nil, &o, &rdb.WriteOptions{
+		DisableCompression:  !cfg.RDBCompression,
+		ListMaxListpackSize: cfg.ListMaxListpackSize,
+		ListCompressDepth:   cfg.ListCompressDepth,
+	})
+	if err != nil {
+		return int(command.SerializedLength(v))
+	}
+	return len(b)
 }
 
 // datasetDigest is Redis's computeDatasetDigest (DEBUG DIGEST): databases

@@ -1,7 +1,9 @@
 package diff
 
 import (
+	"bytes"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,6 +55,8 @@ func keyFamily() Family {
 		{Name: "randomkey", Weight: 2, Run: randomkeyStep},
 		{Name: "dbsize", Weight: 3, Run: dbsizeStep},
 		{Name: "digest", Weight: 3, Run: digestStep},
+		{Name: "debugobject", Weight: 2, Cmd: func(g *G) []string { return []string{"DEBUG", "OBJECT", g.Key()} },
+			Compare: debugObjectEqual},
 		{Name: "object", Weight: 3, Cmd: func(g *G) []string {
 			sub := g.Pick("ENCODING", "REFCOUNT", "FREQ", "encoding", "BAD")
 			return []string{"OBJECT", sub, g.Key()}
@@ -270,6 +274,22 @@ func randomkeyStep(g *G) error {
 		}
 	}
 	return nil
+}
+
+// debugObjectRe matches the parts of DEBUG OBJECT that are each process's
+// own: the value's address and its access clock.
+var debugObjectRe = regexp.MustCompile(`^\+Value at:0x[0-9a-f]+ (.*) lru:\d+ lru_seconds_idle:\d+(.*)$`)
+
+// debugObjectEqual compares DEBUG OBJECT replies without the address and
+// the LRU fields (refcount, encoding, serializedlength and the quicklist
+// details must agree).
+func debugObjectEqual(a, b []byte) bool {
+	if string(a) == string(b) {
+		return true
+	}
+	ma := debugObjectRe.FindSubmatch(bytes.TrimSuffix(a, []byte("\r\n")))
+	mb := debugObjectRe.FindSubmatch(bytes.TrimSuffix(b, []byte("\r\n")))
+	return ma != nil && mb != nil && string(ma[1]) == string(mb[1]) && string(ma[2]) == string(mb[2])
 }
 
 // digestStep compares DEBUG DIGEST-VALUE of some keys, or DEBUG DIGEST of
