@@ -97,13 +97,19 @@ func TestStaticReplies(t *testing.T) {
 		{"CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"}, {"OBJECT", "IDLETIME", "pop:1"},
 		{"CONFIG", "SET", "maxmemory-policy", "noeviction"}, {"RESET"}, {"ECHO", "x"},
 	}
-	for _, cmd := range cmds {
-		a, b, err := p.Do(cmd...)
-		if err != nil {
+	for _, proto := range []string{"2", "3"} {
+		if _, _, err := p.Do("HELLO", proto); err != nil {
 			t.Fatal(err)
 		}
-		if string(a) != string(b) {
-			t.Errorf("%s differs\n  redis: %s\n  reef:  %s", Quote(cmd), Show(a), Show(b))
+		p.Do("FLUSHALL")
+		for _, cmd := range cmds {
+			a, b, err := p.Do(cmd...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(a) != string(b) {
+				t.Errorf("RESP%s %s differs\n  redis: %s\n  reef:  %s", proto, Quote(cmd), Show(a), Show(b))
+			}
 		}
 	}
 }
