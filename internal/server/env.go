@@ -27,6 +27,9 @@ func (s *Server) LRUClock() uint32 { return s.lruClock.Load() }
 // DBFlushed invalidates WATCHes on a flushed database (-1: all).
 func (s *Server) DBFlushed(db int) {
 	s.watches.touchDB(db)
+	if db < 0 {
+		s.flushallSave()
+	}
 	// An emptied database forgets its average TTL, as Redis's emptyDb.
 	for i := range s.avgTTL {
 		if db == -1 || db == i {

@@ -856,3 +856,18 @@ func (s *Server) shutdownWaitReplicas(cfg *config.Config) {
 	s.pause.set(time.Now().Add(timeout), false)
 	s.repl.WaitReplicasForShutdown(timeout)
 }
+
+// flushallSave is what FLUSHALL does with save points configured, as
+// Redis's flushAllDataAndResetRDB: it saves the (now empty) dataset right
+// away, keeping the change count so that the flush still counts as one.
+func (s *Server) flushallSave() {
+	if len(s.cfg.Get().Save) == 0 {
+		return
+	}
+	dirty := s.dirty.Load()
+	if err := s.repl.SaveWaiting(); err != nil {
+		s.log.Warn("FLUSHALL: saving the empty dataset failed: " + err.Error())
+		return
+	}
+	s.dirty.Add(dirty)
+}

@@ -469,3 +469,28 @@ func TestChainedReplication(t *testing.T) {
 		t.Fatal("sub-replica digest differs from the master's")
 	}
 }
+
+// FLUSHALL with save points writes the empty dataset at once (Redis's
+// flushAllDataAndResetRDB): a crash right after it does not resurrect keys.
+func TestFlushallSaves(t *testing.T) {
+	bin := testutil.Binary(t, "reef-server")
+	dir := t.TempDir()
+	port := testutil.FreePort(t)
+	start := func() *node {
+		p := testutil.Start(t, bin, port, dir, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "3600 1000")
+		p.WaitReady(t)
+		return newNode(t, p)
+	}
+	n := start()
+	n.ok("SET", "k", "v")
+	n.ok("SAVE")
+	n.ok("FLUSHALL")
+	if got := n.info("persistence")["rdb_changes_since_last_save"]; got == "0" {
+		t.Fatalf("FLUSHALL's change not counted")
+	}
+	n.p.Kill()
+	n = start()
+	if got := n.do("DBSIZE"); got != "0" {
+		t.Fatalf("DBSIZE after FLUSHALL, kill -9, restart: %s", got)
+	}
+}

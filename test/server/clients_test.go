@@ -249,3 +249,33 @@ func TestMonitorWithRedisCli(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisBenchmarkRuns: the real redis-benchmark (what the benchmark
+// script measures with) completes its set/get/incr/mset tests against
+// Reef, pipelined and not, and the data it wrote is there.
+func TestRedisBenchmarkRuns(t *testing.T) {
+	p := testutil.StartReef(t)
+	bench, err := exec.LookPath("redis-benchmark")
+	if err != nil {
+		t.Fatal("redis-benchmark not found: install the Debian package redis-tools")
+	}
+	for _, pipeline := range []string{"1", "16"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		out, err := exec.CommandContext(ctx, bench, "-p", strconv.Itoa(p.Port), "-t", "set,get,incr,mset",
+			"-n", "5000", "-c", "20", "-P", pipeline, "-q").CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("redis-benchmark -P %s: %v\n%s", pipeline, err, out)
+		}
+		for _, test := range []string{"SET", "GET", "INCR", "MSET (10 keys)"} {
+			if !regexp.MustCompile(`(^|[\r\n ])` + regexp.QuoteMeta(test) + `: [\d.]+ requests per second`).Match(out) {
+				t.Fatalf("-P %s: no result for %s in:\n%s", pipeline, test, out)
+			}
+		}
+	}
+	c := testutil.MustDial(t, p.Addr())
+	// Pipelined runs send whole batches of -P requests, so a few more.
+	if v, err := c.Do("GET", "counter:__rand_int__"); err != nil || len(v.Text()) != 5 || v.Text() < "10000" || v.Text() > "10016" {
+		t.Fatalf("INCR counter after two runs of 5000: %q %v", v.Text(), err)
+	}
+}
