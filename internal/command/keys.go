@@ -543,7 +543,17 @@ func HelpReply(c *Ctx, name string, lines []string) {
 // randomkeyCommand picks a slot with probability proportional to its key
 // count, then a random key in it, retrying past expired keys as Redis does.
 func randomkeyCommand(c *Ctx) {
-	for tries := 0; tries < 100; tries++ {
+	// As Redis's dbRandomKey: an expired key drawn is deleted and another
+	// drawn, so the loop ends (each retry removes a key). A replica keeps
+	// expired keys: it draws until it finds a live one, or, when every
+	// key is volatile, gives the 100th expired key drawn.
+	replica := c.Env.IsReplica()
+	allVolatile := false
+	if replica {
+		allVolatile = c.KS.Size(c.DB) == c.KS.VolatileSize(c.DB)
+	}
+	maxTries := 100
+	for {
 		total := c.KS.Size(c.DB)
 		if total == 0 {
 			c.Null()
@@ -569,15 +579,22 @@ func randomkeyCommand(c *Ctx) {
 		}
 		e := t.Keys.Random(c.rand())
 		key := []byte(e.Key)
-		expired := c.expireIfNeeded(s, key)
+		volatile := t.Expires.Len() > 0 && t.Expires.Get(e.Key) != nil
+		if volatile && allVolatile {
+			if maxTries--; maxTries == 0 {
+				c.KS.Unlock(s)
+				c.Bulk(key)
+				return
+			}
+		}
+		expired := volatile && c.expireIfNeeded(s, key)
 		c.KS.Unlock(s)
-		if expired && !c.Env.IsReplica() {
+		if expired {
 			continue
 		}
 		c.Bulk(key)
 		return
 	}
-	c.Null()
 }
 
 func keysCommand(c *Ctx) {
