@@ -79,7 +79,7 @@ type Server struct {
 
 	activeExpire atomic.Bool
 	memPeak      atomic.Int64
-	startupMem   int64 // heap in use once New returns (MEMORY DOCTOR's baseline)
+	startupMem   int64          // heap in use once New returns (MEMORY DOCTOR's baseline)
 	avgTTL       []atomic.Int64 // per database: INFO keyspace avg_ttl, in ms
 
 	shutdownOnce sync.Once
