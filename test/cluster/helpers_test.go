@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"sort"
@@ -103,15 +104,22 @@ type result struct {
 	code     int
 }
 
-// run runs bin with args (TERM=dumb: no colours) and waits for it.
+// run runs bin with args (TERM=dumb: no colours) and waits for it, at
+// most two minutes (redis-cli --cluster create waits forever for nodes
+// that never agree).
 func run(t *testing.T, stdin, bin string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "TERM=dumb")
 	cmd.Stdin = strings.NewReader(stdin)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%s %v did not finish in time:\n%s\n%s", bin, args, o.String(), e.String())
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
