@@ -224,7 +224,11 @@ func (m *Manager) snapshotOptions() SnapshotOptions {
 func (m *Manager) beginSnapshot(opts SnapshotOptions) *Snapshot {
 	resume := m.host.PauseApply()
 	defer resume()
+	start := time.Now()
 	sn := BeginSnapshot(m.ks, m.st, m.codec, opts)
+	if sn != nil {
+		m.log.Debug(fmt.Sprintf("Snapshot cut at offset %d (drain took %d us)", sn.Offset, time.Since(start).Microseconds()))
+	}
 	if sn != nil && sn.opts.Aux.Repl != nil && m.IsReplica() {
 		sn.opts.Aux.Repl.StreamDB = m.StreamDB()
 	}
