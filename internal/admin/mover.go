@@ -192,6 +192,8 @@ type mover struct {
 	noMigrate bool
 	// watch is the source connection dumpRestore WATCHes keys on.
 	watch *client.Conn
+	// small caches smallSource: 0 unknown, 1 yes, -1 no.
+	small int
 }
 
 func (w *mover) close() {
@@ -506,6 +508,9 @@ func (w *mover) migrateKeys(keys []string, keySlot []int) (int, error) {
 func (w *mover) keySizes(keys []string) ([]int64, error) {
 	out := make([]int64, len(keys))
 	if w.m.Opts.MaxBatchBytes <= 0 && w.m.Opts.BigKeyBytes <= 0 {
+		return out, nil
+	}
+	if w.smallSource() {
 		return out, nil
 	}
 	cmds := make([][]string, len(keys))
@@ -918,4 +923,35 @@ func (w *mover) migrateDurable(batches [][]string) (int, error) {
 		replace = true
 	}
 	return 0, fmt.Errorf("keys of %s kept changing while being copied to %s", src.Name(), dst.Name())
+}
+
+// smallSource reports whether the source's whole dataset is smaller than
+// both byte bounds, so that no key can be big and no batch can exceed
+// MaxBatchBytes: then sizing keys one by one (MEMORY USAGE) is skipped.
+// The source is asked once per job (INFO memory, used_memory_dataset).
+func (w *mover) smallSource() bool {
+	if w.small != 0 {
+		return w.small > 0
+	}
+	w.small = -1
+	c, err := w.conn(w.job.Src)
+	if err != nil {
+		return false
+	}
+	v, err := c.Do("INFO", "memory")
+	if err != nil || v.IsError() {
+		return false
+	}
+	ds, err := strconv.ParseInt(infoField(v.Text(), "used_memory_dataset"), 10, 64)
+	if err != nil || ds <= 0 {
+		return false
+	}
+	limit := w.m.Opts.MaxBatchBytes
+	if b := w.m.Opts.BigKeyBytes; b > 0 && (limit <= 0 || b < limit) {
+		limit = b
+	}
+	if limit > 0 && ds < limit {
+		w.small = 1
+	}
+	return w.small > 0
 }
