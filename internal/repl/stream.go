@@ -239,7 +239,7 @@ func (s *Stream) Feed(slot int, ops []Op) {
 		s.mu.Unlock()
 		return
 	}
-	if s.draining.Load() && s.classify(slot) {
+	if s.draining.Load() && s.after(slot) {
 		s.pending = encodeOps(s.pending, &s.pendingDB, ops)
 	} else {
 		s.scratch = encodeOps(s.scratch[:0], &s.seldb, ops)
@@ -247,6 +247,13 @@ func (s *Stream) Feed(slot int, ops []Op) {
 		s.trimScratch()
 	}
 	s.mu.Unlock()
+}
+
+// after reports whether an entry made under slot's lock comes after the
+// snapshot cut being fixed; entries made without locks (NoSlot) change no
+// keys and go after it.
+func (s *Stream) after(slot int) bool {
+	return slot == NoSlot || s.classify(slot)
 }
 
 // FeedRaw appends bytes received from this node's own master, unchanged, so
@@ -257,7 +264,7 @@ func (s *Stream) FeedRaw(slot int, b []byte) {
 	}
 	s.mu.Lock()
 	if s.active.Load() {
-		if s.draining.Load() && s.classify(slot) {
+		if s.draining.Load() && s.after(slot) {
 			s.pending = append(s.pending, b...)
 		} else {
 			s.writeLocked(b)
