@@ -75,3 +75,25 @@ func (s *Spec) HistogramOf() *Histogram {
 	s.Stats.Latency.CompareAndSwap(nil, new(Histogram))
 	return s.Stats.Latency.Load()
 }
+
+// LogCDF is hdr's logarithmic iteration from first (doubling each step)
+// as Redis's LATENCY HISTOGRAM uses it: for each reporting level with new
+// values, the level's highest equivalent value and the cumulative count of
+// values up to it.
+func (h *Histogram) LogCDF(first uint64) [][2]uint64 {
+	total := h.total.Load()
+	var out [][2]uint64
+	var cum, prev int64
+	i := 0
+	for level := first; cum < total && level != 0; level <<= 1 {
+		top := histIndex(level)
+		for ; i <= top && i < histBuckets; i++ {
+			cum += h.counts[i].Load()
+		}
+		if cum > prev {
+			out = append(out, [2]uint64{histHighest(top), uint64(cum)})
+		}
+		prev = cum
+	}
+	return out
+}

@@ -472,6 +472,49 @@ func latencyDoctor(ctx *command.Ctx) {
 	ctx.Out = resp.AppendVerbatim(ctx.Out, ctx.Proto, "txt", []byte(msg))
 }
 
+// latencyHistogram is LATENCY HISTOGRAM [command ...]: for each command
+// with recorded calls, its count and the cumulative distribution over
+// power-of-two microsecond buckets, as Redis's fillCommandCDF.
+func latencyHistogram(ctx *command.Ctx) {
+	t := clientOf(ctx).srv.table
+	var specs []*command.Spec
+	var addAll func(sp *command.Spec)
+	addAll = func(sp *command.Spec) {
+		if h := sp.Stats.Latency.Load(); h != nil && h.Total() > 0 {
+			specs = append(specs, sp)
+		}
+		for _, sub := range sp.Subs {
+			addAll(sub)
+		}
+	}
+	if len(ctx.Args) == 2 {
+		for _, sp := range t.All() {
+			addAll(sp)
+		}
+	} else {
+		for _, name := range ctx.Args[2:] {
+			if sp := lookupForCommandCmd(t, name); sp != nil {
+				addAll(sp)
+			}
+		}
+	}
+	ctx.MapLen(len(specs))
+	for _, sp := range specs {
+		h := sp.Stats.Latency.Load()
+		ctx.BulkString(sp.FullName())
+		ctx.MapLen(2)
+		ctx.BulkString("calls")
+		ctx.Int(h.Total())
+		ctx.BulkString("histogram_usec")
+		cdf := h.LogCDF(1024)
+		ctx.MapLen(len(cdf))
+		for _, p := range cdf {
+			ctx.Int(int64(p[0] / 1000))
+			ctx.Int(int64(p[1]))
+		}
+	}
+}
+
 func latencyGraph(ctx *command.Ctx) {
 	ctx.Err("ERR No samples available for event '" + cstr(ctx.Args[2]) + "'")
 }

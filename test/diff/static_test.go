@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -300,5 +301,61 @@ func TestSlowlog(t *testing.T) {
 	}
 	if _, _, err := p.Do("CONFIG", "SET", "slowlog-log-slower-than", "10000"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLatencyHistogram compares LATENCY HISTOGRAM's shape after the same
+// commands: the same commands listed, with the same call counts, and each
+// distribution cumulative and ending at the call count.
+func TestLatencyHistogram(t *testing.T) {
+	redis, reef := startPair(t)
+	p := dialPair(t, redis, reef)
+	p.Do("CONFIG", "RESETSTAT")
+	for i := 0; i < 5; i++ {
+		p.Do("SET", "k", "v")
+	}
+	for i := 0; i < 3; i++ {
+		p.Do("GET", "k")
+	}
+	p.Do("CLIENT", "ID")
+	for _, proto := range []string{"2", "3"} {
+		p.Do("HELLO", proto)
+		for _, args := range [][]string{{"LATENCY", "HISTOGRAM", "set", "get", "nosuch"}, {"LATENCY", "HISTOGRAM", "client"}, {"LATENCY", "HISTOGRAM", "client|id"}} {
+			a, b, err := p.Do(args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ra, _ := ParseReply(a)
+			rb, _ := ParseReply(b)
+			if ra.Type != rb.Type || len(ra.Elems) != len(rb.Elems) {
+				t.Fatalf("RESP%s %v\n  redis: %s\n  reef:  %s", proto, args, Show(a), Show(b))
+			}
+			calls := func(r Reply) map[string]int64 {
+				m := map[string]int64{}
+				for i := 0; i+1 < len(r.Elems); i += 2 {
+					info := r.Elems[i+1].Elems
+					if len(info) != 4 || info[0].Str != "calls" || info[2].Str != "histogram_usec" {
+						t.Fatalf("bad entry %v", r.Elems[i+1])
+					}
+					m[r.Elems[i].Str] = info[1].Int
+					cdf := info[3].Elems
+					var last int64
+					for j := 1; j < len(cdf); j += 2 {
+						if cdf[j].Int < last {
+							t.Fatalf("not cumulative: %v", cdf)
+						}
+						last = cdf[j].Int
+					}
+					if last != info[1].Int {
+						t.Fatalf("%s: distribution ends at %d, calls %d", r.Elems[i].Str, last, info[1].Int)
+					}
+				}
+				return m
+			}
+			ca, cb := calls(ra), calls(rb)
+			if fmt.Sprint(ca) != fmt.Sprint(cb) {
+				t.Errorf("RESP%s %v: redis %v, reef %v", proto, args, ca, cb)
+			}
+		}
 	}
 }
