@@ -257,9 +257,31 @@ func (m *Manager) SaveWaiting() error {
 	return m.saveLocked()
 }
 
+// Reload is DEBUG RELOAD: save (unless !save), empty the dataset and load
+// the file back, with no snapshot running meanwhile (a snapshot in progress
+// would capture the emptied slots).
+func (m *Manager) Reload(save bool, asReplica bool) error {
+	m.snapMu.Lock()
+	if save {
+		if err := m.saveUnlocked(); err != nil {
+			m.snapMu.Unlock()
+			return err
+		}
+	}
+	defer m.snapMu.Unlock()
+	m.host.EmptyData()
+	_, err := m.LoadFile(m.RDBPath(), asReplica)
+	return err
+}
+
 // saveLocked is SAVE. REQUIRES: snapMu held; it releases it.
 func (m *Manager) saveLocked() error {
 	defer m.snapMu.Unlock()
+	return m.saveUnlocked()
+}
+
+// saveUnlocked is SAVE. REQUIRES: snapMu held.
+func (m *Manager) saveUnlocked() error {
 	start := time.Now()
 	sn := m.beginSnapshot(m.snapshotOptions())
 	if sn == nil {

@@ -628,14 +628,8 @@ func debugRepl(ctx *command.Ctx, sub string) bool {
 				return true
 			}
 		}
-		if save {
-			if err := s.repl.Save(); err != nil {
-				ctx.Err("ERR Error trying to save the DB: " + err.Error())
-				return true
-			}
-		}
-		s.EmptyData()
-		if _, err := s.repl.LoadFile(s.repl.RDBPath(), s.repl.IsReplica()); err != nil {
+		if err := s.repl.Reload(save, s.repl.IsReplica()); err != nil {
+			s.log.Warn("DEBUG RELOAD: " + err.Error())
 			ctx.Err("ERR Error trying to load the RDB dump, check server logs.")
 			return true
 		}
