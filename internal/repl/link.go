@@ -465,6 +465,9 @@ func (m *Manager) fullSyncFromMaster(conn net.Conn, br *bufio.Reader, replid str
 	for _, r := range m.Replicas() {
 		m.drop(r, "")
 	}
+	// No snapshot may run while the dataset is replaced.
+	m.snapMu.Lock()
+	defer m.snapMu.Unlock()
 	m.host.SetLoading(true)
 	m.persist.loading.Store(true)
 	m.persist.loadStart.Store(time.Now().Unix())
