@@ -250,3 +250,30 @@ func TestManyIdleConnections(t *testing.T) {
 		t.Fatalf("idle client's PING: %q %v", buf[:m], err)
 	}
 }
+
+// TestProtoMaxBulkLen: a smaller proto-max-bulk-len bounds request
+// arguments and the strings APPEND, SETRANGE and SETBIT may build, with
+// Redis's errors.
+func TestProtoMaxBulkLen(t *testing.T) {
+	redis := testutil.StartRedis(t, "--proto-max-bulk-len", "1mb")
+	reef := testutil.StartReef(t, "--proto-max-bulk-len", "1mb")
+	for _, in := range []string{
+		"*2\r\n$4\r\nECHO\r\n$1048577\r\n",
+		"*2\r\n$4\r\nECHO\r\n$1048576\r\n",
+		"SETRANGE k 1048576 x\r\nSETRANGE k 1048575 x\r\nSTRLEN k\r\n",
+		"SETBIT b 8388608 1\r\nSETBIT b 8388607 1\r\nSTRLEN b\r\n",
+		"BITFIELD f SET u8 8388608 1\r\nBITFIELD f SET u8 #1048575 1\r\n",
+		"SET a x\r\nAPPEND a " + strings.Repeat("y", 1000) + "\r\n",
+	} {
+		var a, b []byte
+		var aClosed, bClosed bool
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); a, aClosed = rawExchange(t, redis.Addr(), []byte(in), 300*time.Millisecond) }()
+		go func() { defer wg.Done(); b, bClosed = rawExchange(t, reef.Addr(), []byte(in), 300*time.Millisecond) }()
+		wg.Wait()
+		if string(a) != string(b) || aClosed != bClosed {
+			t.Errorf("%q\n  redis: %q closed=%v\n  reef:  %q closed=%v", in, a, aClosed, b, bClosed)
+		}
+	}
+}
