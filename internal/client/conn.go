@@ -220,7 +220,9 @@ func (c *Conn) Flush() error {
 // Pending reports how many replies are still expected.
 func (c *Conn) Pending() int { return c.pending }
 
-// Receive flushes buffered commands if needed and reads the next reply.
+// Receive flushes buffered commands if needed and reads the next reply,
+// RESP3 out-of-band pushes included (SUBSCRIBE/MONITOR loops read them
+// here; Do skips them).
 func (c *Conn) Receive() (resp.Value, error) {
 	if c.closed {
 		return resp.Value{}, ErrClosed
@@ -241,10 +243,6 @@ func (c *Conn) Receive() (resp.Value, error) {
 	}
 	return v, nil
 }
-
-// ReceivePush reads the next reply including out-of-band RESP3 pushes, for
-// SUBSCRIBE/MONITOR loops.
-func (c *Conn) ReceivePush() (resp.Value, error) { return c.Receive() }
 
 // Do sends one command and returns its reply. RESP3 push messages that
 // arrive before the reply (client tracking invalidations) are skipped.
