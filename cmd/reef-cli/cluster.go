@@ -131,7 +131,7 @@ func parseClusterArgv(cfg *config, argv []string) (int, bool) {
 			o.FromPass = l
 		case "--cluster-weight":
 			if o.Weights != nil {
-				fmt.Fprintln(os.Stderr, "WARNING: you cannot use --cluster-weight more than once.\nYou can set multiple weights by adding them in a single --cluster-weight argument.")
+				fmt.Fprintln(os.Stderr, "WARNING: you cannot use --cluster-weight more than once.\nYou can set more weights by adding them as a space-separated list, ie:\n--cluster-weight n1=w n2=w")
 				cc.weightTwice = true
 			}
 			o.Weights = []string{}
