@@ -156,6 +156,13 @@ func (c *Client) reject(spec *command.Spec, msg string) {
 	if c.multi != nil {
 		c.multi.aborted = true
 	}
+	if spec != nil && spec.Name == "exec" {
+		// Redis's execCommandAbort: a rejected EXEC ends the transaction
+		// and its WATCHes, and says why.
+		c.discardMulti()
+		c.srv.unwatchAll(c)
+		msg = "EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR ")
+	}
 	c.srv.countError(msg)
 	c.reply(func() { c.ctx.Out = resp.AppendError(c.ctx.Out, msg) })
 }

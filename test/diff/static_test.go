@@ -96,7 +96,10 @@ func TestStaticReplies(t *testing.T) {
 		{"HELLO", "2", "SETNAME", "a b"}, {"SHUTDOWN", "FOO"}, {"SHUTDOWN", "ABORT"}, {"INFO", "nosuchsection"},
 		{"FLUSHDB", "x"}, {"FLUSHALL", "ASYNC", "x"}, {"OBJECT", "FREQ", "pop:1"}, {"OBJECT", "NOSUCH", "k"},
 		{"CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"}, {"OBJECT", "IDLETIME", "pop:1"},
-		{"CONFIG", "SET", "maxmemory-policy", "noeviction"}, {"RESET"}, {"ECHO", "x"},
+		{"CONFIG", "SET", "maxmemory-policy", "noeviction"},
+		{"MULTI"}, {"SET", "a", "1"}, {"EXEC", "x"}, {"SET", "a", "2"}, {"GET", "a"}, {"EXEC"},
+		{"MULTI"}, {"NOSUCH"}, {"SET", "a", "3"}, {"EXEC"}, {"GET", "a"},
+		{"RESET"}, {"ECHO", "x"},
 	}
 	for _, proto := range []string{"2", "3"} {
 		if _, _, err := p.Do("HELLO", proto); err != nil {
