@@ -57,10 +57,20 @@ type blockedClient struct {
 	c     *Client
 	req   *command.BlockRequest
 	db    int
+	proto int
+	spec  *command.Spec
 	keys  []blockKey
 	slots []int // sorted, unique slots of keys
 	state atomic.Int32
 	wake  chan struct{}
+
+	// The reply a pusher produced for the client, handed over with the
+	// wake-up: the pusher never touches the client's own context, which
+	// the client goroutine may still be using (flushing) right after it
+	// registered.
+	out     []byte
+	failed  bool
+	errCode string
 }
 
 // blockRegistry is every blocked client, by slot. bySlot[s] and ready[s]
@@ -79,7 +89,7 @@ type blockRegistry struct {
 
 // register parks c on req's keys. REQUIRES: the slots of req.Keys locked.
 func (r *blockRegistry) register(c *Client, db int, req *command.BlockRequest) *blockedClient {
-	bc := &blockedClient{c: c, req: req, db: db, wake: make(chan struct{}, 1)}
+	bc := &blockedClient{c: c, req: req, db: db, proto: c.ctx.Proto, spec: c.ctx.Spec, wake: make(chan struct{}, 1)}
 	for _, k := range req.Keys {
 		bk := blockKey{db, string(k)}
 		if slices.Contains(bc.keys, bk) {
@@ -235,11 +245,10 @@ func (s *Server) serveKey(sl int, bk blockKey, owns func(int) bool, extra *[]int
 			s.dropFirst(sl, bk)
 			continue
 		}
-		ctx := &bc.c.ctx
-		ctx.Reset()
-		ctx.DB = bk.db
-		ctx.Cfg = s.cfg.Get()
-		ctx.Now = time.Now().UnixMilli()
+		ctx := &command.Ctx{
+			Proto: bc.proto, DB: bk.db, KS: s.ks, Cfg: s.cfg.Get(), Env: s,
+			Now: time.Now().UnixMilli(), Conn: bc.c, Spec: bc.spec,
+		}
 		if !command.BlockedKeyReady(ctx, key, bc.req.Type) {
 			return // no data left (or not of the waited type) for anyone
 		}
@@ -266,11 +275,22 @@ func (s *Server) serveKey(sl int, bk blockKey, owns func(int) bool, extra *[]int
 		bc.req.Serve(ctx, key)
 		if ctx.Dirty > 0 {
 			s.dirty.Add(ctx.Dirty)
-			bc.c.feed(ctx, sl)
+			s.feedServed(ctx, sl)
 		}
+		bc.out, bc.failed, bc.errCode = ctx.Out, ctx.Failed, ctx.ErrCode
 		bc.state.Store(blkServed)
 		bc.wake <- struct{}{}
 	}
+}
+
+// feedServed sends a served pop (as LPOP, LMOVE, ZPOPMIN...) to replicas,
+// right after the push that fed it and under the same slot lock.
+func (s *Server) feedServed(ctx *command.Ctx, sl int) {
+	st := s.repl.Stream()
+	if !st.Active() || s.repl.IsReplica() {
+		return
+	}
+	st.Feed(sl, appendOps(nil, ctx))
 }
 
 func (s *Server) dropFirst(sl int, bk blockKey) {
@@ -346,6 +366,9 @@ wait:
 	stopRead.stop()
 	s.unregisterBlocked(bc)
 	switch bc.state.Load() {
+	case blkServed:
+		c.ctx.Out = append(c.ctx.Out, bc.out...)
+		c.ctx.Failed, c.ctx.ErrCode = bc.failed, bc.errCode
 	case blkTimedOut, blkUnblockTimeout:
 		c.ctx.TimeoutReply()
 	case blkUnblockError:
