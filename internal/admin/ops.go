@@ -2,12 +2,13 @@ package admin
 
 import (
 	"bufio"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -408,14 +409,15 @@ func (m *Manager) Backup(addr, dir string) error {
 		m.logInfo(">>> Node %s -> Saving RDB...\n", n.Name())
 		path := filepath.Join(dir, fmt.Sprintf("redis-node-%s-%d-%s.rdb", n.IP, n.Port, n.ID))
 		if err := m.syncRDB(n, path); err != nil {
-			m.logErr("*** Error saving RDB of node %s: %v\n", n.Name(), err)
+			if err != errReported {
+				m.logErr("*** Error saving RDB of node %s: %v\n", n.Name(), err)
+			}
 			return ErrFailed
 		}
 	}
 	jp := filepath.Join(dir, "nodes.json")
 	m.printf("Saving cluster configuration to: %s\n", jp)
-	b, _ := json.MarshalIndent(nodes, "", "  ")
-	if err := os.WriteFile(jp, b, 0o644); err != nil {
+	if err := os.WriteFile(jp, []byte(nodesJSON(nodes, len(m.errors))), 0o644); err != nil {
 		m.logErr("Could not write to file %s: %v\n", jp, err)
 		return ErrFailed
 	}
@@ -472,7 +474,11 @@ func (m *Manager) syncRDB(n *Node, path string) error {
 	m.printf("SYNC sent to master, writing %d bytes to '%s'\n", size, path)
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			m.eprintf("Error opening '%s': %s\n", path, strerror(pe.Err))
+		}
+		return errReported
 	}
 	defer f.Close()
 	if _, err := io.CopyN(f, br, size); err != nil {
@@ -483,4 +489,68 @@ func (m *Manager) syncRDB(n *Node, path string) error {
 	}
 	m.printf("Transfer finished with success.\n")
 	return nil
+}
+
+// errReported is an error whose message has already been printed.
+var errReported = errors.New("reported")
+
+// strerror spells an errno as C's strerror does ("No such file or
+// directory"), which redis-cli prints.
+func strerror(err error) string {
+	s := err.Error()
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// nodesJSON writes nodes.json byte for byte as redis-cli's backup does
+// (clusterManagerNodeGetJSON); encoding/json would lay it out differently.
+func nodesJSON(nodes []backupNode, errorCount int) string {
+	var b strings.Builder
+	b.WriteString("[\n")
+	for i, n := range nodes {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		repl := "null"
+		if n.Replicate != nil {
+			repl = strconv.Quote(*n.Replicate)
+		}
+		var sl []string
+		for _, r := range n.Slots {
+			parts := make([]string, len(r))
+			for j, x := range r {
+				parts[j] = strconv.Itoa(x)
+			}
+			sl = append(sl, "["+strings.Join(parts, ",")+"]")
+		}
+		fmt.Fprintf(&b, "  {\n    \"name\": %q,\n    \"host\": %q,\n    \"port\": %d,\n    \"replicate\": %s,\n    \"slots\": [%s],\n    \"slots_count\": %d,\n    \"flags\": %q,\n    \"current_epoch\": %d",
+			n.Name, n.Host, n.Port, repl, strings.Join(sl, ","), n.SlotsCount, n.Flags, n.CurrentEpoch)
+		if errorCount > 0 {
+			fmt.Fprintf(&b, ",\n    \"cluster_errors\": %d", errorCount)
+		}
+		for _, kv := range []struct {
+			name string
+			m    map[string]string
+		}{{"migrating", n.Migrating}, {"importing", n.Importing}} {
+			if len(kv.m) == 0 {
+				continue
+			}
+			var keys []int
+			for k := range kv.m {
+				x, _ := strconv.Atoi(k)
+				keys = append(keys, x)
+			}
+			sort.Ints(keys)
+			var ps []string
+			for _, k := range keys {
+				ps = append(ps, fmt.Sprintf("%q: %q", strconv.Itoa(k), kv.m[strconv.Itoa(k)]))
+			}
+			fmt.Fprintf(&b, ",\n    \"%s\": {%s}", kv.name, strings.Join(ps, ","))
+		}
+		b.WriteString("\n  }")
+	}
+	b.WriteString("\n]")
+	return b.String()
 }
