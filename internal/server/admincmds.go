@@ -11,7 +11,6 @@ import (
 
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
-	"github.com/reefkv/reef/internal/digest"
 	"github.com/reefkv/reef/internal/keyspace"
 	"github.com/reefkv/reef/internal/logging"
 	"github.com/reefkv/reef/internal/rconv"
@@ -159,25 +158,6 @@ func debugCommand(ctx *command.Ctx) {
 		ctx.OK()
 	case sub == "populate" && len(ctx.Args) >= 3 && len(ctx.Args) <= 5:
 		debugPopulate(ctx)
-	case sub == "digest" && len(ctx.Args) == 2:
-		d := datasetDigest(s.ks)
-		ctx.Simple(d.String())
-	case sub == "digest-value":
-		// Like Redis, logically expired keys still count: no lookup.
-		ctx.ArrayLen(len(ctx.Args) - 2)
-		for _, key := range ctx.Args[2:] {
-			sl := slot.Of(key)
-			s.ks.Lock(sl)
-			var d digest.Digest
-			if v := s.ks.Get(ctx.DB, sl, key); v != nil {
-				var o rdb.Object
-				if repl.ValueToObject(*v, &o) {
-					d = digest.Value(&o, s.ks.ExpireAt(ctx.DB, sl, key) != -1)
-				}
-			}
-			s.ks.Unlock(sl)
-			ctx.Simple(d.String())
-		}
 	case sub == "object" && len(ctx.Args) == 3:
 		key := ctx.Args[2]
 		sl := slot.Of(key)
@@ -342,37 +322,6 @@ func serializedLength(cfg *config.Config, v keyspace.Value) int {
 		return int(command.SerializedLength(v))
 	}
 	return len(b)
-}
-
-// datasetDigest is Redis's computeDatasetDigest (DEBUG DIGEST): databases
-// in order, each key's digest xor-ed in, one slot locked at a time.
-func datasetDigest(ks *keyspace.Keyspace) digest.Digest {
-	var ds digest.Dataset
-	var o rdb.Object
-	for db := 0; db < ks.Databases(); db++ {
-		if ks.Size(db) == 0 {
-			continue
-		}
-		ds.BeginDB(db)
-		for sl := 0; sl < slot.Count; sl++ {
-			if ks.Count(db, sl) == 0 {
-				continue
-			}
-			ks.Lock(sl)
-			if t := ks.Table(db, sl); t != nil {
-				for _, e := range t.Keys.Entries() {
-					o = rdb.Object{}
-					if !repl.ValueToObject(e.Val, &o) {
-						continue
-					}
-					volatile := t.Expires.Len() > 0 && t.Expires.Get(e.Key) != nil
-					ds.Add([]byte(e.Key), &o, volatile)
-				}
-			}
-			ks.Unlock(sl)
-		}
-	}
-	return ds.Sum()
 }
 
 // atoi is C's atoi: optional white space and sign, then digits, stopping
