@@ -471,7 +471,7 @@ func (m *Manager) syncRDB(n *Node, path string) error {
 		size, _ = strconv.ParseInt(l[1:], 10, 64)
 		break
 	}
-	m.printf("SYNC sent to master, writing %d bytes to '%s'\n", size, path)
+	m.eprintf("SYNC sent to master, writing %d bytes to '%s'\n", size, path)
 	f, err := os.Create(path)
 	if err != nil {
 		var pe *os.PathError
@@ -487,7 +487,7 @@ func (m *Manager) syncRDB(n *Node, path string) error {
 	if err := f.Sync(); err != nil {
 		return err
 	}
-	m.printf("Transfer finished with success.\n")
+	m.eprintf("Transfer finished with success.\n")
 	return nil
 }
 

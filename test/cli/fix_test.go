@@ -248,6 +248,16 @@ func TestImportAndBackup(t *testing.T) {
 	if err := json.Unmarshal(b, &nodes); err != nil || len(nodes) != 3 {
 		t.Fatalf("nodes.json: %v %s", err, b)
 	}
+	// redis-cli's backup of the same cluster prints the same lines and
+	// writes the same nodes.json, byte for byte.
+	dirA := t.TempDir()
+	ra := runCLI(t, redisCLI(t), "", "--cluster", "backup", ps[0].Addr(), dirA)
+	if strings.ReplaceAll(ra.out, dirA, "DIR") != strings.ReplaceAll(r.out, dir, "DIR") {
+		t.Errorf("backup output differs:\n%s", diffText(strings.ReplaceAll(ra.out, dirA, "DIR"), strings.ReplaceAll(r.out, dir, "DIR")))
+	}
+	if ja, _ := os.ReadFile(filepath.Join(dirA, "nodes.json")); string(ja) != string(b) {
+		t.Errorf("nodes.json differs:\nredis-cli:\n%s\nreef-cli:\n%s", ja, b)
+	}
 	rdbs, _ := filepath.Glob(filepath.Join(dir, "redis-node-*.rdb"))
 	if len(rdbs) != 3 {
 		t.Fatalf("want 3 RDB files, got %v", rdbs)
