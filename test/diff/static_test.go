@@ -45,6 +45,11 @@ func TestCommandTable(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if string(a) == "*1\r\n$-1\r\n" || string(a) == "*1\r\n_\r\n" || string(a) == "*0\r\n" || string(a) == "%0\r\n" {
+					// Not a Redis 7.0 command: Reef's own extensions (the
+					// Valkey slot-migration dialect) have no oracle.
+					continue
+				}
 				if string(a) != string(b) {
 					t.Errorf("RESP%s COMMAND %s %s differs\n  redis: %s\n  reef:  %s", proto, sub, name, Show(a), Show(b))
 				}
