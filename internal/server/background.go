@@ -84,7 +84,7 @@ func (s *Server) activeExpireCycle(cursor, hz int) int {
 	for visited := 0; visited < slot.Count; visited++ {
 		sl := cursor
 		cursor = (cursor + 1) % slot.Count
-		if s.ks.Volatile(sl) == 0 {
+		if s.ks.Volatile(sl) == 0 || s.importingSlot(sl) {
 			continue
 		}
 		for db := 0; db < dbs; db++ {

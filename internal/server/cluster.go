@@ -300,6 +300,8 @@ func (e clusterEvents) DeleteKeysInSlots(slots []int) {
 }
 
 func (e clusterEvents) SlotsLost(slots []int) {
+	// Exports of lost slots stop at once (only atomics and a mutex).
+	e.n.s.migrationSlotsLost(slots)
 	e.n.recheck.notify()
 	e.n.work.push(func() { e.n.s.clusterSlotsLost(slots) })
 }

@@ -209,7 +209,7 @@ func (c *Client) propagate(ctx *command.Ctx, sl int) {
 
 // feed appends the command of ctx to the stream (Rewritten if set).
 func (c *Client) feed(ctx *command.Ctx, sl int) {
-	if !c.srv.repl.Stream().Active() {
+	if !c.srv.repl.Stream().Active() && c.srv.mig.tapping.Load() == 0 {
 		return
 	}
 	ops := appendOps(c.rp.ops[:0], ctx)
@@ -238,6 +238,8 @@ func (c *Client) feedOps(ops []repl.Op, sl int) {
 	if c.rp.link != nil || s.repl.IsReplica() {
 		return
 	}
+	// Writes to slots being migrated go to the migration too (migration.go).
+	s.migrationTap(sl, ops)
 	s.repl.Stream().Feed(sl, ops)
 }
 
@@ -253,6 +255,9 @@ func (c *Client) noteWriteOffset() {
 // feedExpired propagates the deletion of a key expired on this master.
 // REQUIRES: key's slot locked.
 func (s *Server) feedExpired(db int, key []byte) {
+	if !s.repl.IsReplica() {
+		s.migrationTapExpired(db, key)
+	}
 	st := s.repl.Stream()
 	if !st.Active() || s.repl.IsReplica() {
 		return
@@ -820,6 +825,8 @@ func (r clusterReplication) BecomeMaster(failover bool) {
 	s := r.s
 	s.repl.ReplicaOfNoOne()
 	s.logOut.SetRole('M')
+	// Slots my former master was importing atomically are not mine.
+	s.migrationPromoted()
 }
 
 // typeMatches is CLIENT LIST/KILL TYPE: master (the link to this node's

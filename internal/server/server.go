@@ -124,6 +124,7 @@ func New(cfg *config.Config, logOut *logging.Output) *Server {
 		shutdownCh: make(chan shutdownRequest, 1),
 	}
 	s.table = command.NewTable(s.families()...)
+	s.registerMigrationCommands()
 	s.repl = s.newReplManager()
 	s.clusterRepl = clusterReplication{s}
 	var id [20]byte

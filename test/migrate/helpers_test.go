@@ -83,8 +83,8 @@ func fixtures() []fixture {
 	return fx
 }
 
-// load writes every fixture to p.
-func load(t testing.TB, p *testutil.Proc, fx []fixture) {
+// loadFixtures writes every fixture to p.
+func loadFixtures(t testing.TB, p *testutil.Proc, fx []fixture) {
 	t.Helper()
 	c := testutil.MustDial(t, p.Addr())
 	defer c.Close()

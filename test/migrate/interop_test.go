@@ -21,8 +21,8 @@ func TestDumpRestoreInterop(t *testing.T) {
 	redis := testutil.StartRedis(t, debugArgs...)
 	reef := testutil.StartReef(t, debugArgs...)
 	fx := fixtures()
-	load(t, redis, fx)
-	load(t, reef, fx)
+	loadFixtures(t, redis, fx)
+	loadFixtures(t, reef, fx)
 	keys := keysOf(fx)
 	want := digests(t, redis, keys)
 	if got := digests(t, reef, keys); !equal(got, want) {
