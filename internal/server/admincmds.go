@@ -185,7 +185,7 @@ func debugCommand(ctx *command.Ctx) {
 					compressed = 1
 				}
 				line += fmt.Sprintf(" ql_nodes:%d ql_avg_node:%.2f ql_listpack_max:%d ql_compressed:%d ql_uncompressed_size:%d",
-					len(nodes), float64(l.Len())/float64(max(len(nodes), 1)), ctx.Cfg.ListMaxListpackSize, compressed, sz)
+					len(nodes), float64(l.Len())/float64(max(len(nodes), 1)), l.Fill(), compressed, sz)
 			}
 		}
 		s.ks.Unlock(sl)
