@@ -7,11 +7,6 @@ import (
 	"github.com/reefkv/reef/internal/rconv"
 )
 
-// lcsMaxTable bounds the transient LCS table (4 bytes per cell). Redis
-// replies "Insufficient memory" when its allocation fails; Go cannot try an
-// allocation, so Reef refuses tables past this size the same way.
-const lcsMaxTable = 4 << 30
-
 // lcsCommand is LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]
 // with Redis 7.0's dynamic programming table, its backtracking order (which
 // decides which of several equally long subsequences is returned) and its
@@ -71,9 +66,11 @@ func lcsCommand(c *Ctx) {
 		return
 	}
 	alen, blen := len(a), len(b)
+	// Redis 7.0.15 refuses a table (4 bytes per cell) larger than
+	// proto-max-bulk-len.
 	cells := uint64(alen+1) * uint64(blen+1)
-	if cells*4 > lcsMaxTable {
-		c.Err("ERR Insufficient memory, failed allocating transient memory for LCS")
+	if cells*4 > uint64(c.Cfg.ProtoMaxBulkLen) {
+		c.Err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
 		return
 	}
 	w := blen + 1
