@@ -264,6 +264,9 @@ func TestProtoMaxBulkLen(t *testing.T) {
 		"SETBIT b 8388608 1\r\nSETBIT b 8388607 1\r\nSTRLEN b\r\n",
 		"BITFIELD f SET u8 8388608 1\r\nBITFIELD f SET u8 #1048575 1\r\n",
 		"SET a x\r\nAPPEND a " + strings.Repeat("y", 1000) + "\r\n",
+		// LCS's table (4 bytes a cell) may not exceed it either.
+		"SET a " + strings.Repeat("a", 511) + "\r\nSET b " + strings.Repeat("a", 511) + "\r\nLCS a b LEN\r\n",
+		"SET a " + strings.Repeat("a", 512) + "\r\nSET b " + strings.Repeat("a", 512) + "\r\nLCS a b LEN\r\n",
 	} {
 		var a, b []byte
 		var aClosed, bClosed bool
