@@ -53,12 +53,23 @@ func clusterCommand(ctx *command.Ctx) {
 	for i, a := range ctx.Args[1:] {
 		args[i] = string(a)
 	}
-	r, err := n.d.Do(s.ctx, args, s.ks.Size(0), func(sl int) int64 { return s.ks.Count(0, sl) })
+	setslot := command.EqualFold(ctx.Args[1], "setslot")
+	var r state.Reply
+	var err error
+	if setslot && ctx.FromMaster {
+		// My master's open slots (see propagateSetSlot).
+		r, err = n.d.DoReplicated(s.ctx, args)
+	} else {
+		r, err = n.d.Do(s.ctx, args, s.ks.Size(0), func(sl int) int64 { return s.ks.Count(0, sl) })
+	}
 	if err != nil {
 		ctx.Err("ERR " + err.Error())
 		return
 	}
 	appendClusterReply(ctx, r)
+	if setslot && !ctx.FromMaster {
+		propagateSetSlot(ctx, r)
+	}
 	// CLUSTER RESET on a replica empties the dataset: let the client see
 	// it done. Not inside EXEC or a script, which hold slot locks the
 	// worker may need.

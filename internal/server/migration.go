@@ -1120,3 +1120,14 @@ func (s *Server) migrationPromoted() {
 func (s *Server) importingSlot(sl int) bool { return s.mig.importing[sl].Load() }
 
 
+
+// propagateSetSlot sends a successful CLUSTER SETSLOT to this master's
+// replicas, so that they know its open slots: one that takes over in the
+// middle of a migration keeps the slot migrating or importing, and the
+// migration can be finished instead of being stranded.
+func propagateSetSlot(ctx *command.Ctx, r state.Reply) {
+	if st, ok := r.(state.Status); !ok || st != "OK" {
+		return
+	}
+	ctx.Env.Propagate(ctx, repl.NoSlot)
+}

@@ -34,3 +34,12 @@ func (d *Driver) migrationOp(ctx context.Context, op func(now int64) state.Reply
 	}
 	return r, err
 }
+
+// DoReplicated executes a CLUSTER subcommand my master propagated to me
+// (CLUSTER SETSLOT): state.Command.FromMaster is set, so a replica records
+// its master's open slots.
+func (d *Driver) DoReplicated(ctx context.Context, args []string) (state.Reply, error) {
+	return d.migrationOp(ctx, func(now int64) state.Reply {
+		return d.m.Handle(now, state.Command{Args: args, FromMaster: true})
+	})
+}

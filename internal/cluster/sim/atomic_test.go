@@ -160,3 +160,50 @@ func TestGiveLastSlots(t *testing.T) {
 		t.Fatal("emptied source did not become a replica of the target")
 	}
 }
+
+// TestOpenSlotsSurviveFailover: a replica learns its master's open slot
+// from the propagated SETSLOT (hidden while it is a replica); when it takes
+// over, it shows the slot migrating, and the importing node follows it as
+// the new source, so redis-cli --cluster fix can finish the move.
+func TestOpenSlotsSurviveFailover(t *testing.T) {
+	s := threeMasters(t, 24, 1)
+	n0, n1, r := s.Nodes[0], s.Nodes[1], s.Nodes[3]
+	if got := s.Command(r, "REPLICATE", n0.M.MyID().String()); got != "OK" {
+		t.Fatalf("REPLICATE: %s", got)
+	}
+	if !s.RunUntil(s.Now+5000, s.Converged) {
+		t.Fatal("no convergence")
+	}
+	mig := []string{"SETSLOT", "100", "MIGRATING", n1.M.MyID().String()}
+	if got := s.Command(n1, "SETSLOT", "100", "IMPORTING", n0.M.MyID().String()); got != "OK" {
+		t.Fatalf("IMPORTING: %s", got)
+	}
+	if got := s.Command(n0, mig...); got != "OK" {
+		t.Fatalf("MIGRATING: %s", got)
+	}
+	// Without FromMaster a replica refuses, with it the replica records.
+	if got := s.Command(r, mig...); !strings.Contains(got, "only with masters") {
+		t.Fatalf("replica SETSLOT: %s", got)
+	}
+	rep := r.M.Handle(s.Now, state.Command{Args: mig, FromMaster: true})
+	s.apply(r)
+	if FormatReply(rep) != "OK" {
+		t.Fatalf("replicated SETSLOT: %s", FormatReply(rep))
+	}
+	if strings.Contains(r.M.Nodes(), "[100->-") {
+		t.Fatal("a replica shows its master's open slot")
+	}
+	s.Kill(n0)
+	if !s.RunUntil(s.Now+20000, func() bool {
+		id, _ := n1.M.SlotOwner(100)
+		return id == r.M.MyID()
+	}) {
+		t.Fatal("the replica did not take over")
+	}
+	if !strings.Contains(r.M.Nodes(), "[100->-"+n1.M.MyID().String()+"]") {
+		t.Fatalf("promoted replica lost the migrating slot:\n%s", r.M.Nodes())
+	}
+	if !strings.Contains(n1.M.Nodes(), "[100-<-"+r.M.MyID().String()+"]") {
+		t.Fatalf("importing node does not follow the new source:\n%s", n1.M.Nodes())
+	}
+}

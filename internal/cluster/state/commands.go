@@ -356,6 +356,9 @@ func (m *Machine) cmdSetSlot(c Command) Reply {
 	args := c.Args
 	me := m.myself
 	if me.isReplica() {
+		if c.FromMaster {
+			return m.replicaSetSlot(args)
+		}
 		return Error("ERR Please use SETSLOT only with masters.")
 	}
 	j, ok := parseSlot(args[1])

@@ -2,6 +2,7 @@ package state
 
 import (
 	"strconv"
+	"strings"
 )
 
 // Atomic slot migration's handoff (docs/MIGRATION.md). The data moves
@@ -108,4 +109,60 @@ func (m *Machine) GiveSlots(now int64, to NodeID, slots []int) Reply {
 	m.version++
 	m.todo |= todoUpdateState
 	return Status("OK")
+}
+
+// replicaSetSlot applies a CLUSTER SETSLOT my master propagated: a replica
+// records its master's open slots without the owner checks, so that after
+// a failover it carries the migration on (or lets fix finish it) instead of
+// stranding the slot; NODE rebinds the slot as the master did.
+func (m *Machine) replicaSetSlot(args []string) Reply {
+	j, ok := parseSlot(args[1])
+	if !ok {
+		return errInvalidSlot
+	}
+	action := strings.ToLower(args[2])
+	var n *node
+	if len(args) == 4 {
+		if n = m.lookup(args[3]); n == nil {
+			return errf("I don't know about node %s", args[3])
+		}
+	}
+	switch {
+	case action == "migrating" && n != nil:
+		m.migrating[j] = n
+	case action == "importing" && n != nil:
+		m.importing[j] = n
+	case action == "stable" && len(args) == 3:
+		delete(m.importing, j)
+		delete(m.migrating, j)
+	case action == "node" && n != nil:
+		delete(m.importing, j)
+		delete(m.migrating, j)
+		if m.slots[j] != n {
+			m.delSlot(j)
+			m.addSlot(n, j)
+		}
+	default:
+		return Error("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP")
+	}
+	m.version++
+	m.todo |= todoSaveConfig | todoUpdateState
+	return Status("OK")
+}
+
+// followOpenSlots points the open slots that named old (a master that just
+// became a replica of successor after a failover) at successor.
+func (m *Machine) followOpenSlots(old, successor *node) {
+	for j, t := range m.migrating {
+		if t == old {
+			m.migrating[j] = successor
+			m.version++
+		}
+	}
+	for j, t := range m.importing {
+		if t == old {
+			m.importing[j] = successor
+			m.version++
+		}
+	}
 }

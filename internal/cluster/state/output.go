@@ -80,7 +80,7 @@ func (m *Machine) appendNodeLine(b []byte, n *node) []byte {
 		b = append(b, ' ')
 		b = n.slots.AppendRanges(b)
 	}
-	if n == m.myself {
+	if n == m.myself && n.isMaster() {
 		for j := 0; j < slot.Count; j++ {
 			if t := m.migrating[j]; t != nil {
 				b = append(b, " ["...)

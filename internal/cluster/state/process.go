@@ -136,6 +136,9 @@ func (m *Machine) processPacket(p *Packet) {
 			sender.flags |= msg.FlagSlave
 			m.todo |= todoSaveConfig | todoUpdateState
 			m.version++
+			if master != nil {
+				m.followOpenSlots(sender, master)
+			}
 		}
 		if master != nil && sender.master != master {
 			if sender.master != nil {
@@ -396,7 +399,16 @@ func (m *Machine) updateSlotsConfig(sender *node, senderEpoch uint64, slots *slo
 				m.notClaiming.Remove(j)
 				continue
 			}
-			if m.importing[j] != nil {
+			if src := m.importing[j]; src != nil {
+				// A failover replaced the node I import from: import
+				// from its successor (it has the keys).
+				if src == owner && owner != nil && owner != sender && owner.configEpoch < senderEpoch {
+					m.importing[j] = sender
+					m.delSlot(j)
+					m.addSlot(sender, j)
+					m.saveConfig(true)
+					m.todo |= todoUpdateState
+				}
 				continue
 			}
 			if owner == nil || m.notClaiming.Has(j) || owner.configEpoch < senderEpoch {

@@ -101,11 +101,15 @@ func (m *Machine) Snapshot() *SlotMap {
 			s.Owners[j] = NoOwner
 		}
 	}
-	for j, n := range m.migrating {
-		s.Migrating[j] = idx[n]
-	}
-	for j, n := range m.importing {
-		s.Importing[j] = idx[n]
+	// A replica knows its master's open slots (to keep them through a
+	// failover) but routes as if it had none.
+	if m.myself.isMaster() {
+		for j, n := range m.migrating {
+			s.Migrating[j] = idx[n]
+		}
+		for j, n := range m.importing {
+			s.Importing[j] = idx[n]
+		}
 	}
 	return s
 }

@@ -255,6 +255,10 @@ type Command struct {
 	Args       []string
 	DBSize     int64
 	KeysInSlot func(slot int) int64
+	// FromMaster marks a command my master propagated to me (a replica
+	// learns its master's open slots from CLUSTER SETSLOT, see
+	// migration.go).
+	FromMaster bool
 }
 
 // Reply is the result of Handle. Concrete types: Status, Error, Int, Bulk,
