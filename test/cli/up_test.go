@@ -47,11 +47,22 @@ func freeRange(t *testing.T, n int) int {
 // mode), checks it, and stops it with `--cluster down`.
 func TestUpDown(t *testing.T) {
 	t.Parallel()
+	testUpDown(t, testutil.RedisServerPath(t))
+}
+
+// TestUpDownReef is the same with reef-server itself: the newcomer's first
+// command must give a working cluster.
+func TestUpDownReef(t *testing.T) {
+	t.Parallel()
+	testUpDown(t, testutil.Binary(t, "reef-server"))
+}
+
+func testUpDown(t *testing.T, server string) {
 	base := freeRange(t, 6)
 	dir := filepath.Join(t.TempDir(), "cluster")
 	run := func(args ...string) result {
 		cmd := exec.Command(reefCLI(t), args...)
-		cmd.Env = append(os.Environ(), "TERM=dumb", "REEF_SERVER_BIN="+testutil.RedisServerPath(t))
+		cmd.Env = append(os.Environ(), "TERM=dumb", "REEF_SERVER_BIN="+server)
 		out, err := cmd.CombinedOutput()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -84,6 +95,14 @@ func TestUpDown(t *testing.T) {
 	c.Close()
 	if m, s := strings.Count(v.Text(), "master"), strings.Count(v.Text(), "slave"); m != 3 || s != 3 {
 		t.Errorf("want 3 masters and 3 replicas:\n%s", v.Text())
+	}
+	// Clients get redirected to the right node.
+	seed := "127.0.0.1:" + itoa(base)
+	writeKeys(t, seed, 100, "k")
+	checkKeys(t, seed, 100, "k")
+	r2 := runCLI(t, reefCLI(t), "set foo bar\nget foo\n", "-c", "-p", itoa(base))
+	if !strings.HasSuffix(r2.out, "OK\nbar\n") {
+		t.Errorf("reef-cli -c session: %q %q", r2.out, r2.err)
 	}
 	// A second up in the same folder refuses.
 	if r := run("--cluster", "up", "--port", itoa(base), "--dir", dir); r.code == 0 {
