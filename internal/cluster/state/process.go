@@ -60,7 +60,7 @@ func (m *Machine) processPacket(p *Packet) {
 			n := m.newNode(m.randomID(), msg.FlagHandshake)
 			n.ip = peerIP(p)
 			n.port, n.pport, n.cport = h.Port, h.PPort, h.CPort
-			m.addNode(n)
+			m.addNodeDialSoon(n)
 			m.todo |= todoSaveConfig
 			m.processGossip(h, nil)
 		}
@@ -322,7 +322,7 @@ func (m *Machine) processGossip(h *msg.Message, sender *node) {
 				n.failTime = m.now
 			}
 			n.ip, n.port, n.pport, n.cport = g.IP, g.Port, g.PPort, g.CPort
-			m.addNode(n)
+			m.addNodeDialSoon(n)
 			m.todo |= todoSaveConfig
 		}
 	}
