@@ -8,6 +8,7 @@ import (
 	"github.com/reefkv/reef/internal/cluster/state"
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
+	"github.com/reefkv/reef/internal/resp"
 	"github.com/reefkv/reef/internal/slot"
 )
 
@@ -111,8 +112,20 @@ func (c *Client) clusterRoute(spec *command.Spec, args [][]byte, cfg *config.Con
 		c.discardMulti()
 		c.srv.unwatchAll(c)
 	}
-	c.reject(spec, redirectText(sm, r))
+	c.redirect(spec, redirectText(sm, r))
 	return false
+}
+
+// redirect replies a redirection as Redis's clusterRedirectClient: the
+// error as is (also for EXEC, which the caller discarded), counted in
+// rejected_calls and errorstats; inside MULTI it flags the transaction.
+func (c *Client) redirect(spec *command.Spec, msg string) {
+	spec.Stats.RejectedCalls.Add(1)
+	if c.multi != nil {
+		c.multi.aborted = true
+	}
+	c.srv.countError(msg)
+	c.reply(func() { c.ctx.Out = resp.AppendError(c.ctx.Out, msg) })
 }
 
 // clusterRecheck routes again with the command's slots locked (see the
@@ -130,7 +143,7 @@ func (c *Client) clusterRecheck(spec *command.Spec, args [][]byte, cfg *config.C
 		return true
 	}
 	c.srv.ks.UnlockSlots(c.slots)
-	c.reject(spec, redirectText(sm, r))
+	c.redirect(spec, redirectText(sm, r))
 	return false
 }
 
