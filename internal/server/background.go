@@ -39,6 +39,7 @@ func (s *Server) cron() {
 		// Ready keys left by writers that did not serve them (the master
 		// link, self-locking commands) are served here at the latest.
 		s.drainPendingReady()
+		s.releaseFreeHeap(time.Now())
 	}
 }
 
