@@ -34,8 +34,9 @@ import (
 // ClusterReplication is what cluster mode needs from replication (issue
 // 5): the facts the cluster bus advertises (offsets, master link) and the
 // role changes the cluster decides (CLUSTER REPLICATE, failover, replica
-// migration, a returning master demoted). The replication code implements
-// it and installs itself with Server.SetClusterReplication before Run.
+// migration, a returning master demoted). New installs replication's
+// implementation (clusterReplication in replication.go);
+// SetClusterReplication replaces it before Run.
 // The methods are called on the cluster driver goroutine: they must not
 // block for long, must not take slot locks and must not call back into the
 // cluster driver (hand such work to another goroutine).
@@ -49,8 +50,8 @@ type ClusterReplication interface {
 	BecomeMaster(failover bool)
 }
 
-// noClusterReplication stands in until replication exists: it reports a
-// master with offset 0 and logs the role changes it cannot perform yet.
+// noClusterReplication stands in when none is installed: it reports a
+// master with offset 0 and logs the role changes it cannot perform.
 type noClusterReplication struct{ s *Server }
 
 func (noClusterReplication) ReplInfo() state.ReplInfo { return state.ReplInfo{LinkUp: true} }
