@@ -25,7 +25,9 @@ func (c *Ctx) expireIfNeeded(s int, key []byte) bool {
 	if c.Env.IsReplica() {
 		return true
 	}
-	c.KS.Delete(c.DB, s, key)
+	// ExpireDelete leaves the entry in place until the slot is unlocked:
+	// pointers the command already holds into this slot stay valid.
+	c.KS.ExpireDelete(c.DB, s, key)
 	c.Env.KeyExpired(c.DB, key)
 	c.Env.KeyModified(c.DB, key)
 	return true
@@ -33,10 +35,12 @@ func (c *Ctx) expireIfNeeded(s int, key []byte) bool {
 
 // lookup returns key's value or nil, after lazy expiry.
 //
-// The pointer is into the slot table: it is valid only until the next
-// insert or delete in the same table (the dense table moves entries), so a
-// handler that looks up a second key of the same slot (hash tags) copies
-// the first value before.
+// The pointer is into the slot table. Lookups of other keys never move it
+// (lazy expiry only marks entries; they are reaped at unlock), but an
+// explicit delete or an insert in the same table may (the dense table moves
+// its last entry into a hole and grows by reallocation): a handler that
+// deletes or creates another key of the same slot (hash tags) copies the
+// value it needs first.
 func (c *Ctx) lookup(key []byte) *keyspace.Value {
 	s := slot.Of(key)
 	v := c.KS.Get(c.DB, s, key)

@@ -98,6 +98,11 @@ func (d *Dict[V]) GetEntry(key string) *Entry[V] {
 	return &d.entries[uint32(d.index[b])-1]
 }
 
+// GetEntryBytes is GetEntry for a key given as bytes; it does not allocate.
+func (d *Dict[V]) GetEntryBytes(key []byte) *Entry[V] {
+	return d.GetEntry(unsafe.String(unsafe.SliceData(key), len(key)))
+}
+
 // Set stores val under key and reports whether key was new. On insert the
 // dict keeps key itself, so the caller must pass a string it will not mutate.
 func (d *Dict[V]) Set(key string, val V) (inserted bool) {

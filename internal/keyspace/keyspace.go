@@ -30,6 +30,9 @@ type Shard struct {
 	count []atomic.Int64
 	// Keyspace hits and misses of lookups in this slot, summed by INFO.
 	hits, misses atomic.Int64
+	// dead lists the entries ExpireDelete removed logically during the
+	// current lock hold; Unlock removes them from their tables.
+	dead []deadEntry
 	// volatile is the number of keys with an expiry in this slot across all
 	// databases, so the active expiry cycle skips slots without any
 	// without taking their locks.
@@ -37,6 +40,12 @@ type Shard struct {
 	// cutGen is the generation of the last snapshot cut that captured this
 	// slot (see cut.go). Guarded by mu.
 	cutGen uint64
+}
+
+// deadEntry names an entry left in place by ExpireDelete.
+type deadEntry struct {
+	db  int
+	key string
 }
 
 // SharedIntegers is Redis's OBJ_SHARED_INTEGERS: values 0..9999 set as
@@ -97,7 +106,28 @@ func (ks *Keyspace) Lock(s int) {
 }
 
 // Unlock releases slot s's lock.
-func (ks *Keyspace) Unlock(s int) { ks.shards[s].mu.Unlock() }
+func (ks *Keyspace) Unlock(s int) {
+	sh := &ks.shards[s]
+	if len(sh.dead) > 0 {
+		sh.reap()
+	}
+	sh.mu.Unlock()
+}
+
+// reap removes the entries ExpireDelete left in place. REQUIRES: mu held.
+func (sh *Shard) reap() {
+	for _, d := range sh.dead {
+		t := sh.table(d.db)
+		if t == nil {
+			continue
+		}
+		if p := t.Keys.Get(d.key); p != nil && p.Dead() {
+			t.Keys.Delete(d.key)
+		}
+	}
+	clear(sh.dead)
+	sh.dead = sh.dead[:0]
+}
 
 // TryLock takes slot s's lock if it is free and reports whether it did. It
 // never waits, so it may be used out of the ascending order (serving a
@@ -123,7 +153,7 @@ func (ks *Keyspace) LockSlots(slots []int) {
 // UnlockSlots releases slots locked by LockSlots.
 func (ks *Keyspace) UnlockSlots(slots []int) {
 	for i := len(slots) - 1; i >= 0; i-- {
-		ks.shards[slots[i]].mu.Unlock()
+		ks.Unlock(slots[i])
 	}
 }
 
@@ -145,7 +175,7 @@ func (ks *Keyspace) LockAll() {
 // UnlockAll releases LockAll.
 func (ks *Keyspace) UnlockAll() {
 	for i := len(ks.shards) - 1; i >= 0; i-- {
-		ks.shards[i].mu.Unlock()
+		ks.Unlock(i)
 	}
 }
 
@@ -236,7 +266,11 @@ func (ks *Keyspace) Get(db, s int, key []byte) *Value {
 	if t == nil {
 		return nil
 	}
-	return t.Keys.GetBytes(key)
+	v := t.Keys.GetBytes(key)
+	if v != nil && v.Dead() {
+		return nil
+	}
+	return v
 }
 
 // Put stores v under key, keeping an existing expiry when keepTTL is set and
@@ -245,6 +279,12 @@ func (ks *Keyspace) Get(db, s int, key []byte) *Value {
 func (ks *Keyspace) Put(db, s int, key []byte, v Value, keepTTL bool) bool {
 	t := ks.TableForWrite(db, s)
 	if p := t.Keys.GetBytes(key); p != nil {
+		if p.Dead() {
+			// A key lazily expired in this lock hold comes back as new.
+			*p = v
+			ks.shards[s].count[db].Add(1)
+			return true
+		}
 		*p = v
 		if !keepTTL && t.Expires.Len() > 0 && t.Expires.DeleteBytes(key) {
 			ks.shards[s].volatile.Add(-1)
@@ -260,13 +300,43 @@ func (ks *Keyspace) Put(db, s int, key []byte, v Value, keepTTL bool) bool {
 // REQUIRES: slot s locked.
 func (ks *Keyspace) Delete(db, s int, key []byte) bool {
 	t := ks.shards[s].table(db)
-	if t == nil || !t.Keys.DeleteBytes(key) {
+	if t == nil {
 		return false
 	}
+	if p := t.Keys.GetBytes(key); p == nil || p.Dead() {
+		return false
+	}
+	t.Keys.DeleteBytes(key)
 	if t.Expires.Len() > 0 && t.Expires.DeleteBytes(key) {
 		ks.shards[s].volatile.Add(-1)
 	}
 	ks.shards[s].count[db].Add(-1)
+	return true
+}
+
+// ExpireDelete removes key like Delete, but leaves its table entry in place
+// (invisible, and reaped when the slot is unlocked) so that the positions of
+// the slot's other entries do not change. Lazy expiry uses it: a command may
+// hold pointers to values of its slot (*Value from Get) while looking up
+// another key, and such a lookup must not move them. Explicit deletions use
+// Delete; their callers know they invalidate pointers. REQUIRES: slot s
+// locked.
+func (ks *Keyspace) ExpireDelete(db, s int, key []byte) bool {
+	sh := &ks.shards[s]
+	t := sh.table(db)
+	if t == nil {
+		return false
+	}
+	e := t.Keys.GetEntryBytes(key)
+	if e == nil || e.Val.Dead() {
+		return false
+	}
+	e.Val = Value{meta: makeMeta(typeDead, 0)}
+	if t.Expires.Len() > 0 && t.Expires.DeleteBytes(key) {
+		sh.volatile.Add(-1)
+	}
+	sh.count[db].Add(-1)
+	sh.dead = append(sh.dead, deadEntry{db: db, key: e.Key})
 	return true
 }
 

@@ -80,3 +80,40 @@ func TestSwapDBsIncludingInlineDB0(t *testing.T) {
 		t.Fatal("swap with an unwritten database")
 	}
 }
+
+// TestExpireDeleteKeepsOtherPointers checks the guarantee lazy expiry relies
+// on: removing an expired key during a lock hold moves no other entry, and
+// the entry is reaped at unlock.
+func TestExpireDeleteKeepsOtherPointers(t *testing.T) {
+	ks := New(1)
+	keys := []string{"{t}a", "{t}b", "{t}c", "{t}d"}
+	s := slot.OfString(keys[0])
+	ks.Lock(s)
+	for _, k := range keys {
+		ks.Put(0, s, []byte(k), NewString([]byte("v"+k)), false)
+	}
+	last := ks.Get(0, s, []byte("{t}d")) // the entry a physical delete would move
+	if !ks.ExpireDelete(0, s, []byte("{t}a")) {
+		t.Fatal("expire delete failed")
+	}
+	if string(last.Bytes()) != "v{t}d" {
+		t.Fatalf("pointer moved: %q", last.Bytes())
+	}
+	if ks.Get(0, s, []byte("{t}a")) != nil || ks.Count(0, s) != 3 || ks.Delete(0, s, []byte("{t}a")) {
+		t.Fatal("expired key still visible")
+	}
+	// Re-creating the key in the same hold revives the entry as new.
+	if !ks.Put(0, s, []byte("{t}a"), NewString([]byte("new")), true) || ks.Count(0, s) != 4 {
+		t.Fatal("revive")
+	}
+	ks.ExpireDelete(0, s, []byte("{t}b"))
+	ks.Unlock(s)
+	ks.Lock(s)
+	defer ks.Unlock(s)
+	if n := ks.Table(0, s).Keys.Len(); n != 3 {
+		t.Fatalf("table holds %d entries after reap, want 3", n)
+	}
+	if v := ks.Get(0, s, []byte("{t}a")); v == nil || string(v.Bytes()) != "new" {
+		t.Fatal("revived key lost at reap")
+	}
+}

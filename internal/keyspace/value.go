@@ -98,6 +98,15 @@ const lruMask = 1<<24 - 1
 
 func makeMeta(t Type, e Encoding) uint32 { return uint32(t)<<28 | uint32(e)<<24 }
 
+// typeDead marks a table entry that lazy expiry removed during the current
+// hold of its slot's lock (see Keyspace.ExpireDelete). Such entries are
+// invisible to every Keyspace method and are reaped at unlock.
+const typeDead Type = 15
+
+// Dead reports whether v is a lazily expired entry awaiting removal. Code
+// that walks a slot's table entries skips dead ones.
+func (v Value) Dead() bool { return v.Type() == typeDead }
+
 // StringValue returns a string value that takes ownership of b. enc is
 // EncRaw or EncEmbstr (see StringEncodingFor).
 func StringValue(b []byte, enc Encoding) Value {
