@@ -353,8 +353,9 @@ func (l *load) stop() int64 {
 
 // fill writes n keys of 100 bytes with the given prefix through a cluster
 // client and returns a function that verifies them.
-func fill(t *testing.T, seed *testutil.Proc, prefix string, n int) func() {
+func fill(t *testing.T, seed *testutil.Proc, prefix string, n int, more ...*testutil.Proc) func() {
 	t.Helper()
+	seeds := append([]*testutil.Proc{seed}, more...)
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{seed.Addr()}, MaxRedirects: 16, ReadTimeout: 10 * time.Second})
 	defer cc.Close()
 	ctx := context.Background()
@@ -372,7 +373,7 @@ func fill(t *testing.T, seed *testutil.Proc, prefix string, n int) func() {
 	}
 	return func() {
 		t.Helper()
-		cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{seed.Addr()}, MaxRedirects: 16, ReadTimeout: 10 * time.Second})
+		cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: liveAddrs(seeds), MaxRedirects: 16, ReadTimeout: 10 * time.Second})
 		defer cc.Close()
 		missing := 0
 		for off := 0; off < n; off += 1000 {
@@ -395,4 +396,15 @@ func fill(t *testing.T, seed *testutil.Proc, prefix string, n int) func() {
 			t.Errorf("%d of %d filled keys lost", missing, n)
 		}
 	}
+}
+
+// liveAddrs returns the addresses of the running processes of ps.
+func liveAddrs(ps []*testutil.Proc) []string {
+	var out []string
+	for _, p := range ps {
+		if !p.Exited() {
+			out = append(out, p.Addr())
+		}
+	}
+	return out
 }
