@@ -124,6 +124,11 @@ type Ctx struct {
 	// stream: keys never expire locally for them.
 	FromMaster bool
 
+	// slotKey and slotVal cache the last key hashed (see slotOf). slotKey
+	// aliases an argument: it is cleared by Reset.
+	slotKey []byte
+	slotVal int
+
 	// Dirty counts the changes the command made (Redis's server.dirty delta).
 	Dirty int64
 	// Failed is set when the reply is an error.
@@ -149,6 +154,7 @@ type Ctx struct {
 
 // Reset prepares the context for a new command.
 func (c *Ctx) Reset() {
+	c.slotKey = nil
 	c.Dirty = 0
 	c.Failed = false
 	c.ErrCode = ""

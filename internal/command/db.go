@@ -42,7 +42,7 @@ func (c *Ctx) expireIfNeeded(s int, key []byte) bool {
 // deletes or creates another key of the same slot (hash tags) copies the
 // value it needs first.
 func (c *Ctx) lookup(key []byte) *keyspace.Value {
-	s := slot.Of(key)
+	s := c.slotOf(key)
 	v := c.KS.Get(c.DB, s, key)
 	if v == nil {
 		return nil
@@ -58,11 +58,11 @@ func (c *Ctx) lookup(key []byte) *keyspace.Value {
 func (c *Ctx) lookupRead(key []byte) *keyspace.Value {
 	v := c.lookup(key)
 	if v == nil {
-		c.KS.CountMiss(slot.Of(key))
+		c.KS.CountMiss(c.slotOf(key))
 		c.Env.Notify(NotifyKeyMiss, "keymiss", c.DB, key)
 		return nil
 	}
-	c.KS.CountHit(slot.Of(key))
+	c.KS.CountHit(c.slotOf(key))
 	c.touch(v)
 	return v
 }
@@ -106,7 +106,7 @@ func (c *Ctx) setKey(key []byte, v keyspace.Value, keepTTL bool) bool {
 	// old value's access time is touched.
 	c.lookupWrite(key)
 	v = v.WithLRU(c.newAccessField())
-	isNew := c.KS.Put(c.DB, slot.Of(key), key, v, keepTTL)
+	isNew := c.KS.Put(c.DB, c.slotOf(key), key, v, keepTTL)
 	c.Env.KeyModified(c.DB, key)
 	// Redis's dbAdd: a new list or sorted set may serve blocked clients.
 	if t := v.Type(); t == keyspace.TypeList || t == keyspace.TypeZSet {
@@ -118,7 +118,7 @@ func (c *Ctx) setKey(key []byte, v keyspace.Value, keepTTL bool) bool {
 // deleteKey removes key (Redis's dbDelete + signalModifiedKey) and reports
 // whether it existed.
 func (c *Ctx) deleteKey(key []byte) bool {
-	if !c.KS.Delete(c.DB, slot.Of(key), key) {
+	if !c.KS.Delete(c.DB, c.slotOf(key), key) {
 		return false
 	}
 	c.Env.KeyModified(c.DB, key)
@@ -127,12 +127,12 @@ func (c *Ctx) deleteKey(key []byte) bool {
 
 // expireAt returns key's expiry in unix ms, or -1.
 func (c *Ctx) expireAt(key []byte) int64 {
-	return c.KS.ExpireAt(c.DB, slot.Of(key), key)
+	return c.KS.ExpireAt(c.DB, c.slotOf(key), key)
 }
 
 // setExpire sets key's expiry. The key must exist.
 func (c *Ctx) setExpire(key []byte, when int64) {
-	c.KS.SetExpire(c.DB, slot.Of(key), key, when)
+	c.KS.SetExpire(c.DB, c.slotOf(key), key, when)
 }
 
 // notify fires a keyspace event for key.
@@ -142,3 +142,20 @@ func (c *Ctx) notify(class NotifyClass, event string, key []byte) {
 
 // slotOf returns the hash slot of key.
 func slotOf(key []byte) int { return slot.Of(key) }
+
+// slotOf returns the hash slot of key, remembering the last key hashed: a
+// command hashes the same key several times (lookup, hit counting, expiry,
+// write), and CRC16 is a visible cost on the hot path. The cache is checked
+// by content, so a key rebuilt in the same buffer is never mistaken.
+func (c *Ctx) slotOf(key []byte) int {
+	if c.slotKey != nil && string(key) == string(c.slotKey) {
+		return c.slotVal
+	}
+	s := slot.Of(key)
+	c.slotKey, c.slotVal = key, s
+	return s
+}
+
+// SeedSlot tells the context the slot of key, which the server already
+// computed while routing and locking.
+func (c *Ctx) SeedSlot(key []byte, s int) { c.slotKey, c.slotVal = key, s }

@@ -41,6 +41,8 @@ type Client struct {
 	laddr   string
 
 	// Owned by the client goroutine.
+	db            int // selected database (dbShown mirrors it for CLIENT LIST)
+	deadlineSet   bool // a read deadline for the idle timeout is in force
 	authenticated bool
 	replyMode     int
 	closeAfter    bool
@@ -58,9 +60,9 @@ type Client struct {
 	// Read by other goroutines (CLIENT LIST/KILL/INFO).
 	mu       sync.Mutex
 	name     string
-	lastCmd  string
+	lastCmd  atomic.Pointer[command.Spec] // the command running or last run
+	dbShown  atomic.Int32                 // db as CLIENT LIST shows it
 	flags    string
-	db       int
 	proto    int
 	noEvict  bool
 	lastSeen atomic.Int64 // unix ms of the last command
@@ -142,7 +144,7 @@ func (c *Client) serve() {
 			return
 		}
 		c.srv.stats.netInput.Add(int64(c.rd.LastRead()))
-		c.lastSeen.Store(time.Now().UnixMilli())
+		c.lastSeen.Store(c.srv.coarseMs.Load())
 		c.process(args)
 		if c.closeAfter || c.killed.Load() {
 			c.flush()
@@ -168,8 +170,10 @@ func (c *Client) beforeRead() error {
 	}
 	if t := c.srv.cfg.Get().Timeout; t > 0 && c.timeoutApplies() {
 		c.conn.SetReadDeadline(time.Now().Add(time.Duration(t) * time.Second))
-	} else {
+		c.deadlineSet = true
+	} else if c.deadlineSet {
 		c.conn.SetReadDeadline(time.Time{})
+		c.deadlineSet = false
 	}
 	return nil
 }
@@ -310,10 +314,12 @@ func (c *Client) describe() string {
 // infoLine is the CLIENT LIST / CLIENT INFO line of c.
 func (c *Client) infoLine() string {
 	c.mu.Lock()
-	name, lastCmd, db, proto := c.name, c.lastCmd, c.db, c.proto
+	name, proto := c.name, c.proto
 	c.mu.Unlock()
-	if lastCmd == "" {
-		lastCmd = "NULL"
+	db := c.dbShown.Load()
+	lastCmd := "NULL"
+	if sp := c.lastCmd.Load(); sp != nil {
+		lastCmd = sp.FullName()
 	}
 	now := time.Now()
 	flags := c.flagString()

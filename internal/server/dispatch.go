@@ -202,9 +202,7 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 	mark := len(ctx.Out)
 	// CLIENT LIST shows the command being run ("cmd=client|list" for the
 	// client asking), as Redis sets lastcmd before calling it.
-	c.mu.Lock()
-	c.lastCmd = spec.FullName()
-	c.mu.Unlock()
+	c.lastCmd.Store(spec)
 
 	if c.lockKeys(spec, args) {
 		if c.routedMap != nil && !c.clusterRecheck(spec, args, cfg) {
@@ -224,9 +222,7 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 		// to be served, time out or be unblocked. Its reply was written to
 		// ctx.Out meanwhile, and its dirty count already accounted.
 		c.blocking = nil
-		c.mu.Lock()
-		c.lastCmd = spec.FullName()
-		c.mu.Unlock()
+		c.lastCmd.Store(spec)
 		if c.waitBlocked(bc) {
 			// A BLMOVE whose destination slot a pusher could not lock: run
 			// it again, keeping its deadline.
@@ -281,6 +277,7 @@ func (c *Client) lockKeys(spec *command.Spec, args [][]byte) bool {
 	for _, k := range keys {
 		c.slots = append(c.slots, slot.Of(args[k]))
 	}
+	c.ctx.SeedSlot(args[keys[0]], c.slots[0])
 	if len(c.slots) > 1 {
 		slices.Sort(c.slots)
 		c.slots = slices.Compact(c.slots)
@@ -317,9 +314,10 @@ func (c *Client) afterCall(spec *command.Spec, args [][]byte, dur time.Duration,
 	if s.monitors.active() && spec.Flags&(command.FlagSkipMonitor|command.FlagAdmin) == 0 {
 		s.monitors.feed(c, ctx.DB, redactArgs(spec, args))
 	}
-	c.mu.Lock()
-	c.db = ctx.DB
-	c.mu.Unlock()
+	if c.db != ctx.DB {
+		c.db = ctx.DB
+		c.dbShown.Store(int32(ctx.DB))
+	}
 	c.applyReplyMode(mark)
 }
 

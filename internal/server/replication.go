@@ -140,6 +140,7 @@ func (s *Server) ServeMaster(l *repl.Link) error {
 	c.mu.Lock()
 	c.flags = "M"
 	c.db = s.repl.StreamDB()
+	c.dbShown.Store(int32(c.db))
 	c.mu.Unlock()
 	defer c.cleanup()
 	st := s.repl.Stream()

@@ -51,6 +51,9 @@ type Server struct {
 
 	stats    stats
 	lruClock atomic.Uint32
+	// coarseMs is unix time in ms refreshed by the cron (Redis's cached
+	// server.unixtime): precise enough for idle times, and free to read.
+	coarseMs atomic.Int64
 	dirty    atomic.Int64
 	lastSave atomic.Int64
 
@@ -407,7 +410,9 @@ func (s *Server) closeAllClients() {
 
 // updateLRUClock refreshes the 24-bit, one-second LRU clock.
 func (s *Server) updateLRUClock() {
-	s.lruClock.Store(uint32(time.Now().Unix()) & (1<<24 - 1))
+	now := time.Now()
+	s.lruClock.Store(uint32(now.Unix()) & (1<<24 - 1))
+	s.coarseMs.Store(now.UnixMilli())
 }
 
 // families returns every command family: the data commands of package
