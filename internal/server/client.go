@@ -41,7 +41,7 @@ type Client struct {
 	laddr   string
 
 	// Owned by the client goroutine.
-	db            int // selected database (dbShown mirrors it for CLIENT LIST)
+	db            int  // selected database (dbShown mirrors it for CLIENT LIST)
 	deadlineSet   bool // a read deadline for the idle timeout is in force
 	authenticated bool
 	replyMode     int
