@@ -57,6 +57,10 @@ type Client struct {
 	routedOpen    bool           // its slot is migrating or importing here
 	routedSlot    int            // the one slot of its keys, -1 if none (or EXEC)
 
+	// writing is set while a command that may write runs in cluster mode
+	// (callGated): a manual failover waits for it to clear.
+	writing atomic.Bool
+
 	// Read by other goroutines (CLIENT LIST/KILL/INFO).
 	mu       sync.Mutex
 	name     string

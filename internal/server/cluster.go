@@ -77,6 +77,11 @@ type clusterNode struct {
 	// pausing is set while a PauseWrites deadline is set, so that commands
 	// skip the pause's mutex otherwise.
 	pausing atomic.Bool
+	// pauseGen counts PauseWrites events; drained is set when every write
+	// that passed the pause check before pause number pauseGen has
+	// finished (drainWrites), so the replication offset is final.
+	pauseGen atomic.Uint64
+	drained  atomic.Bool
 	// recheck wakes blocked clients to check their slot again (a slot
 	// lost, the cluster down).
 	recheck signal
@@ -312,13 +317,54 @@ func (e clusterEvents) FlushData() {
 }
 
 func (e clusterEvents) PauseWrites(until time.Time) {
+	n := e.n
+	gen := n.pauseGen.Add(1)
+	n.drained.Store(false)
 	if until.IsZero() {
-		e.n.pausing.Store(false)
-		e.n.pause.lift()
+		n.pausing.Store(false)
+		n.pause.lift()
 		return
 	}
-	e.n.pause.set(until, false)
-	e.n.pausing.Store(true)
+	n.pause.set(until, false)
+	n.pausing.Store(true)
+	s := n.s
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		n.drainWrites(gen)
+	}()
+}
+
+// drainWrites waits until no client is inside a command that may write
+// (Client.writing, set before the client checks the pause again), then
+// reports the writes drained for pause gen, unless another pause event
+// came meanwhile. Clients that arrive later see the pause and wait.
+func (n *clusterNode) drainWrites(gen uint64) {
+	s := n.s
+	for n.pauseGen.Load() == gen && s.ctx.Err() == nil {
+		busy := false
+		s.clientsMu.Lock()
+		for _, c := range s.clients {
+			if c.writing.Load() {
+				busy = true
+				break
+			}
+		}
+		s.clientsMu.Unlock()
+		if !busy {
+			if n.pauseGen.Load() == gen {
+				n.drained.Store(true)
+			}
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// writesDrained reports whether a manual failover's pause is in force
+// with every earlier write finished (ReplInfo.WritesPaused).
+func (n *clusterNode) writesDrained() bool {
+	return n.drained.Load() && n.pausing.Load() && n.pause.holdsWrites()
 }
 
 func (e clusterEvents) Published(channel, message []byte, shard bool) {

@@ -87,6 +87,10 @@ func (c *Client) processCommand(args [][]byte) {
 		return
 	}
 	c.waitIfPaused(spec)
+	if s.cluster != nil {
+		c.callGated(spec, args, cfg)
+		return
+	}
 	c.call(spec, args, cfg)
 }
 
@@ -223,13 +227,18 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 		// ctx.Out meanwhile, and its dirty count already accounted.
 		c.blocking = nil
 		c.lastCmd.Store(spec)
+		c.writing.Store(false) // a parked client holds no manual failover back
 		if c.waitBlocked(bc) {
 			// A BLMOVE whose destination slot a pusher could not lock: run
 			// it again, keeping its deadline.
 			if d := bc.req.Deadline; d > 0 {
 				ctx.BlockDeadline = d
 			}
-			c.call(spec, args, cfg)
+			if c.srv.cluster != nil {
+				c.callGated(spec, args, cfg)
+			} else {
+				c.call(spec, args, cfg)
+			}
 			ctx.BlockDeadline = 0
 			return
 		}

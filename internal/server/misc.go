@@ -98,7 +98,7 @@ func (c *Client) waitPause(p *pauseState, spec *command.Spec) {
 			p.settle()
 			return
 		}
-		if !all && spec.Flags&(command.FlagWrite|command.FlagMayReplicate) == 0 {
+		if !all && !c.mayWrite(spec) {
 			return
 		}
 		c.flush()
@@ -113,6 +113,61 @@ func (c *Client) waitPause(p *pauseState, spec *command.Spec) {
 			return
 		}
 	}
+}
+
+// mayWrite reports whether a write pause holds spec back: a write or
+// may-replicate command, or EXEC of a transaction holding one (Redis 7.0).
+func (c *Client) mayWrite(spec *command.Spec) bool {
+	const w = command.FlagWrite | command.FlagMayReplicate
+	if spec.Flags&w != 0 {
+		return true
+	}
+	if spec.Name == "exec" && c.multi != nil {
+		for _, q := range c.multi.queue {
+			if q.spec.Flags&w != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// holdsWrites reports whether the pause p holds write commands back now.
+func (p *pauseState) holdsWrites() bool {
+	if !p.active.Load() {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return time.Now().Before(p.until)
+}
+
+// callGated is call for a command that may write, in cluster mode, where a
+// manual failover pauses writes and then needs the offset that includes
+// every write already past the pause check (commands run in parallel, so
+// some may still be running when the pause starts). The client marks
+// itself writing, then checks the pause again (the pauser sets the pause,
+// then waits for every client's mark to clear: one of the two sees the
+// other); see clusterNode.drainWrites.
+func (c *Client) callGated(spec *command.Spec, args [][]byte, cfg *config.Config) {
+	n := c.srv.cluster
+	if c.rp.link != nil || !c.mayWrite(spec) {
+		c.call(spec, args, cfg)
+		return
+	}
+	for {
+		c.writing.Store(true)
+		if !n.pausing.Load() || !n.pause.holdsWrites() {
+			break
+		}
+		c.writing.Store(false)
+		c.waitPause(&n.pause, spec)
+		if c.killed.Load() || c.srv.ctx.Err() != nil {
+			break
+		}
+	}
+	c.call(spec, args, cfg)
+	c.writing.Store(false)
 }
 
 func clientPause(ctx *command.Ctx) {

@@ -797,7 +797,10 @@ type clusterReplication struct{ s *Server }
 // ReplInfo reports the offset and the link for the cluster bus.
 func (r clusterReplication) ReplInfo() state.ReplInfo {
 	s := r.s
-	info := state.ReplInfo{Offset: s.repl.Stream().Offset(), LinkUp: true}
+	// Whether writes are drained is read before the offset, which is then
+	// final (see clusterNode.drainWrites).
+	paused := s.cluster != nil && s.cluster.writesDrained() && !s.repl.Stream().Draining()
+	info := state.ReplInfo{Offset: s.repl.Stream().Offset(), LinkUp: true, WritesPaused: paused}
 	if mi, ok := s.repl.MasterInfo(); ok {
 		info.LinkUp = mi.State == repl.LinkConnected
 		now := time.Now().UnixMilli()

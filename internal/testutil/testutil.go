@@ -220,9 +220,23 @@ func (p *Proc) WaitExit(t testing.TB, timeout time.Duration) int {
 // WaitReady waits until the server answers PING on its port.
 func (p *Proc) WaitReady(t testing.TB) {
 	t.Helper()
+	if !p.waitReady(t) {
+		t.Fatalf("server on port %d exited early:\n%s", p.Port, p.Output())
+	}
+}
+
+// waitReady waits until this process answers on its port, or reports
+// false when it exits first. A server answering on the port is checked to
+// be this process (INFO's process_id): another test binary may take the
+// port between FreePort and the bind, and its server must not be mistaken
+// for ours.
+func (p *Proc) waitReady(t testing.TB) bool {
+	t.Helper()
+	exited := false
 	WaitFor(t, 20*time.Second, fmt.Sprintf("server on port %d to answer PING", p.Port), func() bool {
 		if p.Exited() {
-			t.Fatalf("server on port %d exited early:\n%s", p.Port, p.Output())
+			exited = true
+			return true
 		}
 		c, err := Dial(p.Addr())
 		if err != nil {
@@ -231,8 +245,43 @@ func (p *Proc) WaitReady(t testing.TB) {
 		defer c.Close()
 		v, err := c.Do("PING")
 		// PONG, or an error such as NOAUTH: the server is up unless it is still loading.
-		return err == nil && !strings.HasPrefix(v.Text(), "LOADING")
+		if err != nil || strings.HasPrefix(v.Text(), "LOADING") {
+			return false
+		}
+		info, err := c.Do("INFO", "server")
+		if err != nil {
+			return false
+		}
+		pid := ""
+		for _, l := range strings.Split(info.Text(), "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "process_id:"); ok {
+				pid = v
+			}
+		}
+		// An error reply (NOAUTH) cannot tell; accept it as Redis would.
+		return pid == "" || pid == strconv.Itoa(p.Cmd.Process.Pid)
 	})
+	return !exited
+}
+
+// startServer starts bin on a free port with the arguments args returns
+// for it, in a fresh temporary directory, and waits until it answers. When
+// the port was taken meanwhile (by another test binary), it tries another.
+func startServer(t testing.TB, bin string, args func(port int) []string) *Proc {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		port := FreePort(t)
+		dir := t.TempDir()
+		p := Start(t, bin, port, dir, args(port)...)
+		if p.waitReady(t) {
+			return p
+		}
+		out := p.Output()
+		if attempt < 5 && (strings.Contains(out, "Address already in use") || strings.Contains(out, "Could not create server TCP listening socket") || strings.Contains(out, "(cluster), aborting")) {
+			continue
+		}
+		t.Fatalf("server on port %d exited early:\n%s", p.Port, out)
+	}
 }
 
 // StartReef starts a reef-server on a free port with the given extra
@@ -240,12 +289,9 @@ func (p *Proc) WaitReady(t testing.TB) {
 func StartReef(t testing.TB, args ...string) *Proc {
 	t.Helper()
 	bin := Binary(t, "reef-server")
-	port := FreePort(t)
-	dir := t.TempDir()
-	all := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", ""}, args...)
-	p := Start(t, bin, port, dir, all...)
-	p.WaitReady(t)
-	return p
+	return startServer(t, bin, func(port int) []string {
+		return append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", ""}, args...)
+	})
 }
 
 // StartRedis starts a real redis-server on a free port with the given extra
@@ -253,12 +299,9 @@ func StartReef(t testing.TB, args ...string) *Proc {
 func StartRedis(t testing.TB, args ...string) *Proc {
 	t.Helper()
 	bin := RedisServerPath(t)
-	port := FreePort(t)
-	dir := t.TempDir()
-	all := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, args...)
-	p := Start(t, bin, port, dir, all...)
-	p.WaitReady(t)
-	return p
+	return startServer(t, bin, func(port int) []string {
+		return append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, args...)
+	})
 }
 
 // Conn is a minimal RESP client for tests that want to see raw replies.

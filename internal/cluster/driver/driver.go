@@ -182,13 +182,29 @@ func (d *Driver) Run(ctx context.Context) error {
 	d.bus.Start(ctx)
 	t := time.NewTicker(state.TickMillis * time.Millisecond)
 	defer t.Stop()
+	// wake fires at the machine's Timer: an election's scheduled start or
+	// a manual failover step, sooner than the next tick.
+	wake := time.NewTimer(time.Hour)
+	defer wake.Stop()
+	wakeAt := int64(0)
 	for {
+		if at := d.m.Timer(); at != wakeAt {
+			wakeAt = at
+			wake.Stop()
+			if at != 0 {
+				wake.Reset(time.Duration(max(at-d.ms(), 0)) * time.Millisecond)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 			d.m.SetReplInfo(d.srv.ReplInfo())
 			d.m.Tick(d.ms())
+		case <-wake.C:
+			wakeAt = 0
+			d.m.SetReplInfo(d.srv.ReplInfo())
+			d.m.Wake(d.ms())
 		case in := <-d.bus.Events():
 			d.m.Step(d.ms(), in)
 		case fn := <-d.reqs:

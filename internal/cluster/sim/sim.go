@@ -60,6 +60,8 @@ type Node struct {
 	phase   int64
 	downAt  int64
 	replSet bool
+	paused  bool  // a manual failover paused this master's writes
+	wakeAt  int64 // a Wake is scheduled at this time (0: none)
 }
 
 type connKey struct {
@@ -138,6 +140,7 @@ func (s *Sim) boot(nd *Node, saved *state.Saved) {
 	}
 	nd.M = m
 	nd.Down = false
+	nd.paused, nd.wakeAt = false, 0
 	s.apply(nd)
 	s.scheduleTick(nd, s.Now+nd.phase%state.TickMillis+1)
 }
@@ -243,11 +246,39 @@ func (s *Sim) apply(nd *Node) {
 	}
 	nd.Events = append(nd.Events, rd.Events...)
 	for _, e := range rd.Events {
-		switch e.(type) {
+		switch e := e.(type) {
 		case state.BecomeMaster, state.BecomeReplica:
 			nd.replSet = false
+		case state.PauseWrites:
+			// The simulated server has no writes in flight: the pause is
+			// in force at once.
+			nd.paused = e.Until != 0
 		}
 	}
+	s.scheduleWake(nd)
+}
+
+// scheduleWake arranges the Wake the machine asks for (Machine.Timer), as
+// the driver does.
+func (s *Sim) scheduleWake(nd *Node) {
+	t := nd.M.Timer()
+	if t == 0 || (nd.wakeAt != 0 && nd.wakeAt <= t) {
+		return
+	}
+	if t <= s.Now {
+		t = s.Now + 1
+	}
+	nd.wakeAt = t
+	m := nd.M
+	s.at(t, func() {
+		if nd.Down || nd.M != m || nd.wakeAt != t {
+			return
+		}
+		nd.wakeAt = 0
+		s.syncRepl(nd)
+		nd.M.Wake(s.Now)
+		s.apply(nd)
+	})
 }
 
 // checkDurable: a vote or an election request may leave only after the
@@ -411,7 +442,7 @@ func (s *Sim) step(nd *Node, in state.Input) {
 // syncRepl tells nd's machine about its replication link: up while its
 // master is alive and reachable, down since the moment it was not.
 func (s *Sim) syncRepl(nd *Node) {
-	r := state.ReplInfo{Offset: nd.Offset, LinkUp: true, LastInteraction: s.Now}
+	r := state.ReplInfo{Offset: nd.Offset, LinkUp: true, LastInteraction: s.Now, WritesPaused: nd.paused}
 	master := s.masterOf(nd)
 	if master != nil && !s.reachable(nd.Index, master.Index) {
 		if nd.downAt == 0 {

@@ -54,6 +54,8 @@ func (m *Machine) cron() {
 	me := m.myself
 	orphaned, maxReplicas, myReplicas := 0, 0, 0
 	update := false
+	interval := m.pingInterval()
+	var suspects []*node
 	for _, n := range m.nodes {
 		if n.has(msg.FlagMyself | msg.FlagNoAddr | msg.FlagHandshake) {
 			continue
@@ -75,7 +77,7 @@ func (m *Machine) cron() {
 			now-n.pingSent > timeout/2 && now-n.dataRecv > timeout/2 {
 			m.freeLink(n)
 		}
-		if n.link != nil && n.pingSent == 0 && now-n.pongRecv > timeout/2 {
+		if n.link != nil && n.pingSent == 0 && now-n.pongRecv > interval {
 			m.sendPing(n, 0, msg.TypePing, nil)
 			continue
 		}
@@ -95,8 +97,10 @@ func (m *Machine) cron() {
 			n.flags |= msg.FlagPFail
 			update = true
 			m.version++
+			suspects = append(suspects, n)
 		}
 	}
+	m.reportSuspects(suspects)
 	m.manualFailoverCheckTimeout()
 	m.roleTick()
 	if me.isReplica() && orphaned > 0 && maxReplicas >= 2 && myReplicas == maxReplicas && m.cfg.AllowReplicaMigration {
@@ -104,6 +108,58 @@ func (m *Machine) cron() {
 	}
 	if update || !m.state {
 		m.updateState()
+	}
+}
+
+// pingInterval is how long (ms) a node's last PONG may be before I ping it
+// again. Redis uses node-timeout/2; a node that dies right after a PONG is
+// then flagged PFAIL up to 1.5 x node-timeout after its death, because
+// PFAIL counts from the unanswered PING. Reef pings every node-timeout/10,
+// so PFAIL comes between node-timeout and 1.1 x node-timeout after the
+// death, while a node must still stay silent for a whole node-timeout
+// after a PING to be suspected (the rule itself is Redis's). The interval
+// grows with the cluster (10 ms per other node) so that a node sends at
+// most about 100 PINGs a second, and never exceeds Redis's.
+func (m *Machine) pingInterval() int64 {
+	t := m.cfg.NodeTimeout
+	iv := t / 10
+	if byNodes := int64(len(m.nodes)-1) * 10; iv < byNodes {
+		iv = byNodes
+	}
+	if iv > t/2 {
+		iv = t / 2
+	}
+	return iv
+}
+
+// reportSuspects runs when this node just flagged nodes PFAIL. Redis lets
+// the failure reports travel with the next regular PINGs (up to
+// node-timeout/2 later) and reaches FAIL only when one arrives. A master
+// here checks the quorum at once with the reports it already holds, and
+// tells every other node now (a PING's gossip carries every PFAIL node), so
+// that FAIL follows the last needed master's own detection within a round
+// trip. Replicas' reports do not count, so they stay quiet.
+func (m *Machine) reportSuspects(suspects []*node) {
+	if len(suspects) == 0 {
+		return
+	}
+	for _, n := range suspects {
+		m.markNodeAsFailingIfNeeded(n)
+	}
+	if !m.myself.isMaster() {
+		return
+	}
+	m.pfailNodes = 0
+	for _, n := range m.nodes {
+		if n.timedOut() {
+			m.pfailNodes++
+		}
+	}
+	for _, n := range m.nodes {
+		if n == m.myself || n.link == nil || n.inHandshake() || n.has(msg.FlagPFail|msg.FlagFail) {
+			continue
+		}
+		m.sendPing(n, 0, msg.TypePing, nil)
 	}
 }
 
@@ -128,6 +184,9 @@ func (m *Machine) markNodeAsFailingIfNeeded(n *node) {
 	m.version++
 	m.sendFail(n)
 	m.todo |= todoUpdateState | todoSaveConfig
+	if m.myself.master == n {
+		m.todo |= todoHandleFailover // schedule my election now, not at the next tick
+	}
 }
 
 // clearNodeFailureIfNeeded undoes FAIL for a node that answers again.

@@ -8,7 +8,7 @@ import (
 // Role behaviour. A master votes and serves manual failover requests; a
 // replica counts votes, runs elections and migrates to orphaned masters.
 
-func (m *Machine) tickMaster() {}
+func (m *Machine) tickMaster() { m.mfSendPausedOffset() }
 
 func (m *Machine) stepMaster(sender *node, p *Packet) {
 	switch p.Msg.Type {
@@ -21,11 +21,27 @@ func (m *Machine) stepMaster(sender *node, p *Packet) {
 		m.resetManualFailover()
 		m.mfEnd = m.now + MFTimeout
 		m.mfReplica = sender
+		// The pause is asked for now; the PING carrying my offset with the
+		// PAUSED flag leaves once the server reports every write before
+		// the pause propagated (ReplInfo.WritesPaused, see Wake): Reef
+		// runs commands in parallel, so the offset at this instant may
+		// still miss writes in flight.
+		m.repl.WritesPaused = false
+		m.mfPausedSent = false
 		m.event(PauseWrites{Until: m.now + MFTimeout*MFPauseMult})
 		m.logf(LevelWarning, "Manual failover requested by replica %s.", sender.id)
-		// The PING carries my offset with the PAUSED flag.
-		m.sendPing(sender, 0, msg.TypePing, nil)
 	}
+}
+
+// mfSendPausedOffset sends my replica the PING with the PAUSED flag and my
+// final offset as soon as the server reports the writes paused.
+func (m *Machine) mfSendPausedOffset() {
+	me := m.myself
+	if !me.isMaster() || m.mfEnd == 0 || m.mfReplica == nil || m.mfPausedSent || !m.repl.WritesPaused {
+		return
+	}
+	m.mfPausedSent = true
+	m.sendPing(m.mfReplica, 0, msg.TypePing, nil)
 }
 
 func (m *Machine) tickReplica() {
@@ -100,7 +116,12 @@ func (m *Machine) voteIfNeeded(n *node, req *msg.Message) {
 }
 
 // replicaRank counts sibling replicas (able to fail over) with a larger
-// replication offset than mine.
+// replication offset than mine, or the same offset and a smaller node ID.
+// Redis counts only larger offsets, so replicas with equal offsets share a
+// rank and only the random delay keeps them apart; breaking the tie by ID
+// gives every replica its own rank (when they agree on the offsets), so
+// the random delay can be short without two replicas splitting the votes
+// of one epoch.
 func (m *Machine) replicaRank() int {
 	me := m.myself
 	if me.master == nil {
@@ -108,7 +129,10 @@ func (m *Machine) replicaRank() int {
 	}
 	rank := 0
 	for _, r := range me.master.replicas {
-		if r != me && !r.cantFailover() && r.replOffset > m.repl.Offset {
+		if r == me || r.cantFailover() {
+			continue
+		}
+		if r.replOffset > m.repl.Offset || (r.replOffset == m.repl.Offset && string(r.id[:]) < string(me.id[:])) {
 			rank++
 		}
 	}
@@ -136,6 +160,34 @@ func (m *Machine) logCantFailover(reason int) {
 	}
 	m.lastLogTime = m.now
 	m.logf(LevelWarning, "Currently unable to failover: %s", cantFailoverMsgs[reason])
+}
+
+// electionDelays returns the parts of the election delay: a fixed delay
+// that lets the FAIL reach every voter, a random one that keeps replicas
+// with the same offset apart, and the delay per rank that lets the replica
+// with the best offset ask first. Redis uses 500, 500 and 1000 ms whatever
+// the node timeout; Reef scales them with it as Valkey does (fixed =
+// node-timeout/30, at most 500 ms), so a cluster with a short node timeout
+// does not spend most of its failover waiting: at node-timeout 15000 and
+// above the delays are Redis's. None of them is needed for safety (one
+// vote per master per epoch and the configEpoch rule are); see
+// docs/FAILOVER.md.
+func (m *Machine) electionDelays() (fixed, random, step int64) {
+	fixed = m.cfg.NodeTimeout / 30
+	if fixed > 500 {
+		fixed = 500
+	}
+	if fixed < 20 {
+		fixed = 20
+	}
+	step = m.cfg.NodeTimeout / 10
+	if step < 200 {
+		step = 200
+	}
+	if step > 1000 {
+		step = 1000
+	}
+	return fixed, fixed, step
 }
 
 // replicaFailover is clusterHandleSlaveFailover.
@@ -166,12 +218,13 @@ func (m *Machine) replicaFailover() {
 		m.logCantFailover(cantDataAge)
 		return
 	}
+	fixed, random, step := m.electionDelays()
 	if m.now-m.authTime > authRetry {
-		m.authTime = m.now + 500 + int64(m.rng.IntN(500))
+		m.authTime = m.now + fixed + int64(m.rng.IntN(int(random)))
 		m.authCount = 0
 		m.authSent = false
 		m.authRank = m.replicaRank()
-		m.authTime += int64(m.authRank) * 1000
+		m.authTime += int64(m.authRank) * step
 		if m.mfEnd != 0 {
 			m.authTime = m.now
 			m.authRank = 0
@@ -184,7 +237,7 @@ func (m *Machine) replicaFailover() {
 	}
 	if !m.authSent && m.mfEnd == 0 {
 		if r := m.replicaRank(); r > m.authRank {
-			added := int64(r-m.authRank) * 1000
+			added := int64(r-m.authRank) * step
 			m.authTime += added
 			m.authRank = r
 			m.logf(LevelWarning, "Replica rank updated to #%d, added %d milliseconds of delay.", r, added)
@@ -256,6 +309,7 @@ func (m *Machine) resetManualFailover() {
 	m.mfEnd = 0
 	m.mfCanStart = false
 	m.mfReplica = nil
+	m.mfPausedSent = false
 	m.mfMasterOff = -1
 }
 
@@ -272,7 +326,10 @@ func (m *Machine) handleManualFailover() {
 	if m.mfEnd == 0 || m.mfCanStart || m.mfMasterOff == -1 {
 		return
 	}
-	if m.mfMasterOff == m.repl.Offset {
+	// Redis waits for equality; the master's offset is final once its
+	// writes are paused, so reaching it is what matters (a keyless entry
+	// such as a PING made after it would only make equality unreachable).
+	if m.repl.Offset >= m.mfMasterOff {
 		m.mfCanStart = true
 		m.logf(LevelWarning, "All master replication stream processed, manual failover can start.")
 		m.todo |= todoHandleFailover

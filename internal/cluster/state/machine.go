@@ -122,6 +122,7 @@ type Machine struct {
 	mfReplica     *node
 	mfMasterOff   int64
 	mfCanStart    bool
+	mfPausedSent  bool // master: the PAUSED ping with the final offset left
 	statsSent     [msg.TypeCount]uint64
 	statsRecv     [msg.TypeCount]uint64
 	statsLinksBuf uint64
@@ -344,6 +345,41 @@ func (m *Machine) saveConfig(fsync bool) {
 func (m *Machine) Tick(now int64) {
 	m.now = now
 	m.cron()
+}
+
+// Timer returns the time (ms) at which the machine wants Wake to be
+// called before its next Tick, or 0. Redis re-runs the failover step in
+// every before-sleep; a driver that only ticks every 100 ms would add up to
+// a tick to an election's scheduled start and to the steps of a manual
+// failover, which are spent with the master's writes paused.
+func (m *Machine) Timer() int64 {
+	me := m.myself
+	switch {
+	case me.isMaster() && m.mfEnd != 0 && m.mfReplica != nil && !m.mfPausedSent:
+		return m.now + mfPoll // waiting for the server to pause writes
+	case !me.isReplica():
+		return 0
+	case m.mfEnd != 0 && !m.mfCanStart && m.mfMasterOff != -1:
+		return m.now + mfPoll // waiting for my offset to reach the master's
+	case !m.authSent && m.authTime > m.now && me.master != nil && (me.master.failed() || m.mfEnd != 0):
+		return m.authTime // an election is scheduled
+	}
+	return 0
+}
+
+// mfPoll is how often (ms) a manual failover polls the replication facts
+// while it waits for them.
+const mfPoll = 5
+
+// Wake runs the failover steps at now, with the replication facts last set
+// by SetReplInfo (see Timer).
+func (m *Machine) Wake(now int64) {
+	m.now = now
+	if m.myself.isReplica() {
+		m.todo |= todoHandleFailover
+	} else {
+		m.mfSendPausedOffset()
+	}
 }
 
 // Step processes one input from the bus.

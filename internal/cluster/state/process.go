@@ -256,6 +256,9 @@ func (m *Machine) processOther(p *Packet, sender *node) {
 			failing.flags &^= msg.FlagPFail
 			m.todo |= todoSaveConfig | todoUpdateState
 			m.version++
+			if m.myself.master == failing {
+				m.todo |= todoHandleFailover // schedule my election now, not at the next tick
+			}
 		}
 	case msg.TypePublish, msg.TypePublishShard:
 		m.event(PublishReceived{Channel: h.Channel, Message: h.Payload, Shard: h.Type == msg.TypePublishShard})

@@ -31,7 +31,7 @@ func (m *Machine) header(t msg.Type) *msg.Message {
 	if !m.state {
 		h.State = msg.StateFail
 	}
-	if me.isMaster() && m.mfEnd != 0 {
+	if me.isMaster() && m.mfEnd != 0 && m.repl.WritesPaused {
 		h.MFlags[0] |= msg.MFlagPaused
 	}
 	return h

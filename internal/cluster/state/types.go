@@ -246,6 +246,11 @@ type ReplInfo struct {
 	LastInteraction int64
 	// DownSince: ms time the link to the master went down (link down).
 	DownSince int64
+	// WritesPaused: on a master, the pause a manual failover asked for
+	// (PauseWrites) is in force and every write that passed the pause
+	// check before it has been propagated, so Offset is final: the master
+	// announces it to the replica (mflags PAUSED) only then.
+	WritesPaused bool
 }
 
 // Command is a CLUSTER subcommand for Machine.Handle. Args[0] is the
