@@ -51,8 +51,9 @@ type ExportHooks struct {
 	// releases them.
 	Freeze, Unfreeze func()
 	// Give binds the slots to the target in this node's cluster state and
-	// deletes their keys, with the slots still frozen.
-	Give func() error
+	// deletes their keys, with the slots still frozen. epoch is the
+	// target's new configEpoch (0 when unknown).
+	Give func(epoch uint64) error
 	// Resolve decides the outcome after the connection broke between PAUSED
 	// and DONE, with the slots frozen: it returns true once the target is
 	// known to own the slots, false once it is known not to.
@@ -158,8 +159,8 @@ func ServeExport(conn net.Conn, rd *resp.RequestReader, e *Export, h ExportHooks
 	h.Freeze()
 	e.AppendControl("PAUSED")
 	select {
-	case <-done:
-		err := h.Give()
+	case ep := <-done:
+		err := h.Give(uint64(ep))
 		h.Unfreeze()
 		if err != nil {
 			return fmt.Errorf("the target owns the slots but this node could not record it: %w", err)
@@ -174,7 +175,7 @@ func ServeExport(conn net.Conn, rd *resp.RequestReader, e *Export, h ExportHooks
 	e.SetStatus("resolving")
 	owned := h.Resolve()
 	if owned {
-		err := h.Give()
+		err := h.Give(0)
 		h.Unfreeze()
 		e.SetStatus("success")
 		return err

@@ -44,6 +44,7 @@ func TestAtomicRebalanceUnderLoad(t *testing.T) {
 	ids := []string{id(t, c.nodes[0]), id(t, c.nodes[1]), id(t, c.nodes[2])}
 	asks, tries := errorStats(c, "ASK"), errorStats(c, "TRYAGAIN")
 
+	t.Logf("%s reshard", time.Now().Format("15:04:05.000"))
 	r := runTool(t, cli, "--cluster", "reshard", c.nodes[0].Addr(), "--cluster-from", ids[0],
 		"--cluster-to", ids[1], "--cluster-slots", "3000", "--cluster-yes")
 	if r.code != 0 {
@@ -51,10 +52,12 @@ func TestAtomicRebalanceUnderLoad(t *testing.T) {
 	}
 	c.waitStable()
 	n := c.addNode()
+	t.Logf("%s add-node", time.Now().Format("15:04:05.000"))
 	if r := runTool(t, cli, "--cluster", "add-node", n.Addr(), c.nodes[0].Addr()); r.code != 0 {
 		t.Fatalf("add-node: %d\n%s\n%s", r.code, r.out, r.err)
 	}
 	c.waitStable()
+	t.Logf("%s rebalance", time.Now().Format("15:04:05.000"))
 	r = runTool(t, cli, "--cluster", "rebalance", c.nodes[0].Addr(), "--cluster-use-empty-masters")
 	if r.code != 0 {
 		t.Fatalf("rebalance: %d\n%s\n%s", r.code, tail(r.out), r.err)
@@ -63,13 +66,28 @@ func TestAtomicRebalanceUnderLoad(t *testing.T) {
 	if len(c.masters(true)) != 4 {
 		t.Fatal("rebalance did not give the new master slots")
 	}
+	t.Logf("%s rebalance weight 0", time.Now().Format("15:04:05.000"))
 	r = runTool(t, cli, "--cluster", "rebalance", c.nodes[0].Addr(), "--cluster-weight", ids[2]+"=0")
 	if r.code != 0 {
 		t.Fatalf("rebalance weight 0: %d\n%s\n%s", r.code, tail(r.out), r.err)
 	}
 	c.waitStable()
+	gone := c.nodes[2]
+	t.Logf("%s del-node", time.Now().Format("15:04:05.000"))
+	l.refresh()
+	if r := runTool(t, cli, "--cluster", "del-node", c.nodes[0].Addr(), ids[2]); r.code != 0 {
+		t.Fatalf("del-node: %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	c.removed(gone)
+	c.waitStable()
 	c.check(c.nodes[0])
 	l.stop()
+	if t.Failed() {
+		for _, p := range append(c.live(), gone) {
+			info, _ := tryDo(p, "INFO", "errorstats")
+			t.Logf("%s errorstats: %s", p.Addr(), strings.ReplaceAll(info, "\r\n", " "))
+		}
+	}
 	verify()
 	if d := errorStats(c, "ASK") - asks; d != 0 {
 		t.Errorf("clients got %d ASK redirects during atomic migration", d)
@@ -78,7 +96,7 @@ func TestAtomicRebalanceUnderLoad(t *testing.T) {
 		t.Errorf("clients got %d TRYAGAIN during atomic migration", d)
 	}
 	// The emptied master dropped every key of the slots it gave away.
-	if v, _ := tryDo(c.nodes[2], "DBSIZE"); v != "0" {
+	if v, _ := tryDo(gone, "DBSIZE"); v != "0" {
 		t.Errorf("emptied master still holds %s keys", v)
 	}
 	t.Logf("slowest client op %v", time.Duration(l.worst.Load()))

@@ -62,6 +62,22 @@ func addrs(ps []*testutil.Proc) []string {
 	return out
 }
 
+// removed waits until p, just removed with del-node (CLUSTER RESET SOFT),
+// knows only itself, and stops counting it as part of the cluster.
+func (c *cluster) removed(p *testutil.Proc) {
+	c.t.Helper()
+	testutil.WaitFor(c.t, 30*time.Second, "the deleted node to forget the cluster", func() bool {
+		nodes, ok := tryDo(p, "CLUSTER", "NODES")
+		return ok && len(strings.Split(strings.TrimSpace(nodes), "\n")) == 1
+	})
+	for i, x := range c.nodes {
+		if x == p {
+			c.nodes = append(c.nodes[:i:i], c.nodes[i+1:]...)
+			return
+		}
+	}
+}
+
 // live returns the nodes that are running.
 func (c *cluster) live() []*testutil.Proc {
 	var out []*testutil.Proc
@@ -265,7 +281,7 @@ func startLoad(t *testing.T, seed *testutil.Proc, workers int, prefix string) *l
 func (l *load) fail(format string, args ...any) {
 	l.mu.Lock()
 	if len(l.errs) < 20 {
-		l.errs = append(l.errs, fmt.Sprintf(format, args...))
+		l.errs = append(l.errs, time.Now().Format("15:04:05.000 ")+fmt.Sprintf(format, args...))
 	}
 	l.mu.Unlock()
 }
@@ -322,6 +338,12 @@ func (l *load) worker(ctx context.Context, prefix string) {
 	}
 	l.mu.Unlock()
 }
+
+// refresh makes the clients reload the slot map now. Before del-node: a
+// removed node answers CLUSTER SLOTS with nothing (it knows only itself),
+// and a go-redis client that still routes a slot to it, or reloads its map
+// from it, would stop working.
+func (l *load) refresh() { l.cc.ReloadState(context.Background()) }
 
 // stop ends the load, checks that no operation failed and that every key
 // reads back its last value, and returns the number of operations.

@@ -16,8 +16,8 @@ func (d *Driver) TakeSlots(ctx context.Context, from state.NodeID, slots []int) 
 
 // GiveSlots runs state.Machine.GiveSlots (the source's side of the
 // handoff) on the driver goroutine and returns once nodes.conf reflects it.
-func (d *Driver) GiveSlots(ctx context.Context, to state.NodeID, slots []int) (state.Reply, error) {
-	return d.migrationOp(ctx, func(now int64) state.Reply { return d.m.GiveSlots(now, to, slots) })
+func (d *Driver) GiveSlots(ctx context.Context, to state.NodeID, slots []int, epoch uint64) (state.Reply, error) {
+	return d.migrationOp(ctx, func(now int64) state.Reply { return d.m.GiveSlots(now, to, slots, epoch) })
 }
 
 func (d *Driver) migrationOp(ctx context.Context, op func(now int64) state.Reply) (state.Reply, error) {

@@ -78,7 +78,7 @@ func TestTakeGiveSlots(t *testing.T) {
 		t.Fatal("target does not own the slot")
 	}
 	// The source gives them before gossip arrives: keys deleted once.
-	r = src.M.GiveSlots(s.Now, dst.M.MyID(), slots)
+	r = src.M.GiveSlots(s.Now, dst.M.MyID(), slots, 0)
 	s.apply(src)
 	if FormatReply(r) != "OK" {
 		t.Fatalf("GiveSlots: %s", FormatReply(r))
@@ -142,7 +142,7 @@ func TestGiveLastSlots(t *testing.T) {
 	}
 	n1.M.TakeSlots(s.Now, n0.M.MyID(), slots)
 	s.apply(n1)
-	n0.M.GiveSlots(s.Now, n1.M.MyID(), slots)
+	n0.M.GiveSlots(s.Now, n1.M.MyID(), slots, 0)
 	s.apply(n0)
 	if !s.RunUntil(s.Now+3000, func() bool {
 		v, ok := n0.M.SlotOwner(0)
@@ -205,5 +205,31 @@ func TestOpenSlotsSurviveFailover(t *testing.T) {
 	}
 	if !strings.Contains(n1.M.Nodes(), "[100-<-"+r.M.MyID().String()+"]") {
 		t.Fatalf("importing node does not follow the new source:\n%s", n1.M.Nodes())
+	}
+}
+
+// TestGiveLastSlotsUpdatesOthers: a third node that has not heard the
+// target's PONG when the emptied source turns replica learns the new owner
+// from the source's UPDATE, instead of leaving the slots unserved.
+func TestGiveLastSlotsUpdatesOthers(t *testing.T) {
+	s := threeMasters(t, 25, 0)
+	n0, n1, n2 := s.Nodes[0], s.Nodes[1], s.Nodes[2]
+	var slots []int
+	for j := 0; j <= 5460; j++ {
+		slots = append(slots, j)
+	}
+	s.Partition([]int{0, 2}, []int{1}) // n1's PONG reaches nobody
+	r := n1.M.TakeSlots(s.Now, n0.M.MyID(), slots)
+	s.apply(n1)
+	ep, _ := strconv.ParseUint(strings.TrimPrefix(FormatReply(r), "OK "), 10, 64)
+	n0.M.GiveSlots(s.Now, n1.M.MyID(), slots, ep)
+	s.apply(n0)
+	if !s.RunUntil(s.Now+200, func() bool { id, _ := n2.M.SlotOwner(0); return id == n1.M.MyID() }) {
+		id, ok := n2.M.SlotOwner(0)
+		t.Fatalf("third node: slot 0 owned by %v (%v), want the target", id, ok)
+	}
+	s.Heal()
+	if !s.RunUntil(s.Now+10000, s.Converged) {
+		t.Fatal("no convergence")
 	}
 }

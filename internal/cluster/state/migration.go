@@ -63,11 +63,15 @@ func (m *Machine) TakeSlots(now int64, from NodeID, slots []int) Reply {
 
 // GiveSlots binds my slots to the node to (the source's side of the
 // handoff, once the target owns them): SETSLOT NODE without the keys check.
-// The keys of those slots are deleted (a DeleteKeysInSlots event, which the
-// server propagates to replicas), and when I serve no slot any more and
+// epoch is the target's new configEpoch when known (0 otherwise). The keys
+// of those slots are deleted (a DeleteKeysInSlots event, which the server
+// propagates to replicas), and when I serve no slot any more and
 // cluster-allow-replica-migration is yes, I become a replica of to, as
-// SETSLOT NODE does. Slots not mine are skipped.
-func (m *Machine) GiveSlots(now int64, to NodeID, slots []int) Reply {
+// SETSLOT NODE does. In that case every other node first gets an UPDATE
+// about the target: a node that would see me turn replica before the
+// target's PONG reached it would otherwise drop my former slots and leave
+// them unserved until the target's next ping. Slots not mine are skipped.
+func (m *Machine) GiveSlots(now int64, to NodeID, slots []int, epoch uint64) Reply {
 	m.now = now
 	me := m.myself
 	if !me.isMaster() {
@@ -99,7 +103,18 @@ func (m *Machine) GiveSlots(now int64, to NodeID, slots []int) Reply {
 	if len(lost) > 0 {
 		m.event(DeleteKeysInSlots{Slots: lost})
 	}
+	if epoch > dst.configEpoch {
+		dst.configEpoch = epoch
+		if epoch > m.currentEpoch {
+			m.currentEpoch = epoch
+		}
+	}
 	if me.numSlots == 0 && len(lost) > 0 && m.cfg.AllowReplicaMigration {
+		for _, n := range m.nodes {
+			if n != me && n != dst && !n.inHandshake() {
+				m.sendUpdate(n, dst)
+			}
+		}
 		m.logf(LevelWarning, "Configuration change detected. Reconfiguring myself as a replica of %s", dst.id)
 		m.setMyMaster(dst)
 	}
