@@ -112,10 +112,13 @@ func (w *mover) atomicMove(dialect string, slots []int) error {
 	timeout := time.Duration(max(w.m.Opts.Timeout, 60000)) * time.Millisecond * time.Duration(max(1, len(slots)/64))
 	switch dialect {
 	case DialectValkey:
-		args := []string{"CLUSTER", "MIGRATESLOTS"}
+		// One SLOTSRANGE block with every range: one migration job on the
+		// servers (a block per range would start one job per range).
+		args := []string{"CLUSTER", "MIGRATESLOTS", "SLOTSRANGE"}
 		for _, r := range rs {
-			args = append(args, "SLOTSRANGE", strconv.Itoa(r[0]), strconv.Itoa(r[1]), "NODE", w.job.Dst.ID)
+			args = append(args, strconv.Itoa(r[0]), strconv.Itoa(r[1]))
 		}
+		args = append(args, "NODE", w.job.Dst.ID)
 		c, err := w.conn(w.job.Src)
 		if err != nil {
 			return err
