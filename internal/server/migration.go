@@ -147,7 +147,7 @@ func (s *Server) migrationCron(now time.Time) {
 
 type migrationHost struct{ s *Server }
 
-func (h migrationHost) KS() *keyspace.Keyspace  { return h.s.ks }
+func (h migrationHost) KS() *keyspace.Keyspace { return h.s.ks }
 func (h migrationHost) Config() *config.Config { return h.s.cfg.Get() }
 
 // KeysOf returns the key arguments of a propagated command.
@@ -1118,8 +1118,6 @@ func (s *Server) migrationPromoted() {
 
 // importingSlot reports whether active expiry must leave slot s alone.
 func (s *Server) importingSlot(sl int) bool { return s.mig.importing[sl].Load() }
-
-
 
 // propagateSetSlot sends a successful CLUSTER SETSLOT to this master's
 // replicas, so that they know its open slots: one that takes over in the

@@ -129,7 +129,10 @@ func TestAtomicFailures(t *testing.T) {
 			sa, verifySlot = fillSlot(t, a, tag, 60000, c.nodes...)
 		}
 	}
-	cnt := func(p *testutil.Proc) string { v, _ := tryDo(p, "CLUSTER", "COUNTKEYSINSLOT", strconv.Itoa(sa)); return v }
+	cnt := func(p *testutil.Proc) string {
+		v, _ := tryDo(p, "CLUSTER", "COUNTKEYSINSLOT", strconv.Itoa(sa))
+		return v
+	}
 	ss := strconv.Itoa(sa)
 	all := cnt(a) // the slot's keys (a few of "fill" may share it)
 
