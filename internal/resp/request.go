@@ -118,6 +118,31 @@ func (r *RequestReader) ReadCommand() ([][]byte, error) {
 	}
 }
 
+// ReadBuffered returns the next complete command already in the buffer,
+// without reading from the underlying reader: nil, nil when none is
+// complete. An event loop calls FillOnce when the socket is readable, then
+// ReadBuffered until it returns nil. Slices alias the buffer as with
+// ReadCommand.
+func (r *RequestReader) ReadBuffered() ([][]byte, error) {
+	for {
+		args, complete, err := r.parse()
+		if err != nil || !complete {
+			return nil, err
+		}
+		if len(args) > 0 {
+			return args, nil
+		}
+	}
+}
+
+// FillOnce makes room and reads from the underlying reader once, without
+// calling OnFill. It returns the reader's error (the caller's
+// "would block" error included) or ErrQueryBufferLimit.
+func (r *RequestReader) FillOnce() error {
+	r.makeRoom()
+	return r.readOnce()
+}
+
 // parse tries to parse one request from buf[r:w].
 func (r *RequestReader) parse() (args [][]byte, complete bool, err error) {
 	if !r.inMultibulk {
@@ -239,6 +264,18 @@ func (r *RequestReader) maxQuery() int64 {
 // fill reads more data, compacting or growing the buffer as needed. Growth
 // follows the data actually received, never a length the peer only announced.
 func (r *RequestReader) fill() error {
+	r.makeRoom()
+	if r.OnFill != nil {
+		if err := r.OnFill(); err != nil {
+			return err
+		}
+	}
+	return r.readOnce()
+}
+
+// makeRoom compacts the buffer, or grows it when the pending request fills
+// it.
+func (r *RequestReader) makeRoom() {
 	keepFrom := r.r
 	if r.inMultibulk {
 		keepFrom = r.cmdStart
@@ -270,12 +307,14 @@ func (r *RequestReader) fill() error {
 		// Idle after a big request: give the memory back.
 		r.buf = make([]byte, initialBufferSize)
 	}
-	if r.OnFill != nil {
-		if err := r.OnFill(); err != nil {
-			return err
-		}
-	}
+}
+
+// readOnce reads once into the free part of the buffer.
+func (r *RequestReader) readOnce() error {
 	n, err := r.rd.Read(r.buf[r.w:])
+	if n < 0 {
+		n = 0
+	}
 	r.w += n
 	r.lastRead += n
 	r.totalRead += int64(n)

@@ -128,6 +128,7 @@ func shutdownCommand(ctx *command.Ctx) {
 		ctx.Err("ERR No shutdown in progress.")
 		return
 	}
+	c.yieldLoop() // SHUTDOWN waits for the server to stop
 	done := make(chan error, 1)
 	c.srv.shutdownCh <- shutdownRequest{save: save, noSave: noSave, done: done}
 	if err := <-done; err != nil {
@@ -150,6 +151,7 @@ func debugCommand(ctx *command.Ctx) {
 	case sub == "sleep" && len(ctx.Args) == 3:
 		// Redis reads the time with strtod and no error check.
 		f := strtod(ctx.Args[2])
+		clientOf(ctx).yieldLoop()
 		time.Sleep(time.Duration(f * float64(time.Second)))
 		ctx.OK()
 	case sub == "set-active-expire" && len(ctx.Args) == 3:

@@ -35,6 +35,7 @@ func (s *Server) cron() {
 		if s.activeExpire.Load() && !s.IsReplica() {
 			cursor = s.activeExpireCycle(cursor, hz)
 		}
+		s.loopClientsTimeout()
 		s.migrationCron(time.Now())
 		// Ready keys left by writers that did not serve them (the master
 		// link, self-locking commands) are served here at the latest.
@@ -157,4 +158,27 @@ func (s *Server) noteAvgTTL(db int, avg int64) {
 		old = avg
 	}
 	p.Store(old/50*49 + avg/50)
+}
+
+// loopClientsTimeout closes event-loop clients idle for longer than the
+// timeout directive. Go-mode clients get a read deadline instead (client.go).
+// Like Redis's clientsCronHandleTimeout, it spares subscribers and clients
+// that wait on something (those are in Go mode anyway).
+func (s *Server) loopClientsTimeout() {
+	timeout := int64(s.cfg.Get().Timeout) * 1000
+	if timeout <= 0 || len(s.loops) == 0 {
+		return
+	}
+	now := s.coarseMs.Load()
+	s.clientsMu.Lock()
+	var idle []*Client
+	for _, c := range s.clients {
+		if now-c.lastSeen.Load() > timeout && c.cc.raw() && c.subsCount.Load() == 0 {
+			idle = append(idle, c)
+		}
+	}
+	s.clientsMu.Unlock()
+	for _, c := range idle {
+		c.kill()
+	}
 }

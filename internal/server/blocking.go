@@ -314,6 +314,7 @@ const errUnblocked = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
 // again (a BLMOVE handed back by a pusher).
 func (c *Client) waitBlocked(bc *blockedClient) (retry bool) {
 	s := c.srv
+	c.yieldLoop()
 	c.blk.Store(bc)
 	defer c.blk.Store(nil)
 	c.flush()

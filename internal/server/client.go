@@ -86,15 +86,30 @@ type Client struct {
 	subsCount atomic.Int64 // channels + patterns + shard channels
 	cr        *connReader
 	blk       atomic.Pointer[blockedClient]
+
+	// Event loop (loop.go). cc is conn's concrete type.
+	cc        *clientConn
+	loop      *eventLoop // nil once the client runs in Go mode
+	loopFD    int
+	loopState atomic.Int32   // loopIdle, loopBusy or loopEvicted
+	onRunner  bool           // being served by its loop's runner right now
 	blocking  *blockedClient // registered by the running command
 }
 
-func (s *Server) newClient(conn net.Conn) *Client {
+// newClient registers a client on conn: a *clientConn in raw mode for an
+// event-loop client, or any net.Conn, which is then served in Go mode.
+func (s *Server) newClient(nc net.Conn) *Client {
 	cfg := s.cfg.Get()
+	cc, ok := nc.(*clientConn)
+	if !ok {
+		cc = newGoConn(nc)
+	}
+	conn := net.Conn(cc)
 	c := &Client{
 		srv:     s,
 		id:      s.nextID.Add(1),
 		conn:    conn,
+		cc:      cc,
 		cr:      &connReader{conn: conn},
 		created: time.Now(),
 		addr:    conn.RemoteAddr().String(),
@@ -136,15 +151,7 @@ func (c *Client) serve() {
 		c.rd.Unauthenticated = !c.authenticated
 		args, err := c.rd.ReadCommand()
 		if err != nil {
-			var pe *resp.ProtocolError
-			switch {
-			case errors.As(err, &pe):
-				c.srv.log.Log(nil, -2, "Protocol error ("+pe.Msg+") from client: "+c.describe())
-				c.ctx.Out = resp.AppendError(c.ctx.Out, "ERR "+pe.Msg)
-				c.flush()
-			case errors.Is(err, resp.ErrQueryBufferLimit):
-				c.srv.log.Warn("Closing client that reached max query buffer length: " + c.describe())
-			}
+			c.protocolError(err)
 			return
 		}
 		c.srv.stats.netInput.Add(int64(c.rd.LastRead()))
@@ -160,6 +167,21 @@ func (c *Client) serve() {
 				return
 			}
 		}
+	}
+}
+
+// protocolError reports a request the reader refused, as Redis does: the
+// error reply for a malformed request, a log line for an oversized one. The
+// caller closes the connection. Other errors (EOF) need no report.
+func (c *Client) protocolError(err error) {
+	var pe *resp.ProtocolError
+	switch {
+	case errors.As(err, &pe):
+		c.srv.log.Log(nil, -2, "Protocol error ("+pe.Msg+") from client: "+c.describe())
+		c.ctx.Out = resp.AppendError(c.ctx.Out, "ERR "+pe.Msg)
+		c.flush()
+	case errors.Is(err, resp.ErrQueryBufferLimit):
+		c.srv.log.Warn("Closing client that reached max query buffer length: " + c.describe())
 	}
 }
 
@@ -367,6 +389,9 @@ func (c *Client) flagString() string {
 
 // connFD returns the socket's file descriptor number for CLIENT LIST.
 func connFD(conn net.Conn) int {
+	if cc, ok := conn.(*clientConn); ok {
+		return cc.fdNumber()
+	}
 	tc, ok := conn.(*net.TCPConn)
 	if !ok {
 		return -1

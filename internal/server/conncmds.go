@@ -323,7 +323,11 @@ func (s *Server) sortedClients() []*Client {
 	s.clientsMu.Lock()
 	cs := make([]*Client, 0, len(s.clients))
 	for _, c := range s.clients {
-		cs = append(cs, c)
+		// A killed client is gone for its peers, as Redis frees it at once,
+		// even if its goroutine or loop has not cleaned it up yet.
+		if !c.killed.Load() {
+			cs = append(cs, c)
+		}
 	}
 	s.clientsMu.Unlock()
 	sortClients(cs)

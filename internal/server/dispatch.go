@@ -55,7 +55,7 @@ func (c *Client) processCommand(args [][]byte) {
 		c.reject(nil, unknownCommandError(args))
 		return
 	}
-	if spec.Flags&command.FlagProtected != 0 && !protectedAllowed(cfg, spec, c) {
+	if isProtected(spec) && !protectedAllowed(cfg, spec, c) {
 		c.reject(spec, protectedError(spec))
 		return
 	}
@@ -130,6 +130,13 @@ func trunc(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// isProtected reports the commands Redis 7.0 marks CMD_PROTECTED, gated by
+// enable-debug-command and enable-module-command. COMMAND INFO does not
+// publish that flag in 7.0, so it is not in the captured metadata.
+func isProtected(spec *command.Spec) bool {
+	return spec.Flags&command.FlagProtected != 0 || spec.Name == "debug" || spec.Name == "module"
 }
 
 func protectedAllowed(cfg *config.Config, spec *command.Spec, c *Client) bool {

@@ -793,6 +793,7 @@ func (s *Server) serveExport(c *Client, ctx *command.Ctx, id, target string, slo
 	targetID := sm.Nodes[ti].ID
 	s.log.Info(fmt.Sprintf("Slot migration %s: exporting %d slots to %s", id, len(slots), target))
 
+	c.yieldLoop() // the export session owns the connection from now on
 	ctx.OK()
 	c.flush()
 	c.mu.Lock()

@@ -101,6 +101,7 @@ func (c *Client) waitPause(p *pauseState, spec *command.Spec) {
 		if !all && !c.mayWrite(spec) {
 			return
 		}
+		c.yieldLoop()
 		c.flush()
 		t := time.NewTimer(wait)
 		select {

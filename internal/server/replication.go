@@ -349,7 +349,9 @@ func psyncCommand(ctx *command.Ctx) {
 			ip = ta.IP.String()
 		}
 	}
-	// Earlier replies (REPLCONF ...) go out before the manager writes.
+	// The connection is the replica's from now on: it leaves the event
+	// loop. Earlier replies (REPLCONF ...) go out before the manager writes.
+	c.yieldLoop()
 	c.flush()
 	r := repl.NewReplica(c.id, c.conn, ip, c.rp.port, c.rp.capaEOF, c.rp.capaPSY2)
 	c.rp.replica = r
@@ -496,6 +498,7 @@ func waitCommand(ctx *command.Ctx) {
 	if !ok {
 		return
 	}
+	c.yieldLoop() // WAIT waits: not on the event loop
 	ms, err := strconv.ParseInt(string(ctx.Args[2]), 10, 64)
 	if err != nil {
 		ctx.Err("ERR timeout is not an integer or out of range")

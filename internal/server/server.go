@@ -61,7 +61,8 @@ type Server struct {
 	monitors monitorSet
 	slowlog  slowlog
 	watches  watchRegistry
-	execMu   sync.Mutex // serializes transactions holding whole-keyspace commands
+	loops    []*eventLoop // event loops serving raw-mode clients (loop.go)
+	execMu   sync.Mutex   // serializes transactions holding whole-keyspace commands
 	// blocked and pubsub are blocking commands (blocking.go) and Pub/Sub
 	// (pubsub.go); notifyCache is the parsed notify-keyspace-events.
 	blocked     blockRegistry
@@ -168,13 +169,20 @@ func (s *Server) Run() int {
 	if cfg.ClusterEnabled {
 		if err := s.startCluster(cfg); err != nil {
 			s.cancel()
+			s.stopLoops()
 			s.wg.Wait()
 			return 1
+		}
+	}
+	if os.Getenv("REEF_EVENT_LOOP") != "0" {
+		if err := s.startLoops(); err != nil {
+			s.log.Warn("Event loops unavailable, serving every client with a goroutine: " + err.Error())
 		}
 	}
 	if err := s.listen(cfg); err != nil {
 		s.log.Warn(err.Error())
 		s.cancel()
+		s.stopLoops()
 		s.wg.Wait()
 		return 1
 	}
@@ -185,6 +193,7 @@ func (s *Server) Run() int {
 	if err := s.startRepl(); err != nil {
 		s.closeListeners()
 		s.cancel()
+		s.stopLoops()
 		s.wg.Wait()
 		return 1
 	}
@@ -192,6 +201,7 @@ func (s *Server) Run() int {
 		if err := s.clusterVerifyData(); err != nil {
 			s.closeListeners()
 			s.cancel()
+			s.stopLoops()
 			s.wg.Wait()
 			return 1
 		}
@@ -334,6 +344,24 @@ func (s *Server) acceptClient(conn net.Conn) {
 			})
 		}
 	}
+	if len(s.loops) > 0 {
+		if cc, err := newRawConn(conn); err == nil {
+			c := s.newClient(cc)
+			l := s.loops[c.id%uint64(len(s.loops))]
+			if err := l.add(c, cc.fd); err == nil {
+				return
+			}
+			// Not watchable by epoll: serve it with a goroutine.
+			c.cc.toGo()
+			c.loop = nil
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				c.serve()
+			}()
+			return
+		}
+	}
 	c := s.newClient(conn)
 	s.wg.Add(1)
 	go func() {
@@ -391,6 +419,7 @@ func (s *Server) finishShutdown(req shutdownRequest) bool {
 	s.cancel()
 	s.repl.Close()
 	s.closeAllClients()
+	s.stopLoops()
 	s.wg.Wait()
 	s.log.Warn("Redis is now ready to exit, bye bye...")
 	return true

@@ -1,0 +1,337 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/reefkv/reef/internal/resp"
+)
+
+// Event loops serve ordinary request/response clients the way Redis does:
+// epoll tells a loop which sockets are readable; for each, the loop reads
+// once, runs every complete command in the buffer and writes the replies
+// once. Compared with a goroutine per connection this saves, per request,
+// the read that finds the socket empty and the goroutine's park and wake-up
+// through the Go poller: a third of the CPU a small request costs.
+//
+// There is one loop per GOMAXPROCS, so commands still run on every core.
+// A client leaves its loop for good, for a goroutine of its own (Go mode,
+// client.serve), as soon as it has to wait: a blocking command, WAIT,
+// CLIENT PAUSE, a replica's SYNC, a slow socket. Code about to wait calls
+// Client.yieldLoop; a watchdog does it for the code that does not, when a
+// runner has been busy with one client for longer than stallLimit, so one
+// slow command never stalls the loop's other clients for longer than that.
+//
+// A loop is run by one goroutine at a time, its runner. Yielding starts a
+// new runner (the loop's generation is bumped) and the old runner's
+// goroutine carries on as the yielding client's own goroutine. A client is
+// handled by at most one goroutine at a time (loopState): handling moves it
+// from idle to busy, and a runner that meets a busy client (one a replaced
+// runner is still serving) marks it evicted and drops it from the epoll
+// set; the goroutine serving it then keeps it, in Go mode.
+
+// Client states in its event loop (Client.loopState).
+const (
+	loopIdle    int32 = iota // waiting in the epoll set
+	loopBusy                 // a goroutine is serving it
+	loopEvicted              // busy, and removed from the loop by a newer runner
+)
+
+// stallLimit is how long a runner may spend on one client before the
+// watchdog gives the loop's other clients to a new runner.
+const stallLimit = 10 * time.Millisecond
+
+type eventLoop struct {
+	srv  *Server
+	epfd int
+	wake int // eventfd that interrupts epoll_wait at shutdown
+
+	gen       atomic.Uint64 // the current runner's generation
+	busySince atomic.Int64  // unix ns when the runner took its current client; 0 when waiting
+
+	mu    sync.Mutex
+	conns map[int32]*Client // by descriptor
+}
+
+// startLoops creates one event loop per GOMAXPROCS and their watchdog.
+func (s *Server) startLoops() error {
+	n := runtime.GOMAXPROCS(0)
+	for i := 0; i < n; i++ {
+		epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			return fmt.Errorf("epoll_create: %w", err)
+		}
+		wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+		if err != nil {
+			unix.Close(epfd)
+			return fmt.Errorf("eventfd: %w", err)
+		}
+		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}); err != nil {
+			return fmt.Errorf("epoll_ctl: %w", err)
+		}
+		l := &eventLoop{srv: s, epfd: epfd, wake: wake, conns: map[int32]*Client{}}
+		s.loops = append(s.loops, l)
+		s.wg.Add(1)
+		go l.run(0)
+	}
+	s.wg.Add(1)
+	go s.loopWatchdog()
+	return nil
+}
+
+// stopLoops wakes every runner so that it sees the server stopping.
+func (s *Server) stopLoops() {
+	one := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+	for _, l := range s.loops {
+		unix.Write(l.wake, one)
+	}
+}
+
+// add registers a raw-mode client with the loop.
+func (l *eventLoop) add(c *Client, fd int) error {
+	l.mu.Lock()
+	l.conns[int32(fd)] = c
+	l.mu.Unlock()
+	c.loop = l
+	c.loopFD = fd
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}); err != nil {
+		l.mu.Lock()
+		delete(l.conns, int32(fd))
+		l.mu.Unlock()
+		c.loop = nil
+		return err
+	}
+	return nil
+}
+
+// remove drops a client from the epoll set and the table. Idempotent.
+func (l *eventLoop) remove(c *Client) {
+	l.mu.Lock()
+	if l.conns[int32(c.loopFD)] == c {
+		delete(l.conns, int32(c.loopFD))
+		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.loopFD, nil)
+	}
+	l.mu.Unlock()
+}
+
+func (l *eventLoop) lookup(fd int32) *Client {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.conns[fd]
+}
+
+// isRunner reports whether the goroutine running generation gen still runs
+// the loop.
+func (l *eventLoop) isRunner(gen uint64) bool { return l.gen.Load() == gen }
+
+// takeover starts a new runner; the current one, when it gets back to the
+// loop, sees it was replaced.
+func (l *eventLoop) takeover() {
+	gen := l.gen.Add(1)
+	l.busySince.Store(0)
+	l.srv.wg.Add(1)
+	go l.run(gen)
+}
+
+// run is a runner: it waits for readable sockets and handles their clients
+// until it is replaced or the server stops. When it is replaced while in a
+// client's command, it returns to serve that client in Go mode.
+func (l *eventLoop) run(gen uint64) {
+	defer l.srv.wg.Done()
+	events := make([]unix.EpollEvent, 128)
+	for l.isRunner(gen) {
+		n, err := unix.EpollWait(l.epfd, events, -1)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			l.srv.log.Warn("epoll_wait: " + err.Error())
+			return
+		}
+		if l.srv.ctx.Err() != nil {
+			if l.isRunner(gen) {
+				l.closeAll()
+			}
+			return
+		}
+		for i := 0; i < n; i++ {
+			fd := events[i].Fd
+			if fd == int32(l.wake) {
+				var buf [8]byte
+				unix.Read(l.wake, buf[:])
+				continue
+			}
+			if !l.isRunner(gen) {
+				return
+			}
+			c := l.lookup(fd)
+			if c == nil {
+				continue
+			}
+			if !c.loopState.CompareAndSwap(loopIdle, loopBusy) {
+				// A replaced runner is still in this client's command: it
+				// carries the client on in Go mode.
+				if c.loopState.CompareAndSwap(loopBusy, loopEvicted) {
+					l.remove(c)
+				}
+				continue
+			}
+			if l.handle(c, gen) {
+				c.leaveLoop()
+				c.serve()
+				return
+			}
+		}
+	}
+}
+
+// handle serves one readable client: one read, every complete command, one
+// write. It reports whether the runner was replaced meanwhile (or the
+// client evicted), in which case the calling goroutine now owns the client.
+// REQUIRES: c.loopState moved to busy by the caller.
+func (l *eventLoop) handle(c *Client, gen uint64) (replaced bool) {
+	l.busySince.Store(time.Now().UnixNano())
+	c.onRunner = true
+	defer func() {
+		if r := recover(); r != nil {
+			l.srv.log.Warn(fmt.Sprintf("panic serving client id=%d: %v\n%s", c.id, r, debug.Stack()))
+			l.closeClient(c)
+			replaced = false
+		}
+		if !replaced && l.isRunner(gen) {
+			l.busySince.Store(0)
+		}
+	}()
+	if c.killed.Load() {
+		l.closeClient(c)
+		return false
+	}
+	cfg := c.srv.cfg.Get()
+	c.rd.MaxBulkLen = cfg.ProtoMaxBulkLen
+	c.rd.MaxQueryBuffer = cfg.ClientQueryBufferLimit
+	readErr := c.rd.FillOnce()
+	if errors.Is(readErr, resp.ErrQueryBufferLimit) {
+		c.srv.log.Warn("Closing client that reached max query buffer length: " + c.describe())
+		l.closeClient(c)
+		return false
+	}
+	c.srv.stats.netInput.Add(int64(c.rd.LastRead()))
+	for {
+		c.rd.Unauthenticated = !c.authenticated
+		args, err := c.rd.ReadBuffered()
+		if err != nil {
+			c.protocolError(err)
+			l.closeClient(c)
+			return false
+		}
+		if args == nil {
+			break
+		}
+		c.lastSeen.Store(c.srv.coarseMs.Load())
+		c.process(args)
+		if !l.isRunner(gen) {
+			return true
+		}
+		if c.closeAfter || c.killed.Load() {
+			c.flush()
+			l.closeClient(c)
+			return false
+		}
+		if len(c.ctx.Out) > 64*1024 && !c.flush() {
+			l.closeClient(c)
+			return false
+		}
+	}
+	if !c.flush() {
+		l.closeClient(c)
+		return false
+	}
+	if !l.isRunner(gen) {
+		return true
+	}
+	if readErr != nil && !errors.Is(readErr, errWouldBlock) {
+		l.closeClient(c) // EOF or a socket error, after the pipelined commands
+		return false
+	}
+	c.onRunner = false
+	// A newer runner may have evicted the client while we served it: then
+	// it is ours to carry on in Go mode.
+	return !c.loopState.CompareAndSwap(loopBusy, loopIdle)
+}
+
+// closeClient ends a raw-mode client.
+func (l *eventLoop) closeClient(c *Client) {
+	l.remove(c)
+	c.onRunner = false
+	c.cc.release()
+	c.cleanup()
+}
+
+// closeAll ends every client still in the loop (shutdown).
+func (l *eventLoop) closeAll() {
+	l.mu.Lock()
+	cs := make([]*Client, 0, len(l.conns))
+	for _, c := range l.conns {
+		cs = append(cs, c)
+	}
+	l.mu.Unlock()
+	for _, c := range cs {
+		if c.loopState.CompareAndSwap(loopIdle, loopBusy) {
+			l.closeClient(c)
+		}
+	}
+}
+
+// loopWatchdog replaces runners that have been busy with one client for
+// longer than stallLimit.
+func (s *Server) loopWatchdog() {
+	defer s.wg.Done()
+	t := time.NewTicker(stallLimit / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now().UnixNano()
+		for _, l := range s.loops {
+			if since := l.busySince.Load(); since != 0 && now-since > int64(stallLimit) {
+				l.takeover()
+			}
+		}
+	}
+}
+
+// yieldLoop is called by code about to wait (a blocking command, WAIT,
+// CLIENT PAUSE, SYNC, ...): when the client is being served by its loop's
+// runner, the loop gets a new runner and the client switches to Go mode,
+// so that the current goroutine may wait without holding up other clients.
+func (c *Client) yieldLoop() {
+	if c.loop == nil || !c.onRunner {
+		return
+	}
+	c.loop.takeover()
+	c.leaveLoop()
+}
+
+// leaveLoop takes the client out of its loop for good and switches its
+// connection to Go mode. The calling goroutine owns the client.
+func (c *Client) leaveLoop() {
+	if c.loop == nil {
+		return
+	}
+	c.loop.remove(c)
+	c.loop = nil
+	c.onRunner = false
+	if err := c.cc.toGo(); err != nil {
+		c.killed.Store(true)
+	}
+}
