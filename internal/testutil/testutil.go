@@ -81,6 +81,8 @@ var buildMu sync.Mutex
 var built = map[string]string{}
 
 // Binary builds ./cmd/<name> once per test process and returns its path.
+// With REEF_TEST_RACE=1 it builds with the race detector, so that the
+// black-box suites check the server for data races.
 func Binary(t testing.TB, name string) string {
 	t.Helper()
 	buildMu.Lock()
@@ -93,7 +95,12 @@ func Binary(t testing.TB, name string) string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/"+name)
+	args := []string{"build", "-o", out}
+	if os.Getenv("REEF_TEST_RACE") == "1" {
+		// Run the black-box tests against race-detector builds.
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "./cmd/"+name)...)
 	cmd.Dir = RepoRoot()
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", name, err, b)
