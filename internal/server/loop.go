@@ -96,11 +96,14 @@ func (s *Server) stopLoops() {
 
 // add registers a raw-mode client with the loop.
 func (l *eventLoop) add(c *Client, fd int) error {
+	// The fields are set before the table insert: the runner finds the
+	// client through the table, under mu, which orders these writes before
+	// its reads.
+	c.loop = l
+	c.loopFD = fd
 	l.mu.Lock()
 	l.conns[int32(fd)] = c
 	l.mu.Unlock()
-	c.loop = l
-	c.loopFD = fd
 	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}); err != nil {
 		l.mu.Lock()
 		delete(l.conns, int32(fd))
