@@ -37,6 +37,9 @@ type node struct {
 	kind string // "reef" or "redis"
 	pass string // requirepass / masterauth, "" for none
 	p    *testutil.Proc
+	// sets are the CONFIG SETs a restart applies again (name, value...):
+	// the node timeout a cluster runs with once formed.
+	sets []string
 }
 
 func (n *node) addr() string { return n.p.Addr() }
@@ -106,6 +109,22 @@ func (n *node) restart(t testing.TB) {
 	p := testutil.Start(t, bin, n.p.Port, n.p.Dir, n.p.Args...)
 	p.WaitReady(t)
 	n.p = p
+	if len(n.sets) > 0 {
+		n.must(t, append([]string{"CONFIG", "SET"}, n.sets...)...)
+	}
+}
+
+// set runs CONFIG SET name value, which restarts apply again.
+func (n *node) set(t testing.TB, name, value string) {
+	t.Helper()
+	n.must(t, "CONFIG", "SET", name, value)
+	for i := 0; i < len(n.sets); i += 2 {
+		if n.sets[i] == name {
+			n.sets[i+1] = value
+			return
+		}
+	}
+	n.sets = append(n.sets, name, value)
 }
 
 func infoField(text, name string) string {
@@ -259,7 +278,7 @@ func startCluster(t testing.TB, o clusterOpts) *cluster {
 	}
 	c.waitAgree(30 * time.Second)
 	for _, n := range c.nodes {
-		n.must(t, "CONFIG", "SET", "cluster-node-timeout", strconv.Itoa(o.timeout))
+		n.set(t, "cluster-node-timeout", strconv.Itoa(o.timeout))
 	}
 	c.waitSynced(30 * time.Second)
 	return c

@@ -85,22 +85,13 @@ func (m *Machine) cron() {
 			m.sendPing(n, 0, msg.TypePing, nil)
 			continue
 		}
-		if n.pingSent == 0 {
-			continue
-		}
-		delay := now - n.pingSent
-		if d := now - n.dataRecv; d < delay {
-			delay = d
-		}
-		if delay > timeout && !n.has(msg.FlagPFail|msg.FlagFail) {
-			m.logf(LevelDebug, "*** NODE %s possibly failing", n.id)
-			n.flags |= msg.FlagPFail
+		if m.timedOut(n) {
 			update = true
-			m.version++
 			suspects = append(suspects, n)
 		}
 	}
 	m.reportSuspects(suspects)
+	m.schedulePFailCheck()
 	m.manualFailoverCheckTimeout()
 	m.roleTick()
 	if me.isReplica() && orphaned > 0 && maxReplicas >= 2 && myReplicas == maxReplicas && m.cfg.AllowReplicaMigration {
@@ -111,18 +102,72 @@ func (m *Machine) cron() {
 	}
 }
 
+// timedOut flags n PFAIL when its pending PING went unanswered, and nothing
+// at all came from it, for longer than the node timeout (Redis's rule), and
+// reports whether it just did.
+func (m *Machine) timedOut(n *node) bool {
+	if n.pingSent == 0 || n.has(msg.FlagPFail|msg.FlagFail) {
+		return false
+	}
+	delay := m.now - n.pingSent
+	if d := m.now - n.dataRecv; d < delay {
+		delay = d
+	}
+	if delay <= m.cfg.NodeTimeout {
+		return false
+	}
+	m.logf(LevelDebug, "*** NODE %s possibly failing", n.id)
+	n.flags |= msg.FlagPFail
+	m.version++
+	return true
+}
+
+// schedulePFailCheck records when the next node would time out if nothing
+// comes from it (Timer hands it to the driver): Redis notices a timeout at
+// the next 100 ms cron, Reef at the moment it happens. Pings sent later
+// have later deadlines, and data received only postpones one, so computing
+// it once per tick is enough; a Wake at a postponed deadline finds nothing.
+func (m *Machine) schedulePFailCheck() {
+	m.pfailAt = 0
+	for _, n := range m.nodes {
+		if n.pingSent == 0 || n.has(msg.FlagMyself|msg.FlagNoAddr|msg.FlagHandshake|msg.FlagPFail|msg.FlagFail) {
+			continue
+		}
+		at := max(n.pingSent, n.dataRecv) + m.cfg.NodeTimeout + 1
+		if m.pfailAt == 0 || at < m.pfailAt {
+			m.pfailAt = at
+		}
+	}
+}
+
+// checkPFail runs the PFAIL check of every node between ticks.
+func (m *Machine) checkPFail() {
+	var suspects []*node
+	for _, n := range m.nodes {
+		if n.has(msg.FlagMyself|msg.FlagNoAddr|msg.FlagHandshake) || !m.timedOut(n) {
+			continue
+		}
+		suspects = append(suspects, n)
+	}
+	if len(suspects) > 0 {
+		m.reportSuspects(suspects)
+		m.todo |= todoUpdateState
+	}
+	m.schedulePFailCheck()
+}
+
 // pingInterval is how long (ms) a node's last PONG may be before I ping it
 // again. Redis uses node-timeout/2; a node that dies right after a PONG is
 // then flagged PFAIL up to 1.5 x node-timeout after its death, because
-// PFAIL counts from the unanswered PING. Reef pings every node-timeout/10,
-// so PFAIL comes between node-timeout and 1.1 x node-timeout after the
+// PFAIL counts from the unanswered PING. Reef pings every node-timeout/20,
+// so PFAIL comes between node-timeout and 1.05 x node-timeout after the
 // death, while a node must still stay silent for a whole node-timeout
 // after a PING to be suspected (the rule itself is Redis's). The interval
 // grows with the cluster (10 ms per other node) so that a node sends at
 // most about 100 PINGs a second, and never exceeds Redis's.
 func (m *Machine) pingInterval() int64 {
 	t := m.cfg.NodeTimeout
-	iv := t / 10
+	iv := t / 20
 	if byNodes := int64(len(m.nodes)-1) * 10; iv < byNodes {
 		iv = byNodes
 	}

@@ -104,6 +104,7 @@ type Machine struct {
 	links         map[uint64]*node // outbound links by generation
 	repl          ReplInfo
 	pfailNodes    int
+	pfailAt       int64 // when the next node times out unless it answers (0: none)
 
 	// before-sleep work and cluster state bookkeeping
 	todo              int
@@ -348,11 +349,20 @@ func (m *Machine) Tick(now int64) {
 }
 
 // Timer returns the time (ms) at which the machine wants Wake to be
-// called before its next Tick, or 0. Redis re-runs the failover step in
-// every before-sleep; a driver that only ticks every 100 ms would add up to
-// a tick to an election's scheduled start and to the steps of a manual
-// failover, which are spent with the master's writes paused.
+// called before its next Tick, or 0: when a node times out (PFAIL) unless
+// it answers, when a scheduled election starts, and while a manual
+// failover waits for replication facts. Redis re-runs the failover step in
+// every before-sleep; a driver that only ticked every 100 ms would add up
+// to a tick to each of these steps.
 func (m *Machine) Timer() int64 {
+	t := m.failoverTimer()
+	if m.pfailAt != 0 && (t == 0 || m.pfailAt < t) {
+		t = m.pfailAt
+	}
+	return t
+}
+
+func (m *Machine) failoverTimer() int64 {
 	me := m.myself
 	switch {
 	case me.isMaster() && m.mfEnd != 0 && m.mfReplica != nil && !m.mfPausedSent:
@@ -375,6 +385,9 @@ const mfPoll = 5
 // by SetReplInfo (see Timer).
 func (m *Machine) Wake(now int64) {
 	m.now = now
+	if m.pfailAt != 0 && now >= m.pfailAt {
+		m.checkPFail()
+	}
 	if m.myself.isReplica() {
 		m.todo |= todoHandleFailover
 	} else {
