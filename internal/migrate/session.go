@@ -37,7 +37,7 @@ const (
 	pingEvery = 100 * time.Millisecond
 	// pauseLag is how far behind the target may be when the source pauses
 	// writes: the tail it then applies bounds the pause.
-	pauseLag = 256 << 10
+	pauseLag = 32 << 10
 	// HandoffTimeout bounds how long the source waits for DONE after
 	// PAUSED before resolving the outcome from the cluster state.
 	HandoffTimeout = 5 * time.Second
