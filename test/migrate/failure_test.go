@@ -125,7 +125,7 @@ func TestAtomicFailures(t *testing.T) {
 	var verifySlot func()
 	for i := 0; sa < 0; i++ {
 		tag := "t" + strconv.Itoa(i)
-		if ownsSlot(a, int(slotOfKey(t, a, "{"+tag+"}"))) {
+		if sl := int(slotOfKey(t, a, "{"+tag+"}")); sl >= 500 && ownsSlot(a, sl) {
 			sa, verifySlot = fillSlot(t, a, tag, 60000, c.nodes...)
 		}
 	}
@@ -135,6 +135,30 @@ func TestAtomicFailures(t *testing.T) {
 	}
 	ss := strconv.Itoa(sa)
 	all := cnt(a) // the slot's keys (a few of "fill" may share it)
+
+	// A completed migration: the target's replica has the keys, the
+	// source's replica dropped them with its master.
+	t.Run("replicas follow", func(t *testing.T) {
+		if got := do(t, a, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", "0", "499", "NODE", id(t, b)); got != "OK" {
+			t.Fatalf("MIGRATESLOTS: %s", got)
+		}
+		waitFor(t, "b to own slots 0-499", func() bool { return ownsSlot(b, 0) && ownsSlot(b, 499) })
+		count := func(p *testutil.Proc) int {
+			n := 0
+			for j := 0; j < 500; j++ {
+				v, _ := tryDo(p, "CLUSTER", "COUNTKEYSINSLOT", strconv.Itoa(j))
+				k, _ := strconv.Atoi(v)
+				n += k
+			}
+			return n
+		}
+		want := count(b)
+		if want == 0 {
+			t.Fatal("no keys moved")
+		}
+		waitFor(t, "the replicas to follow", func() bool { return count(rb) == want && count(ra) == 0 && count(a) == 0 })
+		c.waitStable()
+	})
 
 	t.Run("cancel on the source", func(t *testing.T) {
 		if got := do(t, a, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", ss, ss, "NODE", id(t, b)); got != "OK" {
