@@ -65,6 +65,7 @@ type ExportHooks struct {
 // rd reads what the target writes back. The caller closes conn.
 func ServeExport(conn net.Conn, rd *resp.RequestReader, e *Export, h ExportHooks) error {
 	done := make(chan int64, 1)
+	refused := make(chan struct{}) // the target said FAIL: it did not take the slots
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	defer func() {
@@ -136,6 +137,7 @@ func ServeExport(conn net.Conn, rd *resp.RequestReader, e *Export, h ExportHooks
 				if len(args) > 3 {
 					msg = "target: " + string(args[3])
 				}
+				close(refused)
 				e.Fail(errors.New(msg))
 				return
 			}
@@ -167,7 +169,17 @@ func ServeExport(conn net.Conn, rd *resp.RequestReader, e *Export, h ExportHooks
 		}
 		e.SetStatus("success")
 		return nil
+	case <-refused:
+		// The target reported that it could not take the slots.
+		h.Unfreeze()
+		return e.Err()
 	case <-e.Done():
+		select {
+		case <-refused:
+			h.Unfreeze()
+			return e.Err()
+		default:
+		}
 	case <-time.After(HandoffTimeout):
 	}
 	// The handoff's outcome is unknown: the target may own the slots.
