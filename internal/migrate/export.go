@@ -53,8 +53,6 @@ const (
 	// chunkBytes bounds the bytes of one chunk (and strings longer than
 	// that are big).
 	chunkBytes = 256 << 10
-	// collectBatch is the number of key names gathered per lock hold.
-	collectBatch = 4096
 	// sendBudget bounds the work of one lock hold when sending small keys.
 	sendBudget = 200 * time.Microsecond
 	// walkHighWater pauses the walker while this much is waiting for the
@@ -64,6 +62,15 @@ const (
 	// writes (client-output-buffer-limit replica's default hard limit).
 	MaxBuffered = 256 << 20
 )
+
+// collectBatch is the number of key names gathered per lock hold (a
+// variable so that tests can make collecting span many steps).
+var collectBatch = 4096
+
+// walkHook, when set (tests), runs between two lock holds of the walker,
+// with no lock held: the writes it makes interleave with the walk
+// deterministically.
+var walkHook func()
 
 // Slot states of an export.
 const (
@@ -363,6 +370,9 @@ func (e *Export) FlushAll() { e.Fail(errors.New("the dataset was flushed during 
 func (e *Export) Walk() error {
 	ks := e.host.KS()
 	for _, s := range e.Slots {
+		if walkHook != nil {
+			walkHook()
+		}
 		if err := e.walkSlot(ks, s); err != nil {
 			return err
 		}
@@ -436,6 +446,9 @@ func (e *Export) walkSlot(ks *keyspace.Keyspace, s int) error {
 			e.state[s] = slotSending
 		}
 		ks.Unlock(s)
+		if walkHook != nil {
+			walkHook()
+		}
 		if done {
 			break
 		}
@@ -456,6 +469,9 @@ func (e *Export) walkSlot(ks *keyspace.Keyspace, s int) error {
 			e.remaining, e.inflight, e.cur = nil, nil, -1
 		}
 		ks.Unlock(s)
+		if walkHook != nil {
+			walkHook()
+		}
 		if finished {
 			return e.Err()
 		}
@@ -503,7 +519,7 @@ func (e *Export) sendSome(ks *keyspace.Keyspace, s int) bool {
 			}
 			e.keys.Add(1)
 			sent++
-			if sent%32 == 0 && time.Since(start) > sendBudget {
+			if sent%32 == 0 && time.Since(start) > sendBudget || walkHook != nil && sent%4 == 0 {
 				return false
 			}
 			continue
@@ -519,7 +535,7 @@ func (e *Export) sendSome(ks *keyspace.Keyspace, s int) bool {
 		e.appendCmd([]byte("RESTORE"), kb, strconv.AppendInt(nil, at, 10), payload, []byte("REPLACE"), []byte("ABSTTL"))
 		e.keys.Add(1)
 		sent++
-		if sent%32 == 0 && time.Since(start) > sendBudget {
+		if sent%32 == 0 && time.Since(start) > sendBudget || walkHook != nil && sent%4 == 0 {
 			return false
 		}
 	}
