@@ -104,9 +104,19 @@ func (c *Ctx) setKey(key []byte, v keyspace.Value, keepTTL bool) bool {
 	// Redis's setKey starts with lookupKeyWrite: an expired key is deleted
 	// (with its "expired" event and stats) before being replaced, and the
 	// old value's access time is touched.
-	c.lookupWrite(key)
+	old := c.lookupWrite(key)
 	v = v.WithLRU(c.newAccessField())
-	isNew := c.KS.Put(c.DB, c.slotOf(key), key, v, keepTTL)
+	var isNew bool
+	if old != nil {
+		// Overwrite through the pointer the lookup returned: one table
+		// lookup for the whole SET.
+		*old = v
+		if !keepTTL {
+			c.KS.Persist(c.DB, c.slotOf(key), key)
+		}
+	} else {
+		isNew = c.KS.Put(c.DB, c.slotOf(key), key, v, keepTTL)
+	}
 	c.Env.KeyModified(c.DB, key)
 	// Redis's dbAdd: a new list or sorted set may serve blocked clients.
 	if t := v.Type(); t == keyspace.TypeList || t == keyspace.TypeZSet {

@@ -209,7 +209,12 @@ func setGeneric(c *Ctx, flags int, key, val, expire []byte, unit int, okReply, a
 			return
 		}
 	}
-	found := c.lookupWrite(key) != nil
+	// Only NX and XX need to know whether the key exists; setKey below
+	// does the lookup's expiry and access-time work anyway.
+	found := false
+	if flags&(setNX|setXX) != 0 {
+		found = c.lookupWrite(key) != nil
+	}
 	if (flags&setNX != 0 && found) || (flags&setXX != 0 && !found) {
 		if flags&setGet == 0 {
 			if abortReply != nil {

@@ -128,6 +128,24 @@ func (d *Dict[V]) Upsert(key string) (val *V, inserted bool) {
 	return &d.entries[len(d.entries)-1].Val, true
 }
 
+// UpsertBytes is Upsert for a key given as bytes: it looks the key up once
+// and copies it into a string only when it inserts.
+func (d *Dict[V]) UpsertBytes(key []byte) (val *V, inserted bool) {
+	view := unsafe.String(unsafe.SliceData(key), len(key))
+	h := Hash(view)
+	b, ok := d.find(view, h)
+	if ok {
+		return &d.entries[uint32(d.index[b])-1].Val, false
+	}
+	if (len(d.entries)+1)*4 > len(d.index)*3 {
+		d.resize(max(minIndex, len(d.index)*2))
+		b, _ = d.find(view, h)
+	}
+	d.entries = append(d.entries, Entry[V]{Key: string(key)})
+	d.index[b] = tagOf(h) | uint64(len(d.entries))
+	return &d.entries[len(d.entries)-1].Val, true
+}
+
 // Delete removes key and reports whether it was present. The last entry
 // moves into the freed position.
 func (d *Dict[V]) Delete(key string) bool {

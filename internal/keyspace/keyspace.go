@@ -278,22 +278,21 @@ func (ks *Keyspace) Get(db, s int, key []byte) *Value {
 // are copied on insert. REQUIRES: slot s locked.
 func (ks *Keyspace) Put(db, s int, key []byte, v Value, keepTTL bool) bool {
 	t := ks.TableForWrite(db, s)
-	if p := t.Keys.GetBytes(key); p != nil {
-		if p.Dead() {
-			// A key lazily expired in this lock hold comes back as new.
-			*p = v
-			ks.shards[s].count[db].Add(1)
-			return true
-		}
+	p, inserted := t.Keys.UpsertBytes(key)
+	switch {
+	case inserted || p.Dead():
+		// New, or lazily expired in this lock hold: it comes back as new
+		// (a dead entry has no expiry left).
+		*p = v
+		ks.shards[s].count[db].Add(1)
+		return true
+	default:
 		*p = v
 		if !keepTTL && t.Expires.Len() > 0 && t.Expires.DeleteBytes(key) {
 			ks.shards[s].volatile.Add(-1)
 		}
 		return false
 	}
-	t.Keys.Set(string(key), v)
-	ks.shards[s].count[db].Add(1)
-	return true
 }
 
 // Delete removes key and its expiry and reports whether it existed.

@@ -46,7 +46,10 @@ const (
 
 // stallLimit is how long a runner may spend on one client before the
 // watchdog gives the loop's other clients to a new runner.
-const stallLimit = 10 * time.Millisecond
+// It is generous because the measure is wall time: on a busy machine a
+// runner may simply not be scheduled for a while, and each takeover moves a
+// client to Go mode for good.
+const stallLimit = 50 * time.Millisecond
 
 type eventLoop struct {
 	srv  *Server
