@@ -99,7 +99,12 @@ func (m *Manager) Up(o UpOptions) error {
 		}
 		args := []string{"--port", strconv.Itoa(port), "--cluster-enabled", "yes",
 			"--cluster-config-file", fmt.Sprintf("nodes-%d.conf", port), "--dir", dir,
-			"--daemonize", "no", "--logfile", fmt.Sprintf("node-%d.log", port)}
+			"--daemonize", "no", "--logfile", fmt.Sprintf("node-%d.log", port),
+			// The nodes share one folder: each needs its own snapshot and
+			// append-only file, or a restart would load another node's data.
+			"--dbfilename", fmt.Sprintf("dump-%d.rdb", port),
+			"--appendfilename", fmt.Sprintf("appendonly-%d.aof", port),
+			"--appenddirname", fmt.Sprintf("appendonlydir-%d", port)}
 		args = append(args, o.Extra...)
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = dir
