@@ -149,7 +149,10 @@ func (n *nodes) stop() {
 }
 
 // start runs count cluster-enabled servers of kind "redis" or "reef".
-func start(kind string, count int) *nodes {
+func start(kind string, count int) *nodes { return startTimeout(kind, count, 5000) }
+
+// startTimeout is start with a cluster-node-timeout in ms.
+func startTimeout(kind string, count, timeout int) *nodes {
 	n := &nodes{}
 	for i := 0; i < count; i++ {
 		port := freePort()
@@ -160,7 +163,7 @@ func start(kind string, count int) *nodes {
 			bin = reefServer
 		}
 		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--cluster-enabled", "yes", "--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no",
+			"--cluster-enabled", "yes", "--cluster-node-timeout", strconv.Itoa(timeout), "--save", "", "--appendonly", "no",
 			"--dir", d, "--logfile", "log", "--enable-debug-command", "yes")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		must(cmd.Start())
@@ -444,7 +447,10 @@ func (sp *stallProbe) end() time.Duration {
 }
 
 func bigKey(kind string, nfields int) bigResult {
-	n := start(kind, 3)
+	// A long node timeout: Redis blocks for longer than 5 s moving the
+	// key, and its peers would otherwise declare it failed (the cluster
+	// goes down and the RESTORE is refused).
+	n := startTimeout(kind, 3, 120000)
 	defer n.stop()
 	sh("redis-cli", "--cluster", "create", n.addrs[0], n.addrs[1], n.addrs[2], "--cluster-yes")
 	waitFor(func() bool { return clusterOK(n.addrs) })
