@@ -105,3 +105,20 @@ func ParseFloat(b []byte) (float64, bool) {
 	}
 	return f, true
 }
+
+// AppendDouble appends f the way Redis prints doubles in replies, zset
+// listpacks and digests (Redis 7.0): C's "%.17g", with "inf", "-inf" and
+// "nan" spelled out. Go's 'g' format at precision 17 produces the same text
+// as C for every finite value (trailing zeros dropped, at least two exponent
+// digits).
+func AppendDouble(dst []byte, f float64) []byte {
+	switch {
+	case math.IsInf(f, 1):
+		return append(dst, "inf"...)
+	case math.IsInf(f, -1):
+		return append(dst, "-inf"...)
+	case math.IsNaN(f):
+		return append(dst, "nan"...)
+	}
+	return strconv.AppendFloat(dst, f, 'g', 17, 64)
+}

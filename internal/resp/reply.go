@@ -1,9 +1,10 @@
 package resp
 
 import (
-	"math"
 	"strconv"
 	"strings"
+
+	"github.com/reefkv/reef/internal/rconv"
 )
 
 // Protocol versions negotiated with HELLO.
@@ -132,15 +133,7 @@ func AppendBool(dst []byte, proto int, b bool) []byte {
 
 // FormatDouble formats f as Redis 7.0 replies doubles: "%.17g", with "inf"
 // and "-inf" spelled out.
-func FormatDouble(dst []byte, f float64) []byte {
-	if math.IsInf(f, 1) {
-		return append(dst, "inf"...)
-	}
-	if math.IsInf(f, -1) {
-		return append(dst, "-inf"...)
-	}
-	return strconv.AppendFloat(dst, f, 'g', 17, 64)
-}
+func FormatDouble(dst []byte, f float64) []byte { return rconv.AppendDouble(dst, f) }
 
 // AppendDouble appends a double reply: RESP3 ",<f>", RESP2 a bulk string.
 func AppendDouble(dst []byte, proto int, f float64) []byte {

@@ -3,6 +3,8 @@ package redisnum
 import (
 	"math"
 	"strconv"
+
+	"github.com/reefkv/reef/internal/rconv"
 )
 
 // MaxIntLen is the longest text ParseInt can accept: "-9223372036854775808".
@@ -14,69 +16,11 @@ const MaxIntLen = 20
 // no spaces, no "-0", and no overflow. Only such strings are stored as
 // integers by listpacks, intsets and RDB string encodings, because only they
 // convert back to exactly the same bytes.
-func ParseInt(b []byte) (int64, bool) {
-	n := len(b)
-	if n == 0 || n > MaxIntLen {
-		return 0, false
-	}
-	if n == 1 && b[0] == '0' {
-		return 0, true
-	}
-	neg := false
-	i := 0
-	if b[0] == '-' {
-		neg = true
-		i = 1
-		if n == 1 {
-			return 0, false
-		}
-	}
-	if b[i] < '1' || b[i] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for ; i < n; i++ {
-		c := b[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if v > math.MaxUint64/10 {
-			return 0, false
-		}
-		v *= 10
-		d := uint64(c - '0')
-		if v > math.MaxUint64-d {
-			return 0, false
-		}
-		v += d
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return -int64(v), true // -(1<<63) wraps to MinInt64, as intended
-	}
-	if v > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(v), true
-}
+func ParseInt(b []byte) (int64, bool) { return rconv.ParseInt(b) }
 
 // AppendScore appends a double the way Redis prints zset scores in listpack
-// entries and digests: "inf", "-inf", "nan", or C's "%.17g". Go's 'g' format
-// with precision 17 produces the same text as C for every finite value
-// (trailing zeros dropped, at least two exponent digits).
-func AppendScore(dst []byte, f float64) []byte {
-	switch {
-	case math.IsInf(f, 1):
-		return append(dst, "inf"...)
-	case math.IsInf(f, -1):
-		return append(dst, "-inf"...)
-	case math.IsNaN(f):
-		return append(dst, "nan"...)
-	}
-	return strconv.AppendFloat(dst, f, 'g', 17, 64)
-}
+// entries and digests: rconv.AppendDouble.
+func AppendScore(dst []byte, f float64) []byte { return rconv.AppendDouble(dst, f) }
 
 // ScoreToInt reports whether a zset score is stored as a listpack integer
 // and returns that integer. It is Redis's double2ll: integral values within
