@@ -610,7 +610,7 @@ func keysCommand(c *Ctx) {
 		c.KS.Lock(s)
 		t := c.KS.Table(c.DB, s)
 		if t != nil {
-			for _, e := range t.Keys.Entries() {
+			for e := range t.Keys.All() {
 				key := unsafeBytes(e.Key)
 				if !all && !glob.Match(pattern, key, false) {
 					continue

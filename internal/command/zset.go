@@ -1580,7 +1580,7 @@ func zsetOpGeneric(c *Ctx, dstKey []byte, numkeysIdx int, op int, cardOnly bool)
 	result := types.NewZSetSkiplist()
 	maxLen, totLen := 0, 0
 	lim := c.limits()
-	for _, e := range acc.Entries() {
+	for e := range acc.All() {
 		result.Add(unsafeBytes(e.Key), e.Val, 0, lim)
 		maxLen = max(maxLen, len(e.Key))
 		totLen += len(e.Key)

@@ -115,3 +115,97 @@ func BenchmarkGet(b *testing.B) {
 		}
 	}
 }
+
+// check verifies the dict's invariants: every entry is found at its own
+// position through the index, the index holds exactly Len words, and an
+// index being rebuilt holds exactly the entries before its cursor.
+func (d *Dict[V]) check(t *testing.T) {
+	t.Helper()
+	words := 0
+	for _, w := range d.index {
+		if w != 0 {
+			words++
+		}
+	}
+	if words != d.n {
+		t.Fatalf("index holds %d words for %d entries", words, d.n)
+	}
+	for p := 0; p < d.n; p++ {
+		key := d.At(p).Key
+		b, ok := d.find(key, Hash(key))
+		if !ok || int(uint32(d.index[b]))-1 != p {
+			t.Fatalf("entry %d (%q) not found at its position", p, key)
+		}
+	}
+	if d.next != nil {
+		words = 0
+		for _, w := range d.next {
+			if w != 0 {
+				words++
+				if p := int(uint32(w)) - 1; p >= d.built {
+					t.Fatalf("rebuilt index holds position %d beyond the cursor %d", p, d.built)
+				}
+			}
+		}
+		if words != d.built {
+			t.Fatalf("rebuilt index holds %d words, cursor at %d", words, d.built)
+		}
+		for p := 0; p < d.built; p++ {
+			d.bucketOfPos(d.next, d.nextMask, p) // loops forever if missing: the test times out
+		}
+	}
+}
+
+// TestGrowAndShrinkIncrementally drives a dict through incremental index
+// rebuilds (up and down) and segment growth, checking every answer against
+// a map and the invariants along the way.
+func TestGrowAndShrinkIncrementally(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var d Dict[int]
+	ref := map[string]int{}
+	sawRebuild := false
+	phase := func(ops, keys int, insertBias int) {
+		for i := 0; i < ops; i++ {
+			k := strconv.Itoa(r.IntN(keys))
+			if r.IntN(100) < insertBias {
+				d.Set(k, i)
+				ref[k] = i
+			} else {
+				if d.Delete(k) != (ref[k] != 0 || hasKey(ref, k)) {
+					t.Fatalf("delete %s disagrees with the map", k)
+				}
+				delete(ref, k)
+			}
+			if d.next != nil {
+				sawRebuild = true
+			}
+			if i%5000 == 0 {
+				d.check(t)
+			}
+		}
+	}
+	phase(120000, 60000, 90) // grow well past rebuildMin and segSize
+	d.check(t)
+	phase(150000, 60000, 5) // shrink
+	d.check(t)
+	if !sawRebuild {
+		t.Fatal("no incremental rebuild happened")
+	}
+	if d.Len() != len(ref) {
+		t.Fatalf("len %d, map %d", d.Len(), len(ref))
+	}
+	for k, v := range ref {
+		if p := d.Get(k); p == nil || *p != v {
+			t.Fatalf("key %s lost", k)
+		}
+	}
+	n := 0
+	for range d.All() {
+		n++
+	}
+	if n != len(ref) {
+		t.Fatalf("All yielded %d entries, want %d", n, len(ref))
+	}
+}
+
+func hasKey(m map[string]int, k string) bool { _, ok := m[k]; return ok }

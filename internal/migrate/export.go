@@ -431,13 +431,12 @@ func (e *Export) walkSlot(ks *keyspace.Keyspace, s int) error {
 		t = ks.Table(0, s)
 		done := true
 		if t != nil {
-			ents := t.Keys.Entries()
-			if e.collect > len(ents) {
-				e.collect = len(ents)
+			if n := t.Keys.Len(); e.collect > n {
+				e.collect = n
 			}
 			lo := max(0, e.collect-collectBatch)
 			for i := e.collect - 1; i >= lo; i-- {
-				e.remaining[ents[i].Key] = struct{}{}
+				e.remaining[t.Keys.At(i).Key] = struct{}{}
 			}
 			e.collect = lo
 			done = lo == 0

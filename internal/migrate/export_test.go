@@ -87,7 +87,7 @@ func (n *node) digests(t *testing.T, slots []int) map[string]string {
 	for _, s := range slots {
 		n.ks.Lock(s)
 		if tb := n.ks.Table(0, s); tb != nil {
-			for _, e := range tb.Keys.Entries() {
+			for e := range tb.Keys.All() {
 				var o rdb.Object
 				if !repl.ValueToObject(e.Val, &o) {
 					t.Fatalf("key %q", e.Key)

@@ -103,7 +103,7 @@ func (sn *Snapshot) capture(s int, perm []int) {
 		bp := segPool.Get().(*[]byte)
 		buf := (*bp)[:0]
 		sn.mu.Lock() // guards sn.obj scratch
-		for _, e := range t.Keys.Entries() {
+		for e := range t.Keys.All() {
 			var meta rdb.KeyMeta
 			if t.Expires.Len() > 0 {
 				if p := t.Expires.Get(e.Key); p != nil {

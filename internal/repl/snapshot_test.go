@@ -32,7 +32,7 @@ func dumpKS(ks *keyspace.Keyspace) map[string]string {
 		for s := 0; s < slot.Count; s++ {
 			ks.Lock(s)
 			if t := ks.Table(db, s); t != nil {
-				for _, e := range t.Keys.Entries() {
+				for e := range t.Keys.All() {
 					out[strconv.Itoa(db)+"/"+e.Key] = string(e.Val.AppendString(nil))
 				}
 			}

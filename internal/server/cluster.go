@@ -394,7 +394,7 @@ func (s *Server) deleteKeysInSlots(slots []int) {
 		s.ks.Lock(sl)
 		keys = keys[:0]
 		if t := s.ks.Table(0, sl); t != nil {
-			for _, e := range t.Keys.Entries() {
+			for e := range t.Keys.All() {
 				keys = append(keys, e.Key)
 			}
 		}

@@ -669,7 +669,7 @@ func (s *Server) datasetDigest() digest.Digest {
 			}
 			s.ks.Lock(sl)
 			if t := s.ks.Table(db, sl); t != nil {
-				for _, e := range t.Keys.Entries() {
+				for e := range t.Keys.All() {
 					o = rdb.Object{}
 					if !repl.ValueToObject(e.Val, &o) {
 						continue

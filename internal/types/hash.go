@@ -156,7 +156,7 @@ func (h *Hash) convert() {
 // returns false. fn must not modify h.
 func (h *Hash) Range(fn func(field, value Str) bool) {
 	if h.ht != nil {
-		for _, e := range h.ht.Entries() {
+		for e := range h.ht.All() {
 			if !fn(strOfString(e.Key), strOfString(e.Val)) {
 				return
 			}
@@ -214,7 +214,7 @@ func (h *Hash) Clone() *Hash {
 		return &Hash{lp: append([]byte(nil), h.lp...)}
 	}
 	d := &dict.Dict[string]{}
-	for _, e := range h.ht.Entries() {
+	for e := range h.ht.All() {
 		d.Set(e.Key, e.Val) // strings are immutable: sharing them is a copy
 	}
 	return &Hash{ht: d}
@@ -226,7 +226,7 @@ func (h *Hash) MemoryUsage() int64 {
 		return int64(cap(h.lp)) + 24
 	}
 	n := int64(h.ht.MemoryUsage())
-	for _, e := range h.ht.Entries() {
+	for e := range h.ht.All() {
 		n += int64(len(e.Val))
 	}
 	return n + 24

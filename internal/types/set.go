@@ -140,7 +140,7 @@ func (s *Set) At(i int) Str {
 // s.
 func (s *Set) Range(fn func(m Str) bool) {
 	if s.ht != nil {
-		for _, e := range s.ht.Entries() {
+		for e := range s.ht.All() {
 			if !fn(strOfString(e.Key)) {
 				return
 			}
@@ -183,7 +183,7 @@ func (s *Set) Clone() *Set {
 		return &Set{is: append([]byte(nil), s.is...)}
 	}
 	d := &dict.Dict[struct{}]{}
-	for _, e := range s.ht.Entries() {
+	for e := range s.ht.All() {
 		d.Set(e.Key, struct{}{})
 	}
 	return &Set{ht: d}
