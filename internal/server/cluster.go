@@ -361,6 +361,11 @@ func (n *clusterNode) drainWrites(gen uint64) {
 	}
 }
 
+// writable reports whether the write lease lets this node take a write
+// for the slots it serves now (read with the real clock: after a stall the
+// server's cached clock would still show the time before it).
+func (n *clusterNode) writable() bool { return n.d.Writable(time.Now().UnixMilli()) }
+
 // writesDrained reports whether a manual failover's pause is in force
 // with every earlier write finished (ReplInfo.WritesPaused).
 func (n *clusterNode) writesDrained() bool {

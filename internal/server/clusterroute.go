@@ -232,6 +232,11 @@ func (c *Client) getNodeByQuery(sm *state.SlotMap, cfg *config.Config, spec *com
 	if q.owner != sm.Me {
 		return route{code: redirMoved, slot: q.slot, node: q.owner}
 	}
+	// A master that has not heard from a majority of the masters lately
+	// enough takes no write (the write lease, docs/FAILOVER.md).
+	if write && !c.srv.cluster.writable() {
+		return route{code: redirDownState}
+	}
 	return route{slot: q.slot, open: open, keyed: true}
 }
 

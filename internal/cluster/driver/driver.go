@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -95,11 +96,23 @@ type Driver struct {
 	bus  *bus.Bus
 	now  func() time.Time
 
-	reqs    chan func()
-	slotMap atomic.Pointer[state.SlotMap]
-	myID    atomic.Value // string
-	done    chan struct{}
-	err     error // fatal: set on the driver goroutine, ends Run
+	reqs     chan func()
+	slotMap  atomic.Pointer[state.SlotMap]
+	writable atomic.Int64 // Machine.WritableUntil
+
+	// The stall watchdog (see Writable): lastBeat is the time of its last
+	// tick, stallAt the time it resumed after its latest stall, and
+	// leaseStall the stallAt the published lease takes into account.
+	lastBeat   atomic.Int64
+	stallAt    atomic.Int64
+	leaseStall atomic.Int64
+	threshold  atomic.Int64 // StallThreshold of the node timeout
+	myID       atomic.Value // string
+	done       chan struct{}
+	err        error // fatal: set on the driver goroutine, ends Run
+
+	stalled   chan struct{} // the watchdog saw a stall
+	seenStall int64         // stallAt last handed to the machine
 }
 
 // Open locks and loads nodes.conf, creates the machine, saves the config
@@ -141,7 +154,9 @@ func Open(cfg Config, srv Server) (*Driver, error) {
 		return nil, fmt.Errorf("load cluster config %s: %w", cfg.ConfigFile, err)
 	}
 	d := &Driver{cfg: cfg, log: log, srv: srv, m: m, file: file, bus: b, now: cfg.Now,
-		reqs: make(chan func()), done: make(chan struct{})}
+		reqs: make(chan func()), done: make(chan struct{}), stalled: make(chan struct{}, 1)}
+	d.threshold.Store(state.StallThreshold(cfg.State.NodeTimeout))
+	d.lastBeat.Store(cfg.Now().UnixMilli())
 	d.myID.Store(m.MyID().String())
 	if err := d.apply(false); err != nil {
 		b.Close()
@@ -165,6 +180,55 @@ func (d *Driver) BusAddr() net.Addr { return d.bus.Addr() }
 // MyID returns this node's ID (it changes on CLUSTER RESET HARD).
 func (d *Driver) MyID() string { return d.myID.Load().(string) }
 
+// WritableUntil returns the time (unix ms) until which this node may take
+// writes for its slots (the write lease, see cluster/state/lease.go):
+// math.MaxInt64 when no lease applies, 0 when it has none.
+func (d *Driver) WritableUntil() int64 { return d.writable.Load() }
+
+// Writable reports whether this node may take a write for its slots at
+// now (unix ms): its write lease runs, the watchdog ran recently (after a
+// stall of the process, client goroutines may run before anything else
+// noticed it), and the lease accounts for the latest stall.
+func (d *Driver) Writable(now int64) bool {
+	if now-d.lastBeat.Load() > d.threshold.Load() || d.stallAt.Load() != d.leaseStall.Load() {
+		return false
+	}
+	until := d.writable.Load()
+	return until == math.MaxInt64 || now <= until
+}
+
+// watchdog ticks every 10 ms until ctx is done; a gap longer than the
+// stall threshold means the whole process did not run (SIGSTOP, a long
+// pause), which the driver then reports to the machine.
+func (d *Driver) watchdog(ctx context.Context) {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		now := d.ms()
+		if last := d.lastBeat.Load(); last != 0 && now-last > d.threshold.Load() {
+			d.stallAt.Store(now)
+			select {
+			case d.stalled <- struct{}{}:
+			default:
+			}
+		}
+		d.lastBeat.Store(now)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// noteStall hands a stall the watchdog saw to the machine.
+func (d *Driver) noteStall() {
+	if at := d.stallAt.Load(); at != d.seenStall {
+		d.seenStall = at
+		d.m.NoteStall(d.ms())
+	}
+}
+
 // SlotMap returns the current routing snapshot. It never returns nil after
 // Open. Callers must not modify it.
 func (d *Driver) SlotMap() *state.SlotMap { return d.slotMap.Load() }
@@ -180,6 +244,16 @@ func (d *Driver) Run(ctx context.Context) error {
 	defer d.file.Close()
 	defer d.bus.Close()
 	d.bus.Start(ctx)
+	wctx, stopWatchdog := context.WithCancel(ctx)
+	watchdogDone := make(chan struct{})
+	go func() {
+		defer close(watchdogDone)
+		d.watchdog(wctx)
+	}()
+	defer func() {
+		stopWatchdog()
+		<-watchdogDone
+	}()
 	t := time.NewTicker(state.TickMillis * time.Millisecond)
 	defer t.Stop()
 	// wake fires at the machine's Timer: an election's scheduled start or
@@ -198,16 +272,22 @@ func (d *Driver) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-d.stalled:
+			d.noteStall()
 		case <-t.C:
+			d.noteStall()
 			d.m.SetReplInfo(d.srv.ReplInfo())
 			d.m.Tick(d.ms())
 		case <-wake.C:
+			d.noteStall()
 			wakeAt = 0
 			d.m.SetReplInfo(d.srv.ReplInfo())
 			d.m.Wake(d.ms())
 		case in := <-d.bus.Events():
+			d.noteStall()
 			d.m.Step(d.ms(), in)
 		case fn := <-d.reqs:
+			d.noteStall()
 			fn() // fn applied Ready itself
 			if d.err != nil {
 				return d.err
@@ -225,7 +305,9 @@ func (d *Driver) ms() int64 { return d.now().UnixMilli() }
 // apply performs the machine's Ready. A failed save is fatal unless
 // soft (CLUSTER SAVECONFIG reports it to the client instead).
 func (d *Driver) apply(soft bool) error {
+	d.m.RefreshLease()
 	if !d.m.HasReady() {
+		d.publishLease()
 		d.publishMap()
 		return nil
 	}
@@ -252,6 +334,7 @@ func (d *Driver) apply(soft bool) error {
 	}
 	d.bus.Apply(rd.Ops)
 	d.myID.Store(d.m.MyID().String())
+	d.publishLease()
 	d.publishMap()
 	for _, e := range rd.Events {
 		switch e := e.(type) {
@@ -280,6 +363,12 @@ func (d *Driver) apply(soft bool) error {
 		}
 	}
 	return nil
+}
+
+// publishLease publishes the write lease, then the stall it accounts for.
+func (d *Driver) publishLease() {
+	d.writable.Store(d.m.WritableUntil())
+	d.leaseStall.Store(d.seenStall)
 }
 
 func (d *Driver) publishMap() {
@@ -359,6 +448,7 @@ func (d *Driver) SetConfig(ctx context.Context, cfg state.Config) error {
 		if cfg.CPort == 0 {
 			cfg.CPort = d.m.Config().CPort
 		}
+		d.threshold.Store(state.StallThreshold(cfg.NodeTimeout))
 		d.m.SetConfig(cfg)
 		d.apply(false)
 	})

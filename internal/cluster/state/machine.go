@@ -106,6 +106,12 @@ type Machine struct {
 	pfailNodes    int
 	pfailAt       int64 // when the next node times out unless it answers (0: none)
 
+	// write lease (lease.go)
+	stalledAt     int64 // when I last resumed after a stall (0: never)
+	writable      int64 // WritableUntil, as last computed
+	leaseComputed int64 // when writable was computed
+	leaseVersion  uint64
+
 	// before-sleep work and cluster state bookkeeping
 	todo              int
 	firstStateCall    int64
@@ -344,7 +350,7 @@ func (m *Machine) saveConfig(fsync bool) {
 
 // Tick runs one clusterCron (every 100 ms).
 func (m *Machine) Tick(now int64) {
-	m.now = now
+	m.advance(now)
 	m.cron()
 }
 
@@ -384,7 +390,7 @@ const mfPoll = 5
 // Wake runs the failover steps at now, with the replication facts last set
 // by SetReplInfo (see Timer).
 func (m *Machine) Wake(now int64) {
-	m.now = now
+	m.advance(now)
 	if m.pfailAt != 0 && now >= m.pfailAt {
 		m.checkPFail()
 	}
@@ -397,7 +403,7 @@ func (m *Machine) Wake(now int64) {
 
 // Step processes one input from the bus.
 func (m *Machine) Step(now int64, in Input) {
-	m.now = now
+	m.advance(now)
 	switch in := in.(type) {
 	case Packet:
 		m.processPacket(&in)
@@ -431,6 +437,7 @@ func (m *Machine) Step(now int64, in Input) {
 // caller must persist, then perform the Ops in order, then deliver Events.
 func (m *Machine) Ready() Ready {
 	m.beforeSleep()
+	m.computeLease(false)
 	if !m.lost.Empty() {
 		var lost []int
 		for j := 0; j < slot.Count; j++ {
