@@ -193,7 +193,10 @@ func sortGeneric(c *Ctx, readonly bool) {
 			vectorlen = int64(z.Len())
 		}
 	}
-	start := max(limitStart, 0)
+	// Clamp both to the object's size first, as Redis does, so that
+	// start+count cannot overflow (LIMIT 4 9223372036854775807).
+	start := min(max(limitStart, 0), vectorlen)
+	limitCount = min(max(limitCount, -1), vectorlen)
 	end := vectorlen - 1
 	if limitCount >= 0 {
 		end = start + limitCount - 1

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -168,8 +169,17 @@ func Start(t testing.TB, bin string, port int, dir string, args ...string) *Proc
 	p := &Proc{Port: port, Dir: dir, Args: args, Log: &bytes.Buffer{}, done: make(chan struct{})}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
-	cmd.Stdout = lockedWriter{p}
-	cmd.Stderr = lockedWriter{p}
+	var out io.Writer = lockedWriter{p}
+	if d := os.Getenv("REEF_TEST_PROCLOG_DIR"); d != "" {
+		// Debugging aid: keep each process's output in a file that outlives
+		// the test (a goroutine dump from SIGQUIT lands there too).
+		if f, err := os.Create(filepath.Join(d, fmt.Sprintf("%s-%d.log", filepath.Base(bin), port))); err == nil {
+			t.Cleanup(func() { f.Close() })
+			out = io.MultiWriter(out, f)
+		}
+	}
+	cmd.Stdout = out
+	cmd.Stderr = out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)

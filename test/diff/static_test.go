@@ -105,6 +105,11 @@ func TestStaticReplies(t *testing.T) {
 		{"MULTI"}, {"SET", "a", "1"}, {"EXEC", "x"}, {"SET", "a", "2"}, {"GET", "a"}, {"EXEC"},
 		{"MULTI"}, {"NOSUCH"}, {"SET", "a", "3"}, {"EXEC"}, {"GET", "a"},
 		{"RESET"}, {"ECHO", "x"},
+		// LIMIT offsets and counts near the int64 edges must not overflow.
+		{"RPUSH", "sl", "3", "1", "2", "5", "4"}, {"SORT", "sl", "LIMIT", "2", "9223372036854775807"},
+		{"SORT", "sl", "LIMIT", "9223372036854775807", "9223372036854775807"},
+		{"SORT", "sl", "LIMIT", "-9223372036854775808", "2"}, {"SORT", "sl", "BY", "nosort", "LIMIT", "1", "9223372036854775807"},
+		{"SORT", "sl", "BY", "nosort", "DESC", "LIMIT", "1", "9223372036854775807"},
 	}
 	for _, proto := range []string{"2", "3"} {
 		if _, _, err := p.Do("HELLO", proto); err != nil {
