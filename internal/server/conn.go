@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -33,6 +34,16 @@ type clientConn struct {
 	closed atomic.Bool
 	laddr  net.Addr
 	raddr  net.Addr
+
+	// writeWaiter is a Go-runtime view of a duplicate of fd, made the first
+	// time a raw-mode write finds the socket full: waiting through it parks
+	// the goroutine in the Go poller. A blocking poll(2) instead would hold
+	// one of the scheduler's Ps for as long as the socket stays full, and
+	// with every other P inside an event loop's epoll_wait, runnable
+	// goroutines (other clients' pub/sub writers, the cluster bus) would
+	// wait for the runtime's monitor to take a P back, up to 10 ms.
+	writeWaiterMu sync.Mutex
+	writeWaiter   net.Conn
 }
 
 // newRawConn takes over nc's socket for the event loop: it duplicates the
@@ -106,8 +117,9 @@ func (cc *clientConn) Read(p []byte) (int, error) {
 }
 
 // Write writes all of p. In raw mode a full socket buffer makes it wait for
-// the socket to drain, up to a minute; an event loop that must not wait
-// hands its other clients to a new runner first (see eventLoop.yield).
+// the socket to drain, up to a minute, parked in the Go poller (see
+// writeWaiter); an event loop that must not wait hands its other clients to
+// a new runner first (see eventLoop.yield).
 func (cc *clientConn) Write(p []byte) (int, error) {
 	cc.mu.RLock()
 	if nc := cc.nc; nc != nil {
@@ -116,7 +128,6 @@ func (cc *clientConn) Write(p []byte) (int, error) {
 	}
 	defer cc.mu.RUnlock()
 	written := 0
-	deadline := time.Now().Add(time.Minute)
 	for written < len(p) {
 		if cc.fd < 0 || cc.closed.Load() {
 			return written, net.ErrClosed
@@ -128,17 +139,80 @@ func (cc *clientConn) Write(p []byte) (int, error) {
 		switch {
 		case err == nil || err == unix.EINTR:
 		case err == unix.EAGAIN:
-			wait := time.Until(deadline)
-			if wait <= 0 {
-				return written, os.ErrDeadlineExceeded
-			}
-			fds := []unix.PollFd{{Fd: int32(cc.fd), Events: unix.POLLOUT}}
-			unix.Poll(fds, int(min(wait, 100*time.Millisecond)/time.Millisecond))
+			m, err := cc.writeParked(p[written:], time.Now().Add(time.Minute))
+			return written + m, err
 		default:
 			return written, err
 		}
 	}
 	return written, nil
+}
+
+// writeParked writes p to the raw socket, waiting for room in the Go
+// poller. REQUIRES: cc.mu held for reading, raw mode.
+func (cc *clientConn) writeParked(p []byte, deadline time.Time) (int, error) {
+	cc.writeWaiterMu.Lock()
+	if cc.writeWaiter == nil {
+		// os.NewFile owns the descriptor it wraps (and closes it when
+		// collected), so it wraps a duplicate; FileConn makes its own.
+		dup, err := unix.Dup(cc.fd)
+		if err != nil {
+			cc.writeWaiterMu.Unlock()
+			return 0, err
+		}
+		f := os.NewFile(uintptr(dup), "client")
+		nc, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			cc.writeWaiterMu.Unlock()
+			return 0, err
+		}
+		cc.writeWaiter = nc
+	}
+	nc := cc.writeWaiter
+	cc.writeWaiterMu.Unlock()
+	rc, err := nc.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	nc.SetWriteDeadline(deadline)
+	written := 0
+	var werr error
+	err = rc.Write(func(fd uintptr) bool {
+		for written < len(p) {
+			if cc.closed.Load() {
+				werr = net.ErrClosed
+				return true
+			}
+			n, err := rawWrite(int(fd), p[written:])
+			if n > 0 {
+				written += n
+			}
+			switch {
+			case err == nil || err == unix.EINTR:
+			case err == unix.EAGAIN:
+				return false // wait in the poller for room
+			default:
+				werr = err
+				return true
+			}
+		}
+		return true
+	})
+	if werr != nil {
+		return written, werr
+	}
+	return written, err
+}
+
+// closeWriteWaiter closes the duplicate descriptor, if any.
+func (cc *clientConn) closeWriteWaiter() {
+	cc.writeWaiterMu.Lock()
+	if cc.writeWaiter != nil {
+		cc.writeWaiter.Close()
+		cc.writeWaiter = nil
+	}
+	cc.writeWaiterMu.Unlock()
 }
 
 // Close closes the connection from any goroutine. In raw mode it shuts the
@@ -163,6 +237,7 @@ func (cc *clientConn) release() {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.nc == nil && cc.fd >= 0 {
+		cc.closeWriteWaiter()
 		unix.Close(cc.fd)
 		cc.fd = -1
 	}
@@ -179,6 +254,7 @@ func (cc *clientConn) toGo() error {
 	if cc.fd < 0 {
 		return net.ErrClosed
 	}
+	cc.closeWriteWaiter()
 	f := os.NewFile(uintptr(cc.fd), "client")
 	nc, err := net.FileConn(f) // duplicates the descriptor
 	f.Close()

@@ -3,10 +3,12 @@ package server
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -56,6 +58,13 @@ type eventLoop struct {
 	epfd int
 	wake int // eventfd that interrupts epoll_wait at shutdown
 
+	// epollPoller is epfd as seen by the Go runtime's poller: an idle runner
+	// parks there instead of blocking in epoll_wait(2), which would hold
+	// one of the scheduler's Ps for as long as the loop is idle (see wait).
+	// nil when the runtime cannot poll it; then runners block.
+	epollFile   *os.File
+	epollPoller syscall.RawConn
+
 	gen       atomic.Uint64 // the current runner's generation
 	busySince atomic.Int64  // unix ns when the runner took its current client; 0 when waiting
 
@@ -80,6 +89,14 @@ func (s *Server) startLoops() error {
 			return fmt.Errorf("epoll_ctl: %w", err)
 		}
 		l := &eventLoop{srv: s, epfd: epfd, wake: wake, conns: map[int32]*Client{}}
+		if dup, err := unix.Dup(epfd); err == nil {
+			unix.CloseOnExec(dup)
+			unix.SetNonblock(dup, true)
+			l.epollFile = os.NewFile(uintptr(dup), "epoll")
+			if rc, err := l.epollFile.SyscallConn(); err == nil {
+				l.epollPoller = rc
+			}
+		}
 		s.loops = append(s.loops, l)
 		s.wg.Add(1)
 		go l.run(0)
@@ -153,7 +170,7 @@ func (l *eventLoop) run(gen uint64) {
 	defer l.srv.wg.Done()
 	events := make([]unix.EpollEvent, 128)
 	for l.isRunner(gen) {
-		n, err := unix.EpollWait(l.epfd, events, -1)
+		n, err := l.wait(events)
 		if err != nil {
 			if err == unix.EINTR {
 				continue
@@ -196,6 +213,38 @@ func (l *eventLoop) run(gen uint64) {
 			}
 		}
 	}
+}
+
+// wait returns the loop's next ready events. It first looks without
+// waiting; when nothing is ready it parks the runner in the Go poller until
+// the epoll descriptor becomes readable. Blocking in epoll_wait(2) would
+// cost one system call less, but a goroutine blocked in a system call keeps
+// its P: with every P inside an idle loop's epoll_wait, goroutines made
+// runnable meanwhile (a client's pub/sub writer, the cluster bus, a
+// replica stream, a Go-mode client) wait until the runtime's monitor takes
+// a P back, which takes up to 10 ms after a quiet spell.
+func (l *eventLoop) wait(events []unix.EpollEvent) (int, error) {
+	n, err := unix.EpollWait(l.epfd, events, 0)
+	if n != 0 || (err != nil && err != unix.EINTR) || l.epollPoller == nil {
+		if n == 0 && err == nil {
+			return unix.EpollWait(l.epfd, events, -1)
+		}
+		return n, err
+	}
+	perr := l.epollPoller.Read(func(fd uintptr) bool {
+		for {
+			n, err = unix.EpollWait(l.epfd, events, 0)
+			if err != unix.EINTR {
+				return n != 0 || err != nil
+			}
+		}
+	})
+	if perr != nil {
+		// The runtime cannot poll the descriptor after all: block instead.
+		l.epollPoller = nil
+		return unix.EpollWait(l.epfd, events, -1)
+	}
+	return n, err
 }
 
 // handle serves one readable client: one read, every complete command, one
