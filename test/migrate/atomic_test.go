@@ -72,16 +72,20 @@ func TestAtomicRebalanceUnderLoad(t *testing.T) {
 		t.Fatalf("rebalance weight 0: %d\n%s\n%s", r.code, tail(r.out), r.err)
 	}
 	c.waitStable()
+	// The load stops before del-node: the deleted node gets CLUSTER RESET
+	// SOFT and then answers CLUSTER SLOTS with nothing, and go-redis, which
+	// keeps asking every address it knows for its map, may adopt that empty
+	// map for a while and send commands to the reset node (it does so with
+	// Redis 7.0 too). Forgetting a slotless node moves no data.
+	l.stop()
 	gone := c.nodes[2]
 	t.Logf("%s del-node", time.Now().Format("15:04:05.000"))
-	l.refresh()
 	if r := runTool(t, cli, "--cluster", "del-node", c.nodes[0].Addr(), ids[2]); r.code != 0 {
 		t.Fatalf("del-node: %d\n%s\n%s", r.code, r.out, r.err)
 	}
 	c.removed(gone)
 	c.waitStable()
 	c.check(c.nodes[0])
-	l.stop()
 	if t.Failed() {
 		for _, p := range append(c.live(), gone) {
 			info, _ := tryDo(p, "INFO", "errorstats")
