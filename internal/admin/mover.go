@@ -12,6 +12,7 @@ import (
 
 	"github.com/reefkv/reef/internal/client"
 	"github.com/reefkv/reef/internal/resp"
+	"github.com/reefkv/reef/internal/slot"
 )
 
 // Output styles of runJobs when stdout is not a terminal.
@@ -420,6 +421,7 @@ func (w *mover) migrateKeys(keys []string, keySlot []int) (int, error) {
 	}
 	const maxKeys = 1000
 	var batches [][]string
+	var batchSlot []int // the slot of each batch
 	var cur []string
 	var curBytes int64
 	curSlot := -1
@@ -431,6 +433,7 @@ func (w *mover) migrateKeys(keys []string, keySlot []int) (int, error) {
 		}
 		if len(cur) > 0 && (keySlot[i] != curSlot || curBytes+sizes[i] > maxBytes || len(cur) >= maxKeys) {
 			batches = append(batches, cur)
+			batchSlot = append(batchSlot, curSlot)
 			cur, curBytes = nil, 0
 		}
 		cur = append(cur, k)
@@ -439,16 +442,27 @@ func (w *mover) migrateKeys(keys []string, keySlot []int) (int, error) {
 	}
 	if len(cur) > 0 {
 		batches = append(batches, cur)
+		batchSlot = append(batchSlot, curSlot)
 	}
 	done := 0
 	const depth = 64
 	for i := 0; i < len(batches); i += depth {
 		group := batches[i:min(i+depth, len(batches))]
 		if w.job.Dst.Replicas > 0 && !w.noMigrate {
-			n, err := w.migrateDurable(group)
-			done += n
-			if err != nil {
-				return done, err
+			// One WATCH ... MULTI DEL EXEC cycle per slot: a cluster node
+			// refuses WATCH, DEL and transactions across slots (CROSSSLOT).
+			slots := batchSlot[i : i+len(group)]
+			for len(group) > 0 {
+				n := 1
+				for n < len(group) && slots[n] == slots[0] {
+					n++
+				}
+				moved, err := w.migrateDurable(group[:n])
+				done += moved
+				if err != nil {
+					return done, err
+				}
+				group, slots = group[n:], slots[n:]
 			}
 			continue
 		}
@@ -841,7 +855,52 @@ func (w *mover) waitReplicas() error {
 	return nil
 }
 
-// migrateDurable moves batches (each the keys of one slot) to a target
+// waitReplicasAfterMigrate is waitReplicas after a MIGRATE: WAIT counts
+// the replicas that acknowledged the last write of the connection it runs
+// on, and the MIGRATE's writes were made by the source's own connection to
+// the target. So this connection first writes and deletes a scratch key of
+// key's slot (importing on the target, hence ASKING), which puts every
+// earlier write of the target, the migrated keys included, under the WAIT.
+func (w *mover) waitReplicasAfterMigrate(key string) error {
+	dst := w.job.Dst
+	if dst.Replicas == 0 {
+		return nil
+	}
+	c, err := w.conn(dst)
+	if err != nil {
+		return err
+	}
+	scratch := scratchKey(slot.OfString(key))
+	rs, err := c.Pipeline([][]string{{"ASKING"}, {"SET", scratch, "1", "PX", "60000"}, {"ASKING"}, {"DEL", scratch}})
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.IsError() {
+			return fmt.Errorf("Node %s replied with error:\n%s", dst.Name(), r.Text())
+		}
+	}
+	return w.waitReplicas()
+}
+
+// scratchKeys holds, per slot, a key name of that slot for
+// waitReplicasAfterMigrate, found once by trying "reef-cli:wait:<n>".
+var scratchKeys = sync.OnceValue(func() []string {
+	keys := make([]string, slot.Count)
+	left := slot.Count
+	for n := 0; left > 0; n++ {
+		k := "reef-cli:wait:" + strconv.Itoa(n)
+		if s := slot.OfString(k); keys[s] == "" {
+			keys[s] = k
+			left--
+		}
+	}
+	return keys
+})
+
+func scratchKey(s int) string { return scratchKeys()[s] }
+
+// migrateDurable moves batches (all keys of one slot) to a target
 // that has replicas without the window in which plain MIGRATE can lose
 // keys: MIGRATE deletes a key from the source as soon as the target holds
 // it, so a target that dies before its replica got the key loses it when
@@ -908,7 +967,7 @@ func (w *mover) migrateDurable(batches [][]string) (int, error) {
 			sc.Do("UNWATCH")
 			continue
 		}
-		if err := w.waitReplicas(); err != nil {
+		if err := w.waitReplicasAfterMigrate(all[0]); err != nil {
 			sc.Close()
 			return 0, err
 		}
