@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/reefkv/reef/internal/command"
@@ -81,7 +82,9 @@ func run(args []string) int {
 	}
 	// REEF_CPUPROFILE=<file> records a CPU profile for the process's life,
 	// for performance work (go tool pprof).
+	// "{pid}" in the name is replaced by the process ID (several nodes).
 	if path := os.Getenv("REEF_CPUPROFILE"); path != "" {
+		path = strings.ReplaceAll(path, "{pid}", strconv.Itoa(os.Getpid()))
 		if f, err := os.Create(path); err == nil {
 			pprof.StartCPUProfile(f)
 			defer pprof.StopCPUProfile()

@@ -197,11 +197,13 @@ func (d *Driver) Writable(now int64) bool {
 	return until == math.MaxInt64 || now <= until
 }
 
-// watchdog ticks every 10 ms until ctx is done; a gap longer than the
+// watchdog ticks every 50 ms until ctx is done (the stall threshold is at
+// least 300 ms, and Writable refuses writes on its own once the last tick
+// is older than that); a gap longer than the
 // stall threshold means the whole process did not run (SIGSTOP, a long
 // pause), which the driver then reports to the machine.
 func (d *Driver) watchdog(ctx context.Context) {
-	t := time.NewTicker(10 * time.Millisecond)
+	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for {
 		now := d.ms()
