@@ -349,9 +349,12 @@ func (c *Client) infoLine() string {
 	}
 	now := time.Now()
 	flags := c.flagString()
+	// c's own goroutine may change these fields meanwhile: the pointer is
+	// read once, so that a transaction ending now cannot make it nil
+	// between the test and the use. The counts are informational.
 	multi := -1
-	if c.multi != nil {
-		multi = len(c.multi.queue)
+	if m := c.multi; m != nil {
+		multi = len(m.queue)
 	}
 	qbuf := c.rd.Buffered()
 	sub, psub, ssub := c.subCounts()
