@@ -29,9 +29,13 @@
 //     in chunks under WATCH, so a huge key never blocks a node for long;
 //   - when the target has replicas, copies keys (MIGRATE COPY under WATCH),
 //     waits (WAIT) until a replica has them, and only then deletes them from
-//     the source (MULTI/DEL/EXEC, redone if a client wrote meanwhile): plain
-//     MIGRATE deletes a key as soon as the target has it, so a target that
-//     dies before replicating would lose it when its replica takes over;
+//     the source (MULTI/DEL/EXEC, redone if a client wrote meanwhile), one
+//     slot at a time (cluster nodes refuse cross-slot WATCH and
+//     transactions): plain MIGRATE deletes a key as soon as the target has
+//     it, so a target that dies before replicating would lose it when its
+//     replica takes over. WAIT only covers the last write of the connection
+//     it runs on, so the tool first writes and deletes a scratch key
+//     ("reef-cli:wait:<n>", of the slot) on the target;
 //   - falls back to WATCH + DUMP/RESTORE + MULTI/DEL on a source without
 //     MIGRATE.
 //
