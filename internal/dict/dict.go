@@ -36,9 +36,11 @@ const (
 const rebuildMin = 8192
 
 // Dict maps string keys to values of type V. The zero value is an empty dict.
+//
+// The fields a lookup reads come first, so that a Dict embedded at a cache
+// line boundary serves a lookup from two lines of its header.
 type Dict[V any] struct {
-	first []Entry[V]   // positions [0, segSize)
-	segs  [][]Entry[V] // positions segSize*(k+1) + i
+	first []Entry[V] // positions [0, segSize)
 	n     int
 
 	// index holds, per bucket, the entry position+1 in the low 32 bits (0 is
@@ -46,6 +48,8 @@ type Dict[V any] struct {
 	// probing rarely touches entries and growing never rehashes keys.
 	index []uint64
 	mask  uint64
+
+	segs [][]Entry[V] // positions segSize*(k+1) + i
 
 	// next is the index being rebuilt (nil when none): it holds exactly the
 	// entries at positions [0, built). index stays complete meanwhile and

@@ -3,6 +3,7 @@ package keyspace
 import (
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/reefkv/reef/internal/dict"
 	"github.com/reefkv/reef/internal/slot"
@@ -18,7 +19,17 @@ type Table struct {
 
 // Shard is one slot's lock and its tables, one per database.
 type Shard struct {
+	// The fields every lookup touches come first: the lock, the hit and
+	// miss counters, the volatile count and the head of database 0's key
+	// table share the shard's first cache lines (a Shard is padded to a
+	// whole number of lines, see shardPad).
 	mu sync.Mutex
+	// Keyspace hits and misses of lookups in this slot, summed by INFO.
+	hits, misses atomic.Int64
+	// volatile is the number of keys with an expiry in this slot across all
+	// databases, so the active expiry cycle skips slots without any
+	// without taking their locks, and lookups skip the expiry table.
+	volatile atomic.Int64
 	// db0 is database 0, kept inline: it is the only database in cluster
 	// mode and the common one otherwise, and every indirection on the
 	// lookup path is a cache miss.
@@ -28,18 +39,29 @@ type Shard struct {
 	// count is the number of keys in this slot across all databases'
 	// tables, by database; read without the lock by DBSIZE and INFO.
 	count []atomic.Int64
-	// Keyspace hits and misses of lookups in this slot, summed by INFO.
-	hits, misses atomic.Int64
 	// dead lists the entries ExpireDelete removed logically during the
 	// current lock hold; Unlock removes them from their tables.
 	dead []deadEntry
-	// volatile is the number of keys with an expiry in this slot across all
-	// databases, so the active expiry cycle skips slots without any
-	// without taking their locks.
-	volatile atomic.Int64
 	// cutGen is the generation of the last snapshot cut that captured this
 	// slot (see cut.go). Guarded by mu.
 	cutGen uint64
+	_      [shardPad]byte
+}
+
+// shardPad rounds a Shard up to a whole number of 64-byte cache lines, so
+// that every shard of the array starts on a line boundary.
+const shardPad = (64 - unsafe.Sizeof(shardFields{})%64) % 64
+
+// shardFields is Shard without its padding (for shardPad).
+type shardFields struct {
+	mu           sync.Mutex
+	hits, misses atomic.Int64
+	volatile     atomic.Int64
+	db0          Table
+	others       []*Table
+	count        []atomic.Int64
+	dead         []deadEntry
+	cutGen       uint64
 }
 
 // deadEntry names an entry left in place by ExpireDelete.
@@ -342,6 +364,9 @@ func (ks *Keyspace) ExpireDelete(db, s int, key []byte) bool {
 // ExpireAt returns key's absolute expiry in unix ms, or -1 when it has none.
 // REQUIRES: slot s locked.
 func (ks *Keyspace) ExpireAt(db, s int, key []byte) int64 {
+	if ks.shards[s].volatile.Load() == 0 {
+		return -1 // no key of this slot has an expiry
+	}
 	t := ks.shards[s].table(db)
 	if t == nil || t.Expires.Len() == 0 {
 		return -1
