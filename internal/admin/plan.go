@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reefkv/reef/internal/client"
+	"github.com/reefkv/reef/internal/slot"
 )
 
 // Plan is a reshard or rebalance written down before it runs, so that it can
@@ -52,12 +53,37 @@ func ReadPlan(path string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parsePlan(b, path)
+}
+
+// parsePlan decodes and checks a plan: a hand-edited or damaged file is
+// refused with the reason, never carried out (a slot number out of range
+// would otherwise index past a node's slot table).
+func parsePlan(b []byte, path string) (*Plan, error) {
 	var p Plan
 	if err := json.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("parse plan %s: %w", path, err)
 	}
 	if p.Version != 1 {
 		return nil, fmt.Errorf("plan %s: unsupported version %d", path, p.Version)
+	}
+	if p.Kind != "reshard" && p.Kind != "rebalance" {
+		return nil, fmt.Errorf("plan %s: unknown kind %q", path, p.Kind)
+	}
+	var seen slot.Set
+	for i, j := range p.Jobs {
+		if j.From == "" || j.To == "" || j.From == j.To {
+			return nil, fmt.Errorf("plan %s: job %d: bad source %q or target %q", path, i+1, j.From, j.To)
+		}
+		for _, s := range j.Slots {
+			if s < 0 || s >= slot.Count {
+				return nil, fmt.Errorf("plan %s: job %d: slot %d out of range", path, i+1, s)
+			}
+			if seen.Has(s) {
+				return nil, fmt.Errorf("plan %s: job %d: slot %d moved twice", path, i+1, s)
+			}
+			seen.Add(s)
+		}
 	}
 	return &p, nil
 }
