@@ -47,3 +47,27 @@ func FuzzParsePlan(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNodesLine: any CLUSTER NODES line a server sends is parsed, and its
+// slot tokens applied, without a panic and without a slot out of range.
+func FuzzNodesLine(f *testing.F) {
+	f.Add("07c37dfeb235213a872192d90877d0cd55635b91 127.0.0.1:30004@31004,host slave e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 0 1426238317239 4 connected 0-5460 [93->-292f8b365bb7edb5e285caf0b7e6ddc7265a2f4f] [77-<-e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca]")
+	f.Add("a b myself,master - 0 0 1 connected 16383-99999 5-3 x-y -1")
+	f.Fuzz(func(t *testing.T, line string) {
+		p, ok := parseNodesLine(line)
+		if !ok {
+			return
+		}
+		n := &Node{Migrating: map[int]string{}, Importing: map[int]string{}}
+		n.applySlots(p.slots)
+		count := 0
+		for _, has := range n.Slots {
+			if has {
+				count++
+			}
+		}
+		if count != n.SlotsCount {
+			t.Fatalf("SlotsCount %d, table holds %d", n.SlotsCount, count)
+		}
+	})
+}
