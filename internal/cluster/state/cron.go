@@ -170,7 +170,10 @@ func (m *Machine) checkPFail() {
 // cluster every 900 ms, about 21 PINGs a second (Redis sends about 10 plus
 // those to nodes it has not heard from in node-timeout/2), which keeps an
 // idle node's bus under 2% of a core (bench/cluster.sh). The interval never
-// exceeds Redis's.
+// exceeds node-timeout/4: the write lease (lease.go) lasts node-timeout
+// minus one interval and is renewed by every packet from a peer, so a peer
+// heard from every interval keeps it with room to spare (Redis's node-
+// timeout/2 would leave the lease as long as the gap between packets).
 func (m *Machine) pingInterval() int64 {
 	t := m.cfg.NodeTimeout
 	iv := t / 20
@@ -178,8 +181,8 @@ func (m *Machine) pingInterval() int64 {
 	if byNodes := others * others * 5 / 2; iv < byNodes {
 		iv = byNodes
 	}
-	if iv > t/2 {
-		iv = t / 2
+	if iv > t/4 {
+		iv = t / 4
 	}
 	return iv
 }
