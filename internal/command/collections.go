@@ -2,7 +2,6 @@ package command
 
 import (
 	"strconv"
-	"unsafe"
 
 	"github.com/reefkv/reef/internal/glob"
 	"github.com/reefkv/reef/internal/keyspace"
@@ -13,24 +12,6 @@ import (
 
 // Collection values hold a pointer to an internal/types value; these
 // helpers convert in both directions. The caller has checked v.Type().
-
-func hashOf(v *keyspace.Value) *types.Hash { return (*types.Hash)(v.Ptr()) }
-func setOf(v *keyspace.Value) *types.Set   { return (*types.Set)(v.Ptr()) }
-func zsetOf(v *keyspace.Value) *types.ZSet { return (*types.ZSet)(v.Ptr()) }
-func listOf(v *keyspace.Value) *types.List { return (*types.List)(v.Ptr()) }
-
-func hashValue(h *types.Hash) keyspace.Value {
-	return keyspace.CollectionValue(keyspace.TypeHash, unsafe.Pointer(h))
-}
-func setValue(s *types.Set) keyspace.Value {
-	return keyspace.CollectionValue(keyspace.TypeSet, unsafe.Pointer(s))
-}
-func zsetValue(z *types.ZSet) keyspace.Value {
-	return keyspace.CollectionValue(keyspace.TypeZSet, unsafe.Pointer(z))
-}
-func listValue(l *types.List) keyspace.Value {
-	return keyspace.CollectionValue(keyspace.TypeList, unsafe.Pointer(l))
-}
 
 // limits returns the encoding thresholds of the current configuration.
 func (c *Ctx) limits() *types.Limits {
@@ -84,13 +65,13 @@ func (c *Ctx) deleteIfEmpty(key []byte, n int) bool {
 func collectionEncoding(v keyspace.Value) keyspace.Encoding {
 	switch v.Type() {
 	case keyspace.TypeHash:
-		return hashOf(&v).Encoding()
+		return types.HashOf(&v).Encoding()
 	case keyspace.TypeSet:
-		return setOf(&v).Encoding()
+		return types.SetOf(&v).Encoding()
 	case keyspace.TypeZSet:
-		return zsetOf(&v).Encoding()
+		return types.ZSetOf(&v).Encoding()
 	case keyspace.TypeList:
-		return listOf(&v).Encoding()
+		return types.ListOf(&v).Encoding()
 	default:
 		return keyspace.EncRaw
 	}
@@ -100,13 +81,13 @@ func collectionEncoding(v keyspace.Value) keyspace.Encoding {
 func cloneCollection(v keyspace.Value) keyspace.Value {
 	switch v.Type() {
 	case keyspace.TypeHash:
-		return hashValue(hashOf(&v).Clone())
+		return types.HashValue(types.HashOf(&v).Clone())
 	case keyspace.TypeSet:
-		return setValue(setOf(&v).Clone())
+		return types.SetValue(types.SetOf(&v).Clone())
 	case keyspace.TypeZSet:
-		return zsetValue(zsetOf(&v).Clone())
+		return types.ZSetValue(types.ZSetOf(&v).Clone())
 	case keyspace.TypeList:
-		return listValue(listOf(&v).Clone())
+		return types.ListValue(types.ListOf(&v).Clone())
 	default:
 		return v
 	}
@@ -116,13 +97,13 @@ func cloneCollection(v keyspace.Value) keyspace.Value {
 func collectionMemory(v keyspace.Value) int64 {
 	switch v.Type() {
 	case keyspace.TypeHash:
-		return hashOf(&v).MemoryUsage()
+		return types.HashOf(&v).MemoryUsage()
 	case keyspace.TypeSet:
-		return setOf(&v).MemoryUsage()
+		return types.SetOf(&v).MemoryUsage()
 	case keyspace.TypeZSet:
-		return zsetOf(&v).MemoryUsage()
+		return types.ZSetOf(&v).MemoryUsage()
 	case keyspace.TypeList:
-		return listOf(&v).MemoryUsage()
+		return types.ListOf(&v).MemoryUsage()
 	default:
 		return 0
 	}
@@ -170,7 +151,7 @@ func collectionSerializedLength(v keyspace.Value) int64 {
 	blob := func(b []byte) int64 { return rdbLenLen(int64(len(b))) + int64(len(b)) }
 	switch v.Type() {
 	case keyspace.TypeHash:
-		h := hashOf(&v)
+		h := types.HashOf(&v)
 		if lp := h.Listpack(); lp != nil {
 			return blob(lp)
 		}
@@ -181,7 +162,7 @@ func collectionSerializedLength(v keyspace.Value) int64 {
 		})
 		return n
 	case keyspace.TypeSet:
-		s := setOf(&v)
+		s := types.SetOf(&v)
 		if is := s.Intset(); is != nil {
 			return blob(is)
 		}
@@ -189,7 +170,7 @@ func collectionSerializedLength(v keyspace.Value) int64 {
 		s.Range(func(m types.Str) bool { n += rdbStringLen(m); return true })
 		return n
 	case keyspace.TypeZSet:
-		z := zsetOf(&v)
+		z := types.ZSetOf(&v)
 		if lp := z.Listpack(); lp != nil {
 			return blob(lp)
 		}
@@ -197,7 +178,7 @@ func collectionSerializedLength(v keyspace.Value) int64 {
 		z.Walk(0, false, func(m types.Str, _ float64) bool { n += rdbStringLen(m) + 8; return true })
 		return n
 	case keyspace.TypeList:
-		l := listOf(&v)
+		l := types.ListOf(&v)
 		n := rdbLenLen(int64(len(l.Nodes())))
 		for _, lp := range l.Nodes() {
 			n += 1 + blob(lp)

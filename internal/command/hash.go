@@ -38,7 +38,7 @@ func (c *Ctx) hashRead(key []byte) (*types.Hash, bool) {
 	if v == nil {
 		return nil, ok
 	}
-	return hashOf(v), true
+	return types.HashOf(v), true
 }
 
 // hashWriteOrCreate is hashTypeLookupWriteOrCreate.
@@ -48,10 +48,10 @@ func (c *Ctx) hashWriteOrCreate(key []byte) *types.Hash {
 		return nil
 	}
 	if v != nil {
-		return hashOf(v)
+		return types.HashOf(v)
 	}
 	h := types.NewHash()
-	c.addCollection(key, hashValue(h))
+	c.addCollection(key, types.HashValue(h))
 	return h
 }
 
@@ -142,7 +142,7 @@ func hdelCommand(c *Ctx) {
 		c.Int(0)
 		return
 	}
-	h := hashOf(v)
+	h := types.HashOf(v)
 	deleted, keyRemoved := 0, false
 	for _, f := range c.Args[2:] {
 		if h.Delete(f) {
@@ -452,7 +452,7 @@ func hscanCommand(c *Ctx) {
 		return
 	}
 	var items [][]byte
-	next := hashOf(v).Scan(cursor, count, func(f, val types.Str) {
+	next := types.HashOf(v).Scan(cursor, count, func(f, val types.Str) {
 		if matchStr(pattern, f) {
 			items = append(items, types.Copy(f), types.Copy(val))
 		}

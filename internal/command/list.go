@@ -44,7 +44,7 @@ func (c *Ctx) listRead(key []byte) (*types.List, bool) {
 	if v == nil {
 		return nil, ok
 	}
-	return listOf(v), true
+	return types.ListOf(v), true
 }
 
 // listWrite looks key up for writing.
@@ -53,13 +53,13 @@ func (c *Ctx) listWrite(key []byte) (*types.List, bool) {
 	if v == nil {
 		return nil, ok
 	}
-	return listOf(v), true
+	return types.ListOf(v), true
 }
 
 // newList creates an empty list under key (dbAdd: wakes blocked clients).
 func (c *Ctx) newList(key []byte) *types.List {
 	l := types.NewList(c.Cfg.ListMaxListpackSize)
-	c.addCollection(key, listValue(l))
+	c.addCollection(key, types.ListValue(l))
 	return l
 }
 
@@ -273,7 +273,7 @@ func lsetCommand(c *Ctx) {
 		c.Err(ErrNotInt)
 		return
 	}
-	if !listOf(v).Set(int(i), c.Args[3]) {
+	if !types.ListOf(v).Set(int(i), c.Args[3]) {
 		c.Err(ErrOutOfRange)
 		return
 	}
@@ -611,7 +611,7 @@ func blmoveGeneric(c *Ctx, fromHead, toHead bool, deadline int64) {
 	req := &BlockRequest{Keys: [][]byte{src}, Type: keyspace.TypeList, Deadline: deadline, Dst: dst}
 	req.Serve = func(c *Ctx, key []byte) {
 		d := req.Dst // the copy block made
-		lmoveServe(c, listOf(c.lookupWrite(key)), key, d, fromHead, toHead)
+		lmoveServe(c, types.ListOf(c.lookupWrite(key)), key, d, fromHead, toHead)
 		if !c.Failed {
 			c.Rewritten = [][][]byte{{[]byte("LMOVE"), key, d, sideName(fromHead), sideName(toHead)}}
 		}
@@ -718,7 +718,7 @@ func blockingPopDeadline(c *Ctx, keys [][]byte, head bool, deadline, count int64
 	c.block(&BlockRequest{
 		Keys: keys, Type: keyspace.TypeList, Deadline: deadline,
 		Serve: func(c *Ctx, key []byte) {
-			listServe(c, listOf(c.lookupWrite(key)), key, head, count)
+			listServe(c, types.ListOf(c.lookupWrite(key)), key, head, count)
 		},
 	}, nil)
 }

@@ -38,7 +38,7 @@ func (c *Ctx) setRead(key []byte) (*types.Set, bool) {
 	if v == nil {
 		return nil, ok
 	}
-	return setOf(v), true
+	return types.SetOf(v), true
 }
 
 func (c *Ctx) setWrite(key []byte) (*types.Set, bool) {
@@ -46,7 +46,7 @@ func (c *Ctx) setWrite(key []byte) (*types.Set, bool) {
 	if v == nil {
 		return nil, ok
 	}
-	return setOf(v), true
+	return types.SetOf(v), true
 }
 
 // EmptySet replies an empty set ("~0" in RESP3, "*0" in RESP2).
@@ -60,7 +60,7 @@ func saddCommand(c *Ctx) {
 	}
 	if s == nil {
 		s = types.NewSetFor(c.Args[2])
-		c.addCollection(key, setValue(s))
+		c.addCollection(key, types.SetValue(s))
 	}
 	lim := c.limits()
 	added := 0
@@ -160,8 +160,8 @@ func smoveCommand(c *Ctx) {
 		c.Err(ErrWrongType)
 		return
 	}
-	src := setOf(sv)
-	if dv != nil && setOf(dv) == src {
+	src := types.SetOf(sv)
+	if dv != nil && types.SetOf(dv) == src {
 		if src.Has(m) {
 			c.Int(1)
 		} else {
@@ -181,9 +181,9 @@ func smoveCommand(c *Ctx) {
 	var dst *types.Set
 	if dv == nil {
 		dst = types.NewSetFor(m)
-		c.addCollection(dstKey, setValue(dst))
+		c.addCollection(dstKey, types.SetValue(dst))
 	} else {
-		dst = setOf(c.lookupWrite(dstKey))
+		dst = types.SetOf(c.lookupWrite(dstKey))
 	}
 	c.modified(srcKey)
 	c.Dirty++
@@ -347,7 +347,7 @@ func (c *Ctx) setsOf(keys [][]byte) ([]*types.Set, bool) {
 // the result is empty), as Redis's *STORE commands do.
 func (c *Ctx) storeSet(dst []byte, result *types.Set, event string) {
 	if result.Len() > 0 {
-		c.setKey(dst, setValue(result), false)
+		c.setKey(dst, types.SetValue(result), false)
 		c.Int(int64(result.Len()))
 		c.notify(NotifySet, event, dst)
 		c.Dirty++

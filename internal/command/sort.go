@@ -179,16 +179,16 @@ func sortGeneric(c *Ctx, readonly bool) {
 	}
 	var z *types.ZSet
 	if typ == keyspace.TypeZSet {
-		z = zsetOf(v)
+		z = types.ZSetOf(v)
 		z.ConvertToSkiplist(c.limits())
 	}
 	vectorlen := int64(0)
 	if v != nil {
 		switch typ {
 		case keyspace.TypeList:
-			vectorlen = int64(listOf(v).Len())
+			vectorlen = int64(types.ListOf(v).Len())
 		case keyspace.TypeSet:
-			vectorlen = int64(setOf(v).Len())
+			vectorlen = int64(types.SetOf(v).Len())
 		case keyspace.TypeZSet:
 			vectorlen = int64(z.Len())
 		}
@@ -213,7 +213,7 @@ func sortGeneric(c *Ctx, readonly bool) {
 	case v == nil:
 	case typ == keyspace.TypeList && dontsort:
 		if end >= start {
-			l := listOf(v)
+			l := types.ListOf(v)
 			n := end - start + 1
 			from := int(start)
 			if desc {
@@ -227,9 +227,9 @@ func sortGeneric(c *Ctx, readonly bool) {
 			start = 0
 		}
 	case typ == keyspace.TypeList:
-		listOf(v).Walk(0, false, func(_ int, e types.Str) bool { add(e); return true })
+		types.ListOf(v).Walk(0, false, func(_ int, e types.Str) bool { add(e); return true })
 	case typ == keyspace.TypeSet:
-		setOf(v).Range(func(e types.Str) bool { add(e); return true })
+		types.SetOf(v).Range(func(e types.Str) bool { add(e); return true })
 	case typ == keyspace.TypeZSet && dontsort:
 		n := int(end - start + 1)
 		if (start != 0 || end != vectorlen-1) && n > 0 {
@@ -361,7 +361,7 @@ func sortGeneric(c *Ctx, readonly bool) {
 		}
 	}
 	if outputlen > 0 {
-		c.setKey(storekey, listValue(l), false)
+		c.setKey(storekey, types.ListValue(l), false)
 		c.notify(NotifyList, "sortstore", storekey)
 		c.Dirty += outputlen
 	} else if c.lookupWrite(storekey) != nil {
@@ -406,7 +406,7 @@ func (c *Ctx) lookupByPattern(pattern, subst []byte) ([]byte, bool) {
 		if o.Type() != keyspace.TypeHash {
 			return nil, false
 		}
-		val, ok := hashOf(o).Get(field)
+		val, ok := types.HashOf(o).Get(field)
 		if !ok {
 			return nil, false
 		}

@@ -61,7 +61,7 @@ func (c *Ctx) zsetRead(key []byte) (*types.ZSet, bool) {
 	if v == nil {
 		return nil, ok
 	}
-	return zsetOf(v), true
+	return types.ZSetOf(v), true
 }
 
 func (c *Ctx) zsetWrite(key []byte) (*types.ZSet, bool) {
@@ -69,7 +69,7 @@ func (c *Ctx) zsetWrite(key []byte) (*types.ZSet, bool) {
 	if v == nil {
 		return nil, ok
 	}
-	return zsetOf(v), true
+	return types.ZSetOf(v), true
 }
 
 // parseDouble is Redis's string2d (getDoubleFromObject): strtod on the
@@ -359,7 +359,7 @@ parsed:
 			goto reply
 		}
 		z = types.NewZSetFor(len(c.Args[scoreIdx+1]), c.limits())
-		c.addCollection(key, zsetValue(z))
+		c.addCollection(key, types.ZSetValue(z))
 	}
 	{
 		lim := c.limits()
@@ -735,7 +735,7 @@ func (h *zrangeResult) finish(dstKey []byte) {
 	c := h.c
 	if h.store {
 		if h.n > 0 {
-			c.setKey(dstKey, zsetValue(h.dst), false)
+			c.setKey(dstKey, types.ZSetValue(h.dst), false)
 			c.Int(int64(h.n))
 			c.notify(NotifyZSet, "zrangestore", dstKey)
 			c.Dirty++
@@ -856,7 +856,7 @@ func zrangeGeneric(c *Ctx, argStart int, dstKey []byte, kind, dir int) {
 		c.Err(ErrWrongType)
 		return
 	}
-	z := zsetOf(v)
+	z := types.ZSetOf(v)
 	switch kind {
 	case zrangeRank:
 		n := int64(z.Len())
@@ -1157,7 +1157,7 @@ func bzpopGeneric(c *Ctx, keys [][]byte, max bool, timeoutIdx int, count int64, 
 	c.block(&BlockRequest{
 		Keys: keys, Type: keyspace.TypeZSet, Deadline: deadline,
 		Serve: func(c *Ctx, key []byte) {
-			zsetServe(c, zsetOf(c.lookupWrite(key)), key, max, count, nested)
+			zsetServe(c, types.ZSetOf(c.lookupWrite(key)), key, max, count, nested)
 		},
 	}, nil)
 }
@@ -1441,9 +1441,9 @@ func zsetOpGeneric(c *Ctx, dstKey []byte, numkeysIdx int, op int, cardOnly bool)
 		if v != nil {
 			switch v.Type() {
 			case keyspace.TypeZSet:
-				srcs[i].z = zsetOf(v)
+				srcs[i].z = types.ZSetOf(v)
 			case keyspace.TypeSet:
-				srcs[i].s = setOf(v)
+				srcs[i].s = types.SetOf(v)
 			default:
 				c.Err(ErrWrongType)
 				return
@@ -1588,7 +1588,7 @@ func zsetOpGeneric(c *Ctx, dstKey []byte, numkeysIdx int, op int, cardOnly bool)
 	if dstKey != nil {
 		if result.Len() > 0 {
 			result.ConvertToListpackIfNeeded(lim, maxLen, totLen)
-			c.setKey(dstKey, zsetValue(result), false)
+			c.setKey(dstKey, types.ZSetValue(result), false)
 			c.Int(int64(result.Len()))
 			event := [...]string{"zunionstore", "zinterstore", "zdiffstore"}[op]
 			c.notify(NotifyZSet, event, dstKey)

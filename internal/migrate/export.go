@@ -547,13 +547,13 @@ func isBig(v keyspace.Value) bool {
 	case keyspace.TypeString:
 		return !v.IsInt() && len(v.Bytes()) > chunkBytes
 	case keyspace.TypeHash:
-		return (*types.Hash)(v.Ptr()).Len() > ChunkElems
+		return types.HashOf(&v).Len() > ChunkElems
 	case keyspace.TypeSet:
-		return (*types.Set)(v.Ptr()).Len() > ChunkElems
+		return types.SetOf(&v).Len() > ChunkElems
 	case keyspace.TypeZSet:
-		return (*types.ZSet)(v.Ptr()).Len() > ChunkElems
+		return types.ZSetOf(&v).Len() > ChunkElems
 	case keyspace.TypeList:
-		return (*types.List)(v.Ptr()).Len() > ChunkElems
+		return types.ListOf(&v).Len() > ChunkElems
 	}
 	return false
 }
@@ -592,24 +592,24 @@ func (e *Export) sendChunk(ks *keyspace.Keyspace, s int) {
 		last = end == len(str)
 	case keyspace.TypeHash:
 		argv = [][]byte{[]byte("HSET"), kb}
-		b.cursor = (*types.Hash)(v.Ptr()).Scan(b.cursor, ChunkElems, func(f, val types.Str) {
+		b.cursor = types.HashOf(v).Scan(b.cursor, ChunkElems, func(f, val types.Str) {
 			add(strBytes(f), strBytes(val))
 		})
 		last = b.cursor == 0
 	case keyspace.TypeSet:
 		argv = [][]byte{[]byte("SADD"), kb}
-		b.cursor = (*types.Set)(v.Ptr()).Scan(b.cursor, ChunkElems, func(m types.Str) {
+		b.cursor = types.SetOf(v).Scan(b.cursor, ChunkElems, func(m types.Str) {
 			add(strBytes(m))
 		})
 		last = b.cursor == 0
 	case keyspace.TypeZSet:
 		argv = [][]byte{[]byte("ZADD"), kb}
-		b.cursor = (*types.ZSet)(v.Ptr()).Scan(b.cursor, ChunkElems, func(m types.Str, score float64) {
+		b.cursor = types.ZSetOf(v).Scan(b.cursor, ChunkElems, func(m types.Str, score float64) {
 			add(redisnum.AppendScore(nil, score), strBytes(m))
 		})
 		last = b.cursor == 0
 	case keyspace.TypeList:
-		l := (*types.List)(v.Ptr())
+		l := types.ListOf(v)
 		argv = [][]byte{[]byte("RPUSH"), kb}
 		i := int(b.cursor)
 		l.Walk(i, false, func(_ int, el types.Str) bool {

@@ -2,7 +2,6 @@ package repl
 
 import (
 	"fmt"
-	"unsafe"
 
 	"github.com/reefkv/reef/internal/encoding/listpack"
 	"github.com/reefkv/reef/internal/keyspace"
@@ -23,7 +22,7 @@ func ValueToObject(v keyspace.Value, o *rdb.Object) bool {
 	case keyspace.TypeString:
 		return StringToObject(v, o)
 	case keyspace.TypeHash:
-		h := (*types.Hash)(v.Ptr())
+		h := types.HashOf(&v)
 		o.Type = rdb.TypeHash
 		o.Hash = make([]rdb.Field, 0, h.Len())
 		h.Range(func(f, val types.Str) bool {
@@ -36,7 +35,7 @@ func ValueToObject(v keyspace.Value, o *rdb.Object) bool {
 			o.Encoding = rdb.EncodingHashtable
 		}
 	case keyspace.TypeSet:
-		s := (*types.Set)(v.Ptr())
+		s := types.SetOf(&v)
 		o.Type = rdb.TypeSet
 		o.Set = make([][]byte, 0, s.Len())
 		s.Range(func(m types.Str) bool {
@@ -49,7 +48,7 @@ func ValueToObject(v keyspace.Value, o *rdb.Object) bool {
 			o.Encoding = rdb.EncodingHashtable
 		}
 	case keyspace.TypeZSet:
-		z := (*types.ZSet)(v.Ptr())
+		z := types.ZSetOf(&v)
 		o.Type = rdb.TypeZSet
 		o.ZSet = make([]rdb.ZMember, 0, z.Len())
 		z.Walk(0, false, func(m types.Str, score float64) bool {
@@ -62,7 +61,7 @@ func ValueToObject(v keyspace.Value, o *rdb.Object) bool {
 			o.Encoding = rdb.EncodingSkiplist
 		}
 	case keyspace.TypeList:
-		l := (*types.List)(v.Ptr())
+		l := types.ListOf(&v)
 		o.Type = rdb.TypeList
 		o.Encoding = rdb.EncodingQuicklist
 		o.List = make([][]byte, 0, l.Len())
@@ -102,7 +101,7 @@ func ObjectToValue(o *rdb.Object, lim *types.Limits) (keyspace.Value, error) {
 				h.Set(f.Name, f.Value, lim)
 			}
 		}
-		return keyspace.CollectionValue(keyspace.TypeHash, unsafe.Pointer(h)), nil
+		return types.HashValue(h), nil
 	case rdb.TypeSet:
 		var s *types.Set
 		if o.Compact != nil && o.Encoding == rdb.EncodingIntset && len(o.Set) <= lim.SetMaxIntsetEntries {
@@ -115,7 +114,7 @@ func ObjectToValue(o *rdb.Object, lim *types.Limits) (keyspace.Value, error) {
 		} else {
 			return keyspace.Value{}, fmt.Errorf("empty set")
 		}
-		return keyspace.CollectionValue(keyspace.TypeSet, unsafe.Pointer(s)), nil
+		return types.SetValue(s), nil
 	case rdb.TypeZSet:
 		var z *types.ZSet
 		if o.Compact != nil && o.Encoding == rdb.EncodingListpack && len(o.ZSet) <= lim.ZSetMaxListpackEntries && maxMemberLen(o.ZSet) <= lim.ZSetMaxListpackValue {
@@ -130,7 +129,7 @@ func ObjectToValue(o *rdb.Object, lim *types.Limits) (keyspace.Value, error) {
 				z.Add(m.Member, m.Score, 0, lim)
 			}
 		}
-		return keyspace.CollectionValue(keyspace.TypeZSet, unsafe.Pointer(z)), nil
+		return types.ZSetValue(z), nil
 	case rdb.TypeList:
 		var l *types.List
 		packed := len(o.ListNodes) > 0
@@ -151,7 +150,7 @@ func ObjectToValue(o *rdb.Object, lim *types.Limits) (keyspace.Value, error) {
 				l.Push(e, false)
 			}
 		}
-		return keyspace.CollectionValue(keyspace.TypeList, unsafe.Pointer(l)), nil
+		return types.ListValue(l), nil
 	}
 	return keyspace.Value{}, fmt.Errorf("repl: cannot load a %v value: %w", o.Type, rdb.ErrUnsupported)
 }

@@ -179,13 +179,13 @@ func applyFill(t *testing.T, cmds [][]string, fill string) keyspace.Value {
 	}
 	switch {
 	case h != nil:
-		return hashValue(h)
+		return types.HashValue(h)
 	case s != nil:
-		return setValue(s)
+		return types.SetValue(s)
 	case z != nil:
-		return zsetValue(z)
+		return types.ZSetValue(z)
 	}
-	return listValue(l)
+	return types.ListValue(l)
 }
 
 func TestDumpMatchesRedis(t *testing.T) {
@@ -251,13 +251,13 @@ func TestDumpMatchesRedis(t *testing.T) {
 func encodingName(v keyspace.Value) string {
 	switch v.Type() {
 	case keyspace.TypeHash:
-		return (*types.Hash)(v.Ptr()).Encoding().String()
+		return types.HashOf(&v).Encoding().String()
 	case keyspace.TypeSet:
-		return (*types.Set)(v.Ptr()).Encoding().String()
+		return types.SetOf(&v).Encoding().String()
 	case keyspace.TypeZSet:
-		return (*types.ZSet)(v.Ptr()).Encoding().String()
+		return types.ZSetOf(&v).Encoding().String()
 	}
-	return (*types.List)(v.Ptr()).Encoding().String()
+	return types.ListOf(&v).Encoding().String()
 }
 
 // contents renders a value canonically (sorted where the order is the
@@ -266,21 +266,21 @@ func contents(v keyspace.Value) string {
 	var parts []string
 	switch v.Type() {
 	case keyspace.TypeHash:
-		(*types.Hash)(v.Ptr()).Range(func(f, val types.Str) bool {
+		types.HashOf(&v).Range(func(f, val types.Str) bool {
 			parts = append(parts, types.String(f)+"="+types.String(val))
 			return true
 		})
 		sortStrings(parts)
 	case keyspace.TypeSet:
-		(*types.Set)(v.Ptr()).Range(func(m types.Str) bool { parts = append(parts, types.String(m)); return true })
+		types.SetOf(&v).Range(func(m types.Str) bool { parts = append(parts, types.String(m)); return true })
 		sortStrings(parts)
 	case keyspace.TypeZSet:
-		(*types.ZSet)(v.Ptr()).Walk(0, false, func(m types.Str, s float64) bool {
+		types.ZSetOf(&v).Walk(0, false, func(m types.Str, s float64) bool {
 			parts = append(parts, fmt.Sprintf("%s:%v", types.String(m), s))
 			return true
 		})
 	default:
-		(*types.List)(v.Ptr()).Walk(0, false, func(_ int, e types.Str) bool { parts = append(parts, types.String(e)); return true })
+		types.ListOf(&v).Walk(0, false, func(_ int, e types.Str) bool { parts = append(parts, types.String(e)); return true })
 	}
 	return strings.Join(parts, ",")
 }
