@@ -26,39 +26,11 @@ ROUNDS=${ROUNDS:-2}
 PIPELINES=${PIPELINES:-"1 16"}
 TIMEOUT=${TIMEOUT:-5000}
 
-command -v redis-server >/dev/null || { echo "redis-server missing: apt-get install -y redis-server redis-tools"; exit 1; }
+. bench/lib.sh
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-go build -o "$work/reef-server" ./cmd/reef-server
 REEF=$work/reef-server
 REDIS=$(command -v redis-server)
 
-# free_ports N: N ports p (below 22768) with p and p+10000 free.
-free_ports() {
-  python3 - "$1" <<'EOF'
-import socket, random, sys
-n, out = int(sys.argv[1]), []
-def free(p):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p)); return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-while len(out) < n:
-    p = random.randint(12000, 22700)
-    if p not in out and p + 10000 not in out and p - 10000 not in out and free(p) and free(p + 10000):
-        out.append(p)
-print(" ".join(map(str, out)))
-EOF
-}
-
-# start_nodes NAME BIN PORTS...: cluster-enabled servers; sets NODE_PIDS.
 start_nodes() {
   local name=$1 bin=$2; shift 2
   NODE_PIDS=()

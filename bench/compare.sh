@@ -21,36 +21,10 @@ ROUNDS=${ROUNDS:-2}
 PIPELINES=${PIPELINES:-"1 16"}
 POPULATE=${POPULATE:-1000000}
 
-command -v redis-server >/dev/null || { echo "redis-server missing: apt-get install -y redis-server redis-tools"; exit 1; }
+. bench/lib.sh
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-go build -o "$work/reef-server" ./cmd/reef-server
-
-free_port() {
-  python3 -c 'import socket,random
-while True:
-    p=random.randint(12000,22000)
-    s=socket.socket()
-    try:
-        s.bind(("127.0.0.1",p)); s.close(); print(p); break
-    except OSError: pass'
-}
-
-start() { # name binary; sets PORT
-  local name=$1 bin=$2
-  PORT=$(free_port)
-  mkdir -p "$work/$name"
-  (cd "$work/$name" && exec "$bin" --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --enable-debug-command yes --logfile "$work/$name.log") >/dev/null 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
-}
-
-start reef "$work/reef-server"; REEF=$PORT
-start redis "$(command -v redis-server)"; REDIS=$PORT
+read -r REEF pid < <(start_server reef "$work/reef-server" --enable-debug-command yes); pids+=("$pid")
+read -r REDIS pid < <(start_server redis "$(command -v redis-server)" --enable-debug-command yes); pids+=("$pid")
 echo "reef-server on $REEF, redis-server $(redis-server --version | awk '{print $3}') on $REDIS, $(nproc) cores"
 
 # bench port pipeline -> CSV lines "test,rps,p50,p99"

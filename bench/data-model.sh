@@ -18,33 +18,7 @@ if [ -z "${SKIP_THROUGHPUT:-}" ]; then
   TESTS=${TESTS:-lpush,rpop,sadd,hset,zadd,lrange_100} POPULATE=0 bench/compare.sh
 fi
 
-command -v redis-server >/dev/null || { echo "redis-server missing"; exit 1; }
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work" 2>/dev/null || true; }
-trap cleanup EXIT
-go build -o "$work/reef-server" ./cmd/reef-server
-
-free_port() {
-  python3 -c 'import socket,random
-while True:
-    p=random.randint(12000,22000)
-    s=socket.socket()
-    try:
-        s.bind(("127.0.0.1",p)); s.close(); print(p); break
-    except OSError: pass'
-}
-
-start() { # name binary -> "port pid"
-  local name=$1 bin=$2 port
-  port=$(free_port)
-  mkdir -p "$work/$name"
-  (cd "$work/$name" && exec "$bin" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --logfile "$work/$name.log") &
-  local pid=$!
-  pids+=($pid)
-  for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-  echo "$port $pid"
-}
+. bench/lib.sh
 
 # gen TYPE N: the RESP stream that builds one N-element collection "c",
 # 1000 elements per command.
@@ -82,7 +56,7 @@ for typ in hash set zset list; do
   declare -A early=() settled=() purged=()
   for who in reef redis; do
     bin="$work/reef-server"; [ "$who" = redis ] && bin=$(command -v redis-server)
-    read -r port pid < <(start "$who-$typ" "$bin")
+    read -r port pid < <(start_server "$who-$typ" "$bin"); pids+=("$pid")
     redis-cli -p "$port" --pipe <"$work/$typ.resp" >/dev/null
     n=$(redis-cli -p "$port" eval "return 1" 0 >/dev/null 2>&1; case $typ in hash) redis-cli -p "$port" hlen c;; set) redis-cli -p "$port" scard c;; zset) redis-cli -p "$port" zcard c;; list) redis-cli -p "$port" llen c;; esac)
     [ "$n" = "$ELEMENTS" ] || { echo "$who $typ: $n elements, want $ELEMENTS"; exit 1; }
