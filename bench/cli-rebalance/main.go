@@ -11,8 +11,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,8 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/reefkv/reef/bench/benchutil"
 	"github.com/reefkv/reef/internal/client"
-	"github.com/reefkv/reef/internal/slot"
 )
 
 func main() {
@@ -37,7 +35,7 @@ func main() {
 		out := filepath.Join(os.TempDir(), "reef-cli-bench")
 		cmd := exec.Command("go", "build", "-o", out, "./cmd/reef-cli")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		must(cmd.Run())
+		benchutil.Must(cmd.Run())
 		*reef = out
 	}
 	var rs, fs []time.Duration
@@ -58,43 +56,12 @@ func main() {
 	fmt.Printf("speedup: %.1fx (target >= 3x)\n", tRedis.Seconds()/tReef.Seconds())
 }
 
-func must(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cli-rebalance:", err)
-		os.Exit(1)
-	}
-}
-
-// freePort returns a port below 32768 whose bus port (+10000) is free too.
-func freePort(used map[int]bool) int {
-	for {
-		p := 12000 + rand.IntN(10000)
-		if used[p] {
-			continue
-		}
-		ok := true
-		for _, q := range []int{p, p + 10000} {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(q))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			used[p] = true
-			return p
-		}
-	}
-}
-
 // runOnce builds a fresh cluster, loads it, adds a master and times the
 // rebalance done by tool.
 func runOnce(tool string, nkeys int, extra []string) time.Duration {
 	dir, err := os.MkdirTemp("", "cli-rebalance-")
-	must(err)
+	benchutil.Must(err)
 	defer os.RemoveAll(dir)
-	used := map[int]bool{}
 	var procs []*exec.Cmd
 	defer func() {
 		for _, p := range procs {
@@ -104,19 +71,19 @@ func runOnce(tool string, nkeys int, extra []string) time.Duration {
 	}()
 	var addrs []string
 	for i := 0; i < 4; i++ {
-		port := freePort(used)
+		port := benchutil.FreePort()
 		d := filepath.Join(dir, strconv.Itoa(port))
-		must(os.MkdirAll(d, 0o755))
+		benchutil.Must(os.MkdirAll(d, 0o755))
 		cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 			"--cluster-enabled", "yes", "--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no",
 			"--dir", d, "--logfile", "log")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		must(cmd.Start())
+		benchutil.Must(cmd.Start())
 		procs = append(procs, cmd)
 		addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(port))
 	}
 	for _, a := range addrs {
-		waitFor(func() bool {
+		benchutil.WaitFor(60*time.Second, func() bool {
 			c, err := client.Dial(a, client.Options{})
 			if err == nil {
 				c.Close()
@@ -124,43 +91,24 @@ func runOnce(tool string, nkeys int, extra []string) time.Duration {
 			return err == nil
 		})
 	}
-	sh("redis-cli", "--cluster", "create", addrs[0], addrs[1], addrs[2], "--cluster-yes")
-	waitFor(func() bool { return clusterOK(addrs[:3]) })
-	load(addrs[0], nkeys)
-	sh("redis-cli", "--cluster", "add-node", addrs[3], addrs[0])
+	benchutil.Sh("redis-cli", "--cluster", "create", addrs[0], addrs[1], addrs[2], "--cluster-yes")
+	benchutil.WaitFor(60*time.Second, func() bool { return clusterOK(addrs[:3]) })
+	benchutil.LoadKeys(addrs[0], nkeys)
+	benchutil.Sh("redis-cli", "--cluster", "add-node", addrs[3], addrs[0])
 	// Start timing only when every node knows the new master, for both tools.
-	waitFor(func() bool { return allKnow(addrs) && clusterOK(addrs) })
+	benchutil.WaitFor(60*time.Second, func() bool { return allKnow(addrs) && clusterOK(addrs) })
 	cpu0 := serverCPU(addrs)
 	start := time.Now()
-	sh(tool, append([]string{"--cluster", "rebalance", addrs[0], "--cluster-use-empty-masters"}, extra...)...)
+	benchutil.Sh(tool, append([]string{"--cluster", "rebalance", addrs[0], "--cluster-use-empty-masters"}, extra...)...)
 	el := time.Since(start)
 	cpu := serverCPU(addrs) - cpu0
-	waitFor(func() bool { return clusterOK(addrs) })
+	benchutil.WaitFor(60*time.Second, func() bool { return clusterOK(addrs) })
 	if out, err := exec.Command("redis-cli", "--cluster", "check", addrs[0]).CombinedOutput(); err != nil {
-		must(fmt.Errorf("check after %s rebalance failed:\n%s", tool, out))
+		benchutil.Must(fmt.Errorf("check after %s rebalance failed:\n%s", tool, out))
 	}
-	verify(addrs, nkeys)
+	benchutil.VerifyKeys(addrs, nkeys)
 	fmt.Printf("%s: rebalanced %d keys' cluster in %.2fs (servers used %.2fs of CPU), all keys present\n", filepath.Base(tool), nkeys, el.Seconds(), cpu)
 	return el
-}
-
-func sh(name string, args ...string) {
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "TERM=dumb")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		must(fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out))
-	}
-}
-
-func waitFor(cond func() bool) {
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			must(fmt.Errorf("timed out"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func clusterOK(addrs []string) bool {
@@ -193,87 +141,15 @@ func allKnow(addrs []string) bool {
 	return true
 }
 
-// load writes nkeys keys of 100 bytes, pipelined per owner.
-func load(seed string, nkeys int) {
-	cl, err := client.NewCluster([]string{seed}, client.Options{})
-	must(err)
-	defer cl.Close()
-	conns := map[string]*client.Conn{}
-	val := strings.Repeat("v", 100)
-	for i := 0; i < nkeys; i++ {
-		k := "key:" + strconv.Itoa(i)
-		owner := cl.SlotOwner(slot.OfString(k))
-		c := conns[owner]
-		if c == nil {
-			c, err = client.Dial(owner, client.Options{})
-			must(err)
-			conns[owner] = c
-		}
-		must(c.Send("SET", k, val))
-		if c.Pending() >= 1000 {
-			for c.Pending() > 0 {
-				_, err := c.Receive()
-				must(err)
-			}
-		}
-	}
-	for _, c := range conns {
-		for c.Pending() > 0 {
-			_, err := c.Receive()
-			must(err)
-		}
-		c.Close()
-	}
-}
-
-// verify checks that every key exists on the master owning its slot.
-func verify(addrs []string, nkeys int) {
-	cl, err := client.NewCluster(addrs, client.Options{})
-	must(err)
-	defer cl.Close()
-	conns := map[string]*client.Conn{}
-	missing := 0
-	drain := func(c *client.Conn) {
-		for c.Pending() > 0 {
-			v, err := c.Receive()
-			must(err)
-			if v.Int != 1 {
-				missing++
-			}
-		}
-	}
-	for i := 0; i < nkeys; i++ {
-		k := "key:" + strconv.Itoa(i)
-		owner := cl.SlotOwner(slot.OfString(k))
-		c := conns[owner]
-		if c == nil {
-			c, err = client.Dial(owner, client.Options{})
-			must(err)
-			conns[owner] = c
-		}
-		must(c.Send("EXISTS", k))
-		if c.Pending() >= 1000 {
-			drain(c)
-		}
-	}
-	for _, c := range conns {
-		drain(c)
-		c.Close()
-	}
-	if missing > 0 {
-		must(fmt.Errorf("%d keys lost", missing))
-	}
-}
-
 // serverCPU sums used_cpu_user and used_cpu_sys over the nodes, seconds.
 func serverCPU(addrs []string) float64 {
 	total := 0.0
 	for _, a := range addrs {
 		c, err := client.Dial(a, client.Options{})
-		must(err)
+		benchutil.Must(err)
 		v, err := c.Do("INFO", "cpu")
 		c.Close()
-		must(err)
+		benchutil.Must(err)
 		for _, l := range strings.Split(v.Text(), "\r\n") {
 			for _, f := range []string{"used_cpu_user:", "used_cpu_sys:"} {
 				if strings.HasPrefix(l, f) {

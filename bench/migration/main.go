@@ -29,7 +29,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +39,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reefkv/reef/bench/benchutil"
 	"github.com/reefkv/reef/internal/client"
 	"github.com/reefkv/reef/internal/slot"
 )
@@ -57,7 +57,7 @@ func main() {
 	flag.Parse()
 	var err error
 	tmp, err = os.MkdirTemp("", "bench-migration-")
-	must(err)
+	benchutil.Must(err)
 	defer os.RemoveAll(tmp)
 	reefServer, reefCli = build("reef-server"), build("reef-cli")
 
@@ -94,47 +94,15 @@ func yes(b bool) string {
 	return "NO"
 }
 
-func must(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench/migration:", err)
-		os.Exit(1)
-	}
-}
-
 func build(name string) string {
 	out := filepath.Join(tmp, name)
 	cmd := exec.Command("go", "build", "-o", out, "./cmd/"+name)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	must(cmd.Run())
+	benchutil.Must(cmd.Run())
 	return out
 }
 
 // ---- processes ----
-
-var portsUsed = map[int]bool{}
-
-// freePort returns a port below 32768 whose bus port (+10000) is free too.
-func freePort() int {
-	for {
-		p := 12000 + rand.IntN(10000)
-		if portsUsed[p] {
-			continue
-		}
-		ok := true
-		for _, q := range []int{p, p + 10000} {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(q))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			portsUsed[p] = true
-			return p
-		}
-	}
-}
 
 type nodes struct {
 	addrs []string
@@ -155,9 +123,9 @@ func start(kind string, count int) *nodes { return startTimeout(kind, count, 500
 func startTimeout(kind string, count, timeout int) *nodes {
 	n := &nodes{}
 	for i := 0; i < count; i++ {
-		port := freePort()
+		port := benchutil.FreePort()
 		d := filepath.Join(tmp, kind+strconv.Itoa(port))
-		must(os.MkdirAll(d, 0o755))
+		benchutil.Must(os.MkdirAll(d, 0o755))
 		bin := "redis-server"
 		if kind == "reef" {
 			bin = reefServer
@@ -166,12 +134,12 @@ func startTimeout(kind string, count, timeout int) *nodes {
 			"--cluster-enabled", "yes", "--cluster-node-timeout", strconv.Itoa(timeout), "--save", "", "--appendonly", "no",
 			"--dir", d, "--logfile", "log", "--enable-debug-command", "yes")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		must(cmd.Start())
+		benchutil.Must(cmd.Start())
 		n.procs = append(n.procs, cmd)
 		n.addrs = append(n.addrs, "127.0.0.1:"+strconv.Itoa(port))
 	}
 	for _, a := range n.addrs {
-		waitFor(func() bool {
+		benchutil.WaitFor(120*time.Second, func() bool {
 			c, err := client.Dial(a, client.Options{})
 			if err == nil {
 				c.Close()
@@ -182,33 +150,12 @@ func startTimeout(kind string, count, timeout int) *nodes {
 	return n
 }
 
-func sh(name string, args ...string) string {
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "TERM=dumb")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		must(fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out))
-	}
-	return string(out)
-}
-
-func waitFor(cond func() bool) {
-	deadline := time.Now().Add(120 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			_, file, line, _ := runtime.Caller(1)
-			must(fmt.Errorf("timed out waiting at %s:%d", filepath.Base(file), line))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func do(addr string, args ...string) string {
 	c, err := client.Dial(addr, client.Options{Timeout: 5 * time.Minute})
-	must(err)
+	benchutil.Must(err)
 	defer c.Close()
 	v, err := c.Do(args...)
-	must(err)
+	benchutil.Must(err)
 	return v.Text()
 }
 
@@ -262,11 +209,11 @@ type rebalanceResult struct {
 func rebalance(kind string, nkeys int) rebalanceResult {
 	n := start(kind, 4)
 	defer n.stop()
-	sh("redis-cli", "--cluster", "create", n.addrs[0], n.addrs[1], n.addrs[2], "--cluster-yes")
-	waitFor(func() bool { return clusterOK(n.addrs[:3]) })
-	load(n.addrs[0], nkeys)
-	sh("redis-cli", "--cluster", "add-node", n.addrs[3], n.addrs[0])
-	waitFor(func() bool { return clusterOK(n.addrs) })
+	benchutil.Sh("redis-cli", "--cluster", "create", n.addrs[0], n.addrs[1], n.addrs[2], "--cluster-yes")
+	benchutil.WaitFor(120*time.Second, func() bool { return clusterOK(n.addrs[:3]) })
+	benchutil.LoadKeys(n.addrs[0], nkeys)
+	benchutil.Sh("redis-cli", "--cluster", "add-node", n.addrs[3], n.addrs[0])
+	benchutil.WaitFor(120*time.Second, func() bool { return clusterOK(n.addrs) })
 	tool := "redis-cli"
 	if kind == "reef" {
 		tool = reefCli
@@ -274,74 +221,16 @@ func rebalance(kind string, nkeys int) rebalanceResult {
 	p := startProbe(n.addrs[0], nkeys)
 	time.Sleep(300 * time.Millisecond) // clients running before the move starts
 	start := time.Now()
-	sh(tool, "--cluster", "rebalance", n.addrs[0], "--cluster-use-empty-masters")
+	benchutil.Sh(tool, "--cluster", "rebalance", n.addrs[0], "--cluster-use-empty-masters")
 	took := time.Since(start)
 	time.Sleep(300 * time.Millisecond)
 	ops, errs, worst := p.stop()
-	waitFor(func() bool { return clusterOK(n.addrs) })
-	sh("redis-cli", "--cluster", "check", n.addrs[0])
-	verify(n.addrs, nkeys)
+	benchutil.WaitFor(120*time.Second, func() bool { return clusterOK(n.addrs) })
+	benchutil.Sh("redis-cli", "--cluster", "check", n.addrs[0])
+	benchutil.VerifyKeys(n.addrs, nkeys)
 	fmt.Printf("%s: %s rebalanced %d keys in %.2fs; clients: %d ops, %d errors, worst %v\n",
 		kind, filepath.Base(tool), nkeys, took.Seconds(), ops, errs, worst.Round(time.Millisecond))
 	return rebalanceResult{took: took, worst: worst, ops: ops, errs: errs}
-}
-
-// load writes nkeys keys of 100 bytes, pipelined per owner.
-func load(seed string, nkeys int) {
-	cl, err := client.NewCluster([]string{seed}, client.Options{})
-	must(err)
-	defer cl.Close()
-	conns := map[string]*client.Conn{}
-	val := strings.Repeat("v", 100)
-	for i := 0; i < nkeys; i++ {
-		k := "key:" + strconv.Itoa(i)
-		owner := cl.SlotOwner(slot.OfString(k))
-		c := conns[owner]
-		if c == nil {
-			c, err = client.Dial(owner, client.Options{})
-			must(err)
-			conns[owner] = c
-		}
-		must(c.Send("SET", k, val))
-		if c.Pending() >= 1000 {
-			for c.Pending() > 0 {
-				_, err := c.Receive()
-				must(err)
-			}
-		}
-	}
-	for _, c := range conns {
-		for c.Pending() > 0 {
-			_, err := c.Receive()
-			must(err)
-		}
-		c.Close()
-	}
-}
-
-// verify checks that every key exists with its value.
-func verify(addrs []string, nkeys int) {
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, MaxRedirects: 16})
-	defer cc.Close()
-	ctx := context.Background()
-	val := strings.Repeat("v", 100)
-	missing := 0
-	for off := 0; off < nkeys; off += 1000 {
-		cmds, _ := cc.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := off; i < min(off+1000, nkeys); i++ {
-				p.Get(ctx, "key:"+strconv.Itoa(i))
-			}
-			return nil
-		})
-		for _, c := range cmds {
-			if v, err := c.(*redis.StringCmd).Result(); err != nil || (v != val && len(v) != 100) {
-				missing++
-			}
-		}
-	}
-	if missing > 0 {
-		must(fmt.Errorf("%d keys lost", missing))
-	}
 }
 
 // probe is go-redis clients reading and writing the loaded keys.
@@ -415,7 +304,7 @@ type stallProbe struct {
 func startStallProbe(addr, key string) *stallProbe {
 	sp := &stallProbe{stop: make(chan struct{}), done: make(chan struct{})}
 	c, err := client.Dial(addr, client.Options{Timeout: 5 * time.Minute})
-	must(err)
+	benchutil.Must(err)
 	go func() {
 		defer close(sp.done)
 		defer c.Close()
@@ -452,8 +341,8 @@ func bigKey(kind string, nfields int) bigResult {
 	// goes down and the RESTORE is refused).
 	n := startTimeout(kind, 3, 120000)
 	defer n.stop()
-	sh("redis-cli", "--cluster", "create", n.addrs[0], n.addrs[1], n.addrs[2], "--cluster-yes")
-	waitFor(func() bool { return clusterOK(n.addrs) })
+	benchutil.Sh("redis-cli", "--cluster", "create", n.addrs[0], n.addrs[1], n.addrs[2], "--cluster-yes")
+	benchutil.WaitFor(120*time.Second, func() bool { return clusterOK(n.addrs) })
 	const key = "{big}hash"
 	small := "{big}small"
 	s := slot.OfString(key)
@@ -469,7 +358,7 @@ func bigKey(kind string, nfields int) bigResult {
 	}
 	fmt.Printf("%s: loading %d fields into %s on %s...\n", kind, nfields, key, src)
 	c, err := client.Dial(src, client.Options{Timeout: 5 * time.Minute})
-	must(err)
+	benchutil.Must(err)
 	const batch = 1000
 	args := make([]string, 0, 2+2*batch)
 	for i := 0; i < nfields; i += batch {
@@ -478,22 +367,22 @@ func bigKey(kind string, nfields int) bigResult {
 			f := strconv.Itoa(j)
 			args = append(args, f, f)
 		}
-		must(c.Send(args...))
+		benchutil.Must(c.Send(args...))
 		if c.Pending() >= 64 {
 			for c.Pending() > 0 {
 				v, err := c.Receive()
-				must(err)
+				benchutil.Must(err)
 				if v.IsError() {
-					must(errors.New(v.Text()))
+					benchutil.Must(errors.New(v.Text()))
 				}
 			}
 		}
 	}
 	for c.Pending() > 0 {
 		_, err := c.Receive()
-		must(err)
+		benchutil.Must(err)
 	}
-	must(c.Send("SET", small, "x"))
+	benchutil.Must(c.Send("SET", small, "x"))
 	c.Receive()
 	c.Close()
 	digest := do(src, "DEBUG", "DIGEST-VALUE", key)
@@ -508,15 +397,15 @@ func bigKey(kind string, nfields int) bigResult {
 		do(src, "CLUSTER", "SETSLOT", ss, "MIGRATING", dstID)
 		host, port, _ := net.SplitHostPort(dst)
 		if r := do(src, "MIGRATE", host, port, "", "0", "600000", "KEYS", key, small); r != "OK" {
-			must(fmt.Errorf("MIGRATE: %s", r))
+			benchutil.Must(fmt.Errorf("MIGRATE: %s", r))
 		}
 		do(dst, "CLUSTER", "SETSLOT", ss, "NODE", dstID)
 		do(src, "CLUSTER", "SETSLOT", ss, "NODE", dstID)
 	} else {
 		if r := do(src, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", ss, ss, "NODE", dstID); r != "OK" {
-			must(fmt.Errorf("MIGRATESLOTS: %s", r))
+			benchutil.Must(fmt.Errorf("MIGRATESLOTS: %s", r))
 		}
-		waitFor(func() bool { return ownsSlot(dst, s) && !ownsSlot(src, s) })
+		benchutil.WaitFor(120*time.Second, func() bool { return ownsSlot(dst, s) && !ownsSlot(src, s) })
 	}
 	took := time.Since(start)
 	time.Sleep(200 * time.Millisecond)
