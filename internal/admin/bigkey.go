@@ -34,11 +34,21 @@ func (w *mover) moveBigKey(key string) error {
 			return nil
 		}
 	}
-	c, err := w.conn(src)
+	return w.migrateOne(key)
+}
+
+// migrateOne moves key whole with MIGRATE: durably (copy, WAIT, delete)
+// when the target has replicas, as every other key of the move.
+func (w *mover) migrateOne(key string) error {
+	if w.job.Dst.Replicas > 0 {
+		_, err := w.migrateDurable([][]string{{key}})
+		return err
+	}
+	c, err := w.conn(w.job.Src)
 	if err != nil {
 		return err
 	}
-	r, err := c.Do(w.m.migrateArgs(dst, w.m.Opts.Replace, []string{key})...)
+	r, err := c.Do(w.m.migrateArgs(w.job.Dst, w.m.Opts.Replace, false, []string{key})...)
 	if err != nil {
 		return err
 	}
@@ -119,18 +129,7 @@ func (w *mover) copyBigKey(sc *client.Conn, key string) (bool, error) {
 		}
 	default:
 		sc.Do("UNWATCH")
-		c, err := w.conn(w.job.Src)
-		if err != nil {
-			return false, err
-		}
-		r, err := c.Do(w.m.migrateArgs(w.job.Dst, w.m.Opts.Replace, []string{key})...)
-		if err != nil {
-			return false, err
-		}
-		if r.IsError() {
-			return true, w.migrateError([]string{key}, r.Text())
-		}
-		return true, nil
+		return true, w.migrateOne(key)
 	}
 	if scanCmd != "" {
 		cursor := "0"

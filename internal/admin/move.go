@@ -43,8 +43,11 @@ func (m *Manager) clearSlotStatus(n *Node, s int) bool {
 }
 
 // migrateArgs builds MIGRATE's arguments for keys going to target.
-func (m *Manager) migrateArgs(target *Node, replace bool, keys []string) []string {
+func (m *Manager) migrateArgs(target *Node, replace, copyOnly bool, keys []string) []string {
 	args := []string{"MIGRATE", target.IP, strconv.Itoa(target.Port), "", "0", strconv.Itoa(m.Opts.Timeout)}
+	if copyOnly {
+		args = append(args, "COPY")
+	}
 	if replace {
 		args = append(args, "REPLACE")
 	}
@@ -123,7 +126,7 @@ func (m *Manager) migrateKeysInSlot(src, dst *Node, s int, verbose, fix bool) (b
 		for i, e := range v.Elems {
 			keys[i] = e.Text()
 		}
-		r, err := src.Do(m.migrateArgs(dst, m.Opts.Replace, keys)...)
+		r, err := src.Do(m.migrateArgs(dst, m.Opts.Replace, false, keys)...)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -165,7 +168,7 @@ func (m *Manager) migrateKeysInSlot(src, dst *Node, s int, verbose, fix bool) (b
 					}
 					m.logWarn("*** Replacing target keys...\n")
 				}
-				r, err = src.Do(m.migrateArgs(dst, busy || m.Opts.Replace, keys)...)
+				r, err = src.Do(m.migrateArgs(dst, busy || m.Opts.Replace, false, keys)...)
 				ok = err == nil && !r.IsError()
 			}
 			if !ok {

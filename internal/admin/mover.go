@@ -480,7 +480,7 @@ func (w *mover) migrateKeys(keys []string, keySlot []int) (int, error) {
 			return done, err
 		}
 		for _, b := range group {
-			if err := c.Send(m.migrateArgs(w.job.Dst, m.Opts.Replace, b)...); err != nil {
+			if err := c.Send(m.migrateArgs(w.job.Dst, m.Opts.Replace, false, b)...); err != nil {
 				return done, err
 			}
 		}
@@ -543,28 +543,40 @@ func (w *mover) keySizes(keys []string) ([]int64, error) {
 	return out, nil
 }
 
+// checkBusyKeys decides, as redis-cli does, whether a MIGRATE error may be
+// retried with REPLACE: only a BUSYKEY error, and only when the keys hold
+// the same values on both sides or --cluster-replace was given.
+func (w *mover) checkBusyKeys(keys []string, text string) error {
+	m, src, dst := w.m, w.job.Src, w.job.Dst
+	if !strings.Contains(text, "BUSYKEY") {
+		return fmt.Errorf("Node %s replied with error:\n%s", src.Name(), text)
+	}
+	if m.Opts.Replace {
+		return nil
+	}
+	diffs, err := m.compareKeyValuesConn(w, keys)
+	if err != nil {
+		return fmt.Errorf("*** Value check failed! %v", err)
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("*** Found %d key(s) in both source node and target node having different values.\n    Source node: %s\n    Target node: %s\n    Keys(s):\n    - %s\nPlease fix the above key(s) manually and try again or relaunch the command \nwith --cluster-replace option to force key overriding.", len(diffs), src.Name(), dst.Name(), strings.Join(diffs, "\n    - "))
+	}
+	return nil
+}
+
 // migrateError handles a MIGRATE error reply the way redis-cli does: on
 // BUSYKEY compare values (or replace with --cluster-replace) and retry
 // with REPLACE; anything else fails the move.
 func (w *mover) migrateError(keys []string, text string) error {
 	m, src, dst := w.m, w.job.Src, w.job.Dst
-	if !strings.Contains(text, "BUSYKEY") {
-		return fmt.Errorf("Node %s replied with error:\n%s", src.Name(), text)
-	}
-	if !m.Opts.Replace {
-		diffs, err := m.compareKeyValuesConn(w, keys)
-		if err != nil {
-			return fmt.Errorf("*** Value check failed! %v", err)
-		}
-		if len(diffs) > 0 {
-			return fmt.Errorf("*** Found %d key(s) in both source node and target node having different values.\n    Source node: %s\n    Target node: %s\n    Keys(s):\n    - %s\nPlease fix the above key(s) manually and try again or relaunch the command \nwith --cluster-replace option to force key overriding.", len(diffs), src.Name(), dst.Name(), strings.Join(diffs, "\n    - "))
-		}
+	if err := w.checkBusyKeys(keys, text); err != nil {
+		return err
 	}
 	c, err := w.conn(src)
 	if err != nil {
 		return err
 	}
-	r, err := c.Do(m.migrateArgs(dst, true, keys)...)
+	r, err := c.Do(m.migrateArgs(dst, true, false, keys)...)
 	if err != nil {
 		return err
 	}
@@ -817,12 +829,7 @@ func (w *mover) dumpRestore(keys []string) error {
 			}
 			if ex[2].IsNull() {
 				// A key changed during the copy: drop the copies, retry.
-				var drop [][]string
-				for _, k := range present {
-					drop = append(drop, []string{"ASKING"}, []string{"DEL", k})
-				}
-				_, err := dc.Pipeline(drop)
-				return false, err
+				return false, w.dropCopies(present)
 			}
 			return true, nil
 		}()
@@ -927,11 +934,7 @@ func (w *mover) migrateDurable(batches [][]string) (int, error) {
 			return 0, err
 		}
 		for _, b := range batches {
-			args := m.migrateArgs(dst, replace, b)
-			// "COPY" goes before the KEYS list, with the other options.
-			i := len(args) - len(b) - 1
-			args = append(args[:i:i], append([]string{"COPY"}, args[i:]...)...)
-			if err := sc.Send(args...); err != nil {
+			if err := sc.Send(m.migrateArgs(dst, replace, true, b)...); err != nil {
 				return 0, err
 			}
 		}
@@ -944,20 +947,13 @@ func (w *mover) migrateDurable(batches [][]string) (int, error) {
 			if !r.IsError() {
 				continue
 			}
-			if !strings.Contains(r.Text(), "BUSYKEY") || replace {
+			if replace {
 				sc.Close()
 				return 0, fmt.Errorf("Node %s replied with error:\n%s", src.Name(), r.Text())
 			}
-			if !m.Opts.Replace {
-				diffs, err := m.compareKeyValuesConn(w, b)
-				if err != nil {
-					sc.Close()
-					return 0, fmt.Errorf("*** Value check failed! %v", err)
-				}
-				if len(diffs) > 0 {
-					sc.Close()
-					return 0, fmt.Errorf("*** Found %d key(s) in both source node and target node having different values.\n    Source node: %s\n    Target node: %s\n    Keys(s):\n    - %s\nPlease fix the above key(s) manually and try again or relaunch the command \nwith --cluster-replace option to force key overriding.", len(diffs), src.Name(), dst.Name(), strings.Join(diffs, "\n    - "))
-				}
+			if err := w.checkBusyKeys(b, r.Text()); err != nil {
+				sc.Close()
+				return 0, err
 			}
 			busy = true
 		}
@@ -978,10 +974,29 @@ func (w *mover) migrateDurable(batches [][]string) (int, error) {
 		if !rs[2].IsNull() {
 			return len(all), nil
 		}
-		// A client wrote to a key during the copy: copy again.
+		// A client wrote to a key during the copy (perhaps deleted it): drop
+		// the copies, so that none outlives its key, and copy again.
+		if err := w.dropCopies(all); err != nil {
+			return 0, err
+		}
 		replace = true
 	}
 	return 0, fmt.Errorf("keys of %s kept changing while being copied to %s", src.Name(), dst.Name())
+}
+
+// dropCopies deletes keys from the target (ASKING: their slot is importing
+// there) after a copy that must be redone.
+func (w *mover) dropCopies(keys []string) error {
+	dc, err := w.conn(w.job.Dst)
+	if err != nil {
+		return err
+	}
+	var drop [][]string
+	for _, k := range keys {
+		drop = append(drop, []string{"ASKING"}, []string{"DEL", k})
+	}
+	_, err = dc.Pipeline(drop)
+	return err
 }
 
 // smallSource reports whether the source's whole dataset is smaller than
