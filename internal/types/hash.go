@@ -181,9 +181,6 @@ func (h *Hash) Scan(cursor uint64, count int, fn func(field, value Str)) uint64 
 		h.Range(func(f, v Str) bool { fn(f, v); return true })
 		return 0
 	}
-	if cursor > uint64(h.ht.Len()) {
-		return 0 // past the table: a cursor we never returned
-	}
 	return h.ht.Scan(cursor, count, func(e *dict.Entry[string]) {
 		fn(strOfString(e.Key), strOfString(e.Val))
 	})

@@ -171,9 +171,6 @@ func (s *Set) Scan(cursor uint64, count int, fn func(m Str)) uint64 {
 		s.Range(func(m Str) bool { fn(m); return true })
 		return 0
 	}
-	if cursor > uint64(s.ht.Len()) {
-		return 0 // past the table: a cursor we never returned
-	}
 	return s.ht.Scan(cursor, count, func(e *dict.Entry[struct{}]) { fn(strOfString(e.Key)) })
 }
 
