@@ -156,6 +156,9 @@ func (s *Server) ServeMaster(l *repl.Link) error {
 			s.applyMu.Unlock()
 			held = false
 		}
+		if !held && s.flushSaveDue.Swap(false) {
+			s.saveAfterFlush()
+		}
 		args, err := c.rd.ReadCommand()
 		if err != nil {
 			return err
@@ -872,6 +875,18 @@ func (s *Server) flushallSave() {
 	if len(s.cfg.Get().Save) == 0 {
 		return
 	}
+	if s.repl.IsReplica() {
+		// The master's FLUSHALL, applied by ServeMaster while it holds the
+		// apply lock, which the snapshot takes too: ServeMaster saves once
+		// it has let go of it.
+		s.flushSaveDue.Store(true)
+		return
+	}
+	s.saveAfterFlush()
+}
+
+// saveAfterFlush is flushallSave's save. REQUIRES: the apply lock not held.
+func (s *Server) saveAfterFlush() {
 	dirty := s.dirty.Load()
 	if err := s.repl.SaveWaiting(); err != nil {
 		s.log.Warn("FLUSHALL: saving the empty dataset failed: " + err.Error())

@@ -76,10 +76,13 @@ type Server struct {
 	// repl is replication and RDB persistence (replication.go); loading is
 	// set while a dataset is being loaded; applyMu is held by the master
 	// link while it applies a command or a MULTI block.
-	repl     *repl.Manager
-	loading  atomic.Bool
-	applyMu  sync.Mutex
-	errStats errorStats
+	repl    *repl.Manager
+	loading atomic.Bool
+	applyMu sync.Mutex
+	// flushSaveDue is a FLUSHALL save left for ServeMaster to do once it
+	// released applyMu (see flushallSave).
+	flushSaveDue atomic.Bool
+	errStats     errorStats
 
 	activeExpire atomic.Bool
 	memPeak      atomic.Int64

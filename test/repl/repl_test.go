@@ -498,3 +498,23 @@ func TestFlushallSaves(t *testing.T) {
 		t.Fatalf("DBSIZE after FLUSHALL, kill -9, restart: %s", got)
 	}
 }
+
+// A replica with save points applies its master's FLUSHALL, saves, and goes
+// on following the master (the save once waited for the lock the master
+// link held while applying, forever).
+func TestReplicaFlushallWithSavePoints(t *testing.T) {
+	master := reef(t, "--save", "3600 1")
+	replica := reef(t, "--save", "3600 1")
+	replica.ok("REPLICAOF", "127.0.0.1", master.port())
+	master.ok("SET", "a", "1")
+	synced(t, master, replica)
+	master.ok("FLUSHALL")
+	master.ok("SET", "b", "2")
+	synced(t, master, replica)
+	if got := replica.do("GET", "b"); got != "2" {
+		t.Fatalf("replica GET b after FLUSHALL = %q", got)
+	}
+	if got := replica.do("DBSIZE"); got != "1" {
+		t.Fatalf("replica DBSIZE = %s, want 1", got)
+	}
+}
