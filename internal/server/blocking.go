@@ -283,14 +283,11 @@ func (s *Server) serveKey(sl int, bk blockKey, owns func(int) bool, extra *[]int
 	}
 }
 
-// feedServed sends a served pop (as LPOP, LMOVE, ZPOPMIN...) to replicas,
-// right after the push that fed it and under the same slot lock.
+// feedServed propagates a served pop (as LPOP, LMOVE, ZPOPMIN...) to
+// replicas and slot migrations, right after the push that fed it and under
+// the same slot lock.
 func (s *Server) feedServed(ctx *command.Ctx, sl int) {
-	st := s.repl.Stream()
-	if !st.Active() || s.repl.IsReplica() {
-		return
-	}
-	st.Feed(sl, appendOps(nil, ctx))
+	s.feedWrites(sl, appendOps(nil, ctx))
 }
 
 func (s *Server) dropFirst(sl int, bk blockKey) {

@@ -220,17 +220,6 @@ func (s *Server) migrationTap(sl int, ops []repl.Op) {
 	}
 }
 
-// migrationTapExpired shows the deletion of an expired key.
-// REQUIRES: the key's slot locked.
-func (s *Server) migrationTapExpired(db int, key []byte) {
-	if s.mig.tapping.Load() == 0 || db != 0 {
-		return
-	}
-	if e := s.mig.taps[slot.Of(key)].Load(); e != nil {
-		e.Feed([][][]byte{{[]byte("DEL"), key}})
-	}
-}
-
 // migrationSlotsLost stops the exports of slots this node no longer serves.
 func (s *Server) migrationSlotsLost(slots []int) {
 	if s.mig.tapping.Load() == 0 {

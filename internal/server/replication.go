@@ -238,11 +238,21 @@ func appendOps(ops []repl.Op, ctx *command.Ctx) []repl.Op {
 // feedOps appends ops to the stream, unless this node is a replica (its
 // stream is its master's, fed by ServeMaster).
 func (c *Client) feedOps(ops []repl.Op, sl int) {
-	s := c.srv
-	if c.rp.link != nil || s.repl.IsReplica() {
+	if c.rp.link != nil {
 		return
 	}
-	// Writes to slots being migrated go to the migration too (migration.go).
+	c.srv.feedWrites(sl, ops)
+}
+
+// feedWrites hands what a write under slot sl's lock propagates to the
+// migrations exporting that slot (migration.go) and to the replication
+// stream. A replica propagates nothing of its own: its stream is its
+// master's, fed by ServeMaster. Every write goes through here: commands,
+// pops served to blocked clients, deletions of expired keys.
+func (s *Server) feedWrites(sl int, ops []repl.Op) {
+	if s.repl.IsReplica() {
+		return
+	}
 	s.migrationTap(sl, ops)
 	s.repl.Stream().Feed(sl, ops)
 }
@@ -259,15 +269,11 @@ func (c *Client) noteWriteOffset() {
 // feedExpired propagates the deletion of a key expired on this master.
 // REQUIRES: key's slot locked.
 func (s *Server) feedExpired(db int, key []byte) {
-	if !s.repl.IsReplica() {
-		s.migrationTapExpired(db, key)
-	}
-	st := s.repl.Stream()
-	if !st.Active() || s.repl.IsReplica() {
+	if s.repl.IsReplica() || (!s.repl.Stream().Active() && s.mig.tapping.Load() == 0) {
 		return
 	}
 	k := append([]byte(nil), key...)
-	st.Feed(slot.Of(key), []repl.Op{{DB: db, Argv: [][]byte{[]byte("DEL"), k}}})
+	s.feedWrites(slot.Of(key), []repl.Op{{DB: db, Argv: [][]byte{[]byte("DEL"), k}}})
 }
 
 // ---- gates ----
