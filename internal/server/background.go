@@ -162,8 +162,8 @@ func (s *Server) noteAvgTTL(db int, avg int64) {
 
 // loopClientsTimeout closes event-loop clients idle for longer than the
 // timeout directive. Go-mode clients get a read deadline instead (client.go).
-// Like Redis's clientsCronHandleTimeout, it spares subscribers and clients
-// that wait on something (those are in Go mode anyway).
+// Like Redis's clientsCronHandleTimeout, it spares subscribers, monitors
+// and clients that wait on something (those are in Go mode anyway).
 func (s *Server) loopClientsTimeout() {
 	timeout := int64(s.cfg.Get().Timeout) * 1000
 	if timeout <= 0 || len(s.loops) == 0 {
@@ -179,6 +179,8 @@ func (s *Server) loopClientsTimeout() {
 	}
 	s.clientsMu.Unlock()
 	for _, c := range idle {
-		c.kill()
+		if !s.monitors.has(c) {
+			c.kill()
+		}
 	}
 }

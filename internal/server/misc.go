@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -224,6 +225,17 @@ func (m *monitorSet) add(c *Client) {
 	m.cs = append(m.cs, c)
 	m.n.Store(int32(len(m.cs)))
 	m.mu.Unlock()
+}
+
+// has reports whether c is a monitor; safe from any goroutine, unlike
+// c.monitor, which c's own goroutine owns.
+func (m *monitorSet) has(c *Client) bool {
+	if !m.active() {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Contains(m.cs, c)
 }
 
 func (m *monitorSet) remove(c *Client) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"net"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reefkv/reef/internal/resp"
 	"github.com/reefkv/reef/internal/testutil"
 )
 
@@ -181,7 +183,8 @@ func TestDatabases(t *testing.T) {
 }
 
 // TestIdleTimeout: with timeout 1 an idle client is closed within a couple
-// of seconds while an active one is kept.
+// of seconds while an active one is kept, and so is a MONITOR client, which
+// only ever reads (Redis spares monitors too).
 func TestIdleTimeout(t *testing.T) {
 	p := testutil.StartReef(t, "--timeout", "1")
 	idle, err := net.Dial("tcp", p.Addr())
@@ -189,6 +192,34 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer idle.Close()
+	monitor, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer monitor.Close()
+	monitor.Write(resp.AppendCommand(nil, "MONITOR"))
+	monitored := bufio.NewReader(monitor)
+	if line, err := monitored.ReadString('\n'); err != nil || line != "+OK\r\n" {
+		t.Fatalf("MONITOR: %q %v", line, err)
+	}
+	defer func() {
+		if t.Failed() {
+			return
+		}
+		// The monitor, idle all along, still sees commands.
+		active := testutil.MustDial(t, p.Addr())
+		active.Do("SET", "after-timeout", "1")
+		monitor.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			line, err := monitored.ReadString('\n')
+			if err != nil {
+				t.Fatalf("MONITOR client closed by the idle timeout: %v", err)
+			}
+			if strings.Contains(line, "after-timeout") {
+				return
+			}
+		}
+	}()
 	active := testutil.MustDial(t, p.Addr())
 	start := time.Now()
 	closed := make(chan time.Duration, 1)
