@@ -78,10 +78,6 @@ func (c *Client) processCommand(args [][]byte) {
 		c.reject(spec, msg)
 		return
 	}
-	if msg := c.pubsubContextError(spec); msg != "" {
-		c.reject(spec, msg)
-		return
-	}
 	if c.multi != nil && !isTransactionControl(spec) {
 		c.queue(spec, args)
 		return
@@ -279,9 +275,14 @@ func (c *Client) lockKeys(spec *command.Spec, args [][]byte) bool {
 		return false
 	}
 	if c.routedMap != nil && c.routedSlot >= 0 {
-		// Cluster routing found the one slot of all the keys.
+		// Cluster routing found the one slot of all the keys (and left
+		// their positions in c.keyPos): tell the handler, so that it does
+		// not hash the key again.
 		c.slots = append(c.slots[:0], c.routedSlot)
 		c.srv.ks.LockSlots(c.slots)
+		if len(c.keyPos) > 0 && c.keyPos[0] < len(args) {
+			c.ctx.SeedSlot(args[c.keyPos[0]], c.routedSlot)
+		}
 		return true
 	}
 	keys, _ := spec.KeyPositions(args, c.keyPos[:0])
