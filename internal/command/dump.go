@@ -179,18 +179,27 @@ func (c *Ctx) restoredAccessField(v keyspace.Value, lfuFreq, lruIdle int64) uint
 	return f
 }
 
-// MigrateGetKeys is Redis's migrateGetKeys: the key at position 3, or with
-// an empty key argument, the keys after KEYS.
+// MigrateGetKeys is Redis's migrateGetKeys: the key at position 3, or the
+// keys after KEYS, looking for KEYS past the options and skipping the
+// arguments of AUTH (1) and AUTH2 (2), so that a password spelled "keys"
+// is not taken for the keyword. KEYS with a non-empty key argument gives
+// no keys at all.
 func MigrateGetKeys(args [][]byte) []int {
-	if len(args) > 6 && len(args[3]) == 0 {
-		for i := 6; i < len(args); i++ {
-			if eq(args[i], "keys") {
-				out := make([]int, 0, len(args)-i-1)
-				for j := i + 1; j < len(args); j++ {
-					out = append(out, j)
-				}
-				return out
+	for i := 6; i < len(args); i++ {
+		switch {
+		case eq(args[i], "keys"):
+			if len(args[3]) > 0 {
+				return nil // "Cannot use KEYS option of MIGRATE with a key argument"
 			}
+			out := make([]int, 0, len(args)-i-1)
+			for j := i + 1; j < len(args); j++ {
+				out = append(out, j)
+			}
+			return out
+		case eq(args[i], "auth"):
+			i++
+		case eq(args[i], "auth2"):
+			i += 2
 		}
 	}
 	if len(args) > 3 {
