@@ -83,10 +83,10 @@ func pfaddCommand(c *Ctx) {
 		c.Err(err.Error())
 		return
 	}
-	if updated {
+	if updated > 0 {
 		c.modified(key)
 		c.notify(NotifyString, "pfadd", key)
-		c.Dirty++
+		c.Dirty += int64(updated)
 		c.Int(1)
 		return
 	}

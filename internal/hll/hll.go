@@ -406,15 +406,16 @@ func Add(v, ele []byte, sparseMax int) ([]byte, bool, error) {
 
 // PFAdd performs PFADD on a key's value: v is the current value, or nil
 // when the key does not exist (it is then created, and the reply is 1 even
-// with no elements). It returns the new value and whether anything changed
-// (the reply, and whether to propagate). On ErrInvalid the value may have
-// been partly updated in place, as in Redis.
-func PFAdd(v []byte, elements [][]byte, sparseMax int) ([]byte, bool, error) {
-	updated := false
+// with no elements). It returns the new value and, as Redis counts them for
+// its dirty counter, the number of updates: one for creating the key and one
+// per register an element raised (the reply is 1 when there was any). On
+// ErrInvalid the value may have been partly updated in place, as in Redis.
+func PFAdd(v []byte, elements [][]byte, sparseMax int) ([]byte, int, error) {
+	updated := 0
 	if v == nil {
-		v, updated = New(), true
+		v, updated = New(), 1
 	} else if err := Validate(v); err != nil {
-		return v, false, err
+		return v, 0, err
 	}
 	for _, e := range elements {
 		var changed bool
@@ -422,9 +423,11 @@ func PFAdd(v []byte, elements [][]byte, sparseMax int) ([]byte, bool, error) {
 		if v, changed, err = Add(v, e, sparseMax); err != nil {
 			return v, updated, err
 		}
-		updated = updated || changed
+		if changed {
+			updated++
+		}
 	}
-	if updated {
+	if updated > 0 {
 		Invalidate(v)
 	}
 	return v, updated, nil

@@ -376,3 +376,36 @@ func TestLatencyHistogram(t *testing.T) {
 		}
 	}
 }
+
+// TestDirtyCounts compares the change counter (INFO persistence
+// rdb_changes_since_last_save, which save points fire on) after commands
+// whose count is not one per call.
+func TestDirtyCounts(t *testing.T) {
+	redis, reef := startPair(t)
+	p := dialPair(t, redis, reef)
+	changes := func(raw []byte) string {
+		for _, l := range strings.Split(string(raw), "\r\n") {
+			if v, ok := strings.CutPrefix(l, "rdb_changes_since_last_save:"); ok {
+				return v
+			}
+		}
+		return "?"
+	}
+	cmds := [][]string{
+		{"PFADD", "hx", "a", "b", "c", "d", "e"}, {"PFADD", "hx", "a"}, {"PFADD", "hy"},
+		{"PFADD", "hx", "f", "g"}, {"MSET", "a", "1", "b", "2"}, {"DEL", "a", "b", "nosuch"},
+		{"SADD", "s", "1", "2", "3"}, {"SREM", "s", "1", "9"},
+	}
+	for _, cmd := range cmds {
+		if _, _, err := p.Do(cmd...); err != nil {
+			t.Fatal(err)
+		}
+		a, b, err := p.Do("INFO", "persistence")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changes(a) != changes(b) {
+			t.Errorf("after %s: rdb_changes_since_last_save redis %s, reef %s", Quote(cmd), changes(a), changes(b))
+		}
+	}
+}
