@@ -19,6 +19,12 @@ type Table struct {
 
 // Shard is one slot's lock and its tables, one per database.
 type Shard struct {
+	shardFields
+	_ [shardPad]byte
+}
+
+// shardFields is a Shard without its padding.
+type shardFields struct {
 	// The fields every lookup touches come first: the lock, the hit and
 	// miss counters, the volatile count and the head of database 0's key
 	// table share the shard's first cache lines (a Shard is padded to a
@@ -45,24 +51,11 @@ type Shard struct {
 	// cutGen is the generation of the last snapshot cut that captured this
 	// slot (see cut.go). Guarded by mu.
 	cutGen uint64
-	_      [shardPad]byte
 }
 
 // shardPad rounds a Shard up to a whole number of 64-byte cache lines, so
 // that every shard of the array starts on a line boundary.
 const shardPad = (64 - unsafe.Sizeof(shardFields{})%64) % 64
-
-// shardFields is Shard without its padding (for shardPad).
-type shardFields struct {
-	mu           sync.Mutex
-	hits, misses atomic.Int64
-	volatile     atomic.Int64
-	db0          Table
-	others       []*Table
-	count        []atomic.Int64
-	dead         []deadEntry
-	cutGen       uint64
-}
 
 // deadEntry names an entry left in place by ExpireDelete.
 type deadEntry struct {
@@ -324,10 +317,17 @@ func (ks *Keyspace) Delete(db, s int, key []byte) bool {
 	if t == nil {
 		return false
 	}
-	if p := t.Keys.GetBytes(key); p == nil || p.Dead() {
+	// Only an entry lazy expiry left in place during this lock hold is
+	// dead, and such entries are listed in dead: look before deleting only
+	// then, so that a DEL costs one lookup.
+	if len(ks.shards[s].dead) > 0 {
+		if p := t.Keys.GetBytes(key); p != nil && p.Dead() {
+			return false
+		}
+	}
+	if !t.Keys.DeleteBytes(key) {
 		return false
 	}
-	t.Keys.DeleteBytes(key)
 	if t.Expires.Len() > 0 && t.Expires.DeleteBytes(key) {
 		ks.shards[s].volatile.Add(-1)
 	}
