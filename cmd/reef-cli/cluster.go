@@ -20,8 +20,6 @@ type clusterCmd struct {
 	args []string
 	opts admin.Options
 	up   admin.UpOptions
-	// weightTwice is redis-cli's "--cluster-weight given twice" warning.
-	weightTwice bool
 }
 
 // arity of each subcommand, as redis-cli's clusterManagerCommands table
@@ -130,9 +128,15 @@ func parseClusterArgv(cfg *config, argv []string) (int, bool) {
 			l, _ := readLineStdin()
 			o.FromPass = l
 		case "--cluster-weight":
+			if i+1 >= len(argv) {
+				// redis-cli wants an argument after it, whatever it is.
+				_, ok = need()
+				break
+			}
 			if o.Weights != nil {
+				// redis-cli exits right there, before parsing the rest.
 				fmt.Fprintln(os.Stderr, "WARNING: you cannot use --cluster-weight more than once.\nYou can set more weights by adding them as a space-separated list, ie:\n--cluster-weight n1=w n2=w")
-				cc.weightTwice = true
+				return 1, true
 			}
 			o.Weights = []string{}
 			for i+1 < len(argv) && !strings.HasPrefix(argv[i+1], "--") {
@@ -199,9 +203,6 @@ func parseClusterArgv(cfg *config, argv []string) (int, bool) {
 		if !ok {
 			return 1, true
 		}
-	}
-	if cc.weightTwice {
-		return 1, true
 	}
 	if o.By != "slots" && o.By != "keys" && o.By != "memory" {
 		fmt.Fprintf(os.Stderr, "Invalid --cluster-by %q: use slots, keys or memory\n", o.By)
