@@ -180,11 +180,6 @@ func (d *Driver) BusAddr() net.Addr { return d.bus.Addr() }
 // MyID returns this node's ID (it changes on CLUSTER RESET HARD).
 func (d *Driver) MyID() string { return d.myID.Load().(string) }
 
-// WritableUntil returns the time (unix ms) until which this node may take
-// writes for its slots (the write lease, see cluster/state/lease.go):
-// math.MaxInt64 when no lease applies, 0 when it has none.
-func (d *Driver) WritableUntil() int64 { return d.writable.Load() }
-
 // Writable reports whether this node may take a write for its slots at
 // now (unix ms): its write lease runs, the watchdog ran recently (after a
 // stall of the process, client goroutines may run before anything else

@@ -28,7 +28,7 @@ import (
 // where I still hear them, also delivers the new master's claim to me.)
 //
 // After a stall of the whole process (the driver runs a watchdog goroutine
-// that ticks every 10 ms; a fsync blocking the driver is not a stall),
+// that ticks every 50 ms; a fsync blocking the driver is not a stall),
 // packets that waited in socket buffers are processed with a fresh time
 // stamp; no packet renews the lease until node-timeout/2 after the stall
 // (stallGrace), by which time fresh answers (and the cluster's new
@@ -70,8 +70,10 @@ func (m *Machine) leaseMillis() int64 { return m.cfg.NodeTimeout - m.pingInterva
 // no other master serves slots, 0 when it has not heard from a majority of
 // the masters since it started or since its last stall. It is computed
 // the same way whatever this node's role (the router applies it only to
-// writes for slots its slot map says are mine). The value can only be conservative: it is
-// recomputed at least every 10 ms and on every change of the slot map.
+// // writes for slots its slot map says are mine). The value can only be
+// conservative: it is a deadline computed from packets already received,
+// recomputed on every change of the slot map and otherwise on inputs at
+// most every 10 ms (and at least at every tick).
 func (m *Machine) WritableUntil() int64 { return m.writable }
 
 // RefreshLease recomputes WritableUntil if it is due (Ready does it too);
