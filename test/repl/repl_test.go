@@ -455,9 +455,12 @@ func TestChainedReplication(t *testing.T) {
 	var ops atomic.Int64
 	wg := writers(t, m.p.Addr(), 2, stop, &ops)
 	r2 := redis(t)
+	testutil.WaitFor(t, 30*time.Second, "writes flowing", func() bool { return ops.Load() >= 50 })
 	r2.ok("REPLICAOF", "127.0.0.1", r1.port())
 	testutil.WaitFor(t, 30*time.Second, "sub-replica online", func() bool { return r2.info("replication")["master_link_status"] == "up" })
-	time.Sleep(200 * time.Millisecond)
+	// Writes keep flowing down the chain after the sub-replica's full sync.
+	online := ops.Load()
+	testutil.WaitFor(t, 30*time.Second, "writes after the sync", func() bool { return ops.Load() >= online+200 })
 	close(stop)
 	wg.Wait()
 	// The writers' short-lived keys would otherwise keep expiring on the
