@@ -2,6 +2,7 @@ package datamodel
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,7 +98,9 @@ func TestMultiAtomic(t *testing.T) {
 		admin := client(t, addr, 2)
 		admin.HSet(ctx, "acct:a", "bal", 1000)
 		admin.HSet(ctx, "acct:b", "bal", 1000)
-		done := make(chan struct{})
+		var running atomic.Int32
+		running.Store(4)
+		errs := make(chan error, 4)
 		for i := 0; i < 4; i++ {
 			c := client(t, addr, 2)
 			from, to := "acct:a", "acct:b"
@@ -105,18 +108,23 @@ func TestMultiAtomic(t *testing.T) {
 				from, to = to, from
 			}
 			go func() {
-				defer func() { done <- struct{}{} }()
+				defer running.Add(-1)
 				for j := 0; j < 200; j++ {
-					c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+					if _, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 						p.HIncrBy(ctx, from, "bal", -1)
 						p.HIncrBy(ctx, to, "bal", 1)
 						return nil
-					})
+					}); err != nil {
+						errs <- err
+						return
+					}
 				}
 			}()
 		}
+		// Read both balances in transactions for as long as the transfers
+		// run: every read sees them whole.
 		reader := client(t, addr, 2)
-		for k := 0; k < 100; k++ {
+		check := func() (int, int) {
 			cmds, err := reader.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.HGet(ctx, "acct:a", "bal")
 				p.HGet(ctx, "acct:b", "bal")
@@ -130,9 +138,19 @@ func TestMultiAtomic(t *testing.T) {
 			if a+b != 2000 {
 				t.Fatalf("saw %d + %d mid-transaction", a, b)
 			}
+			return a, b
 		}
-		for i := 0; i < 4; i++ {
-			<-done
+		for running.Load() > 0 {
+			check()
+		}
+		select {
+		case err := <-errs:
+			t.Fatalf("transfer: %v", err)
+		default:
+		}
+		// Two writers each way, 200 transfers each: back where they started.
+		if a, b := check(); a != 1000 || b != 1000 {
+			t.Fatalf("balances %d and %d after equal transfers both ways, want 1000 and 1000", a, b)
 		}
 	})
 }
