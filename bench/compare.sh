@@ -23,8 +23,8 @@ POPULATE=${POPULATE:-1000000}
 
 . bench/lib.sh
 
-read -r REEF pid < <(start_server reef "$work/reef-server" --enable-debug-command yes); pids+=("$pid")
-read -r REDIS pid < <(start_server redis "$(command -v redis-server)" --enable-debug-command yes); pids+=("$pid")
+start_server reef "$work/reef-server" --enable-debug-command yes; REEF=$PORT
+start_server redis "$(command -v redis-server)" --enable-debug-command yes; REDIS=$PORT
 echo "reef-server on $REEF, redis-server $(redis-server --version | awk '{print $3}') on $REDIS, $(nproc) cores"
 
 # bench port pipeline -> CSV lines "test,rps,p50,p99"

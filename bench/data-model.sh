@@ -56,7 +56,7 @@ for typ in hash set zset list; do
   declare -A early=() settled=() purged=()
   for who in reef redis; do
     bin="$work/reef-server"; [ "$who" = redis ] && bin=$(command -v redis-server)
-    read -r port pid < <(start_server "$who-$typ" "$bin"); pids+=("$pid")
+    start_server "$who-$typ" "$bin"; port=$PORT pid=$PID
     redis-cli -p "$port" --pipe <"$work/$typ.resp" >/dev/null
     n=$(redis-cli -p "$port" eval "return 1" 0 >/dev/null 2>&1; case $typ in hash) redis-cli -p "$port" hlen c;; set) redis-cli -p "$port" scard c;; zset) redis-cli -p "$port" zcard c;; list) redis-cli -p "$port" llen c;; esac)
     [ "$n" = "$ELEMENTS" ] || { echo "$who $typ: $n elements, want $ELEMENTS"; exit 1; }

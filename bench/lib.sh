@@ -34,16 +34,16 @@ PY
 }
 
 # start_server NAME BINARY [ARGS...]: starts a standalone server on a free
-# port, files in $work/NAME, log in $work/NAME.log, and waits until it
-# answers PING. Prints "port pid"; the caller adds pid to $pids (this runs
-# in a subshell when its output is read).
+# port, files in $work/NAME, log in $work/NAME.log, waits until it answers
+# PING, and sets PORT and PID (the server is a child of this shell, in
+# $pids, so cleanup can wait for it).
 start_server() {
-  local name=$1 bin=$2 port
+  local name=$1 bin=$2
   shift 2
-  port=$(free_ports 1)
+  PORT=$(free_ports 1)
   mkdir -p "$work/$name"
-  (cd "$work/$name" && exec "$bin" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --logfile "$work/$name.log" "$@") >/dev/null 2>&1 &
-  local pid=$!
-  for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-  echo "$port $pid"
+  (cd "$work/$name" && exec "$bin" --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --logfile "$work/$name.log" "$@") >/dev/null 2>&1 &
+  PID=$!
+  pids+=("$PID")
+  for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
 }
