@@ -72,6 +72,30 @@ func FreePort(t testing.TB) int {
 	return 0
 }
 
+// FreeRange returns base such that ports base..base+n-1 and their bus
+// ports are free, below 32768, and handed out to nobody else in this test
+// binary (for `reef-cli --cluster up`, which takes consecutive ports).
+func FreeRange(t testing.TB, n int) int {
+	t.Helper()
+	portMu.Lock()
+	defer portMu.Unlock()
+	for i := 0; i < 5000; i++ {
+		base := 12000 + rand.IntN(10768-n)
+		ok := true
+		for p := base; p < base+n && ok; p++ {
+			ok = !portsGiven[p] && !portsGiven[p+10000] && !portsGiven[p-10000] && portFree(p) && portFree(p+10000)
+		}
+		if ok {
+			for p := base; p < base+n; p++ {
+				portsGiven[p] = true
+			}
+			return base
+		}
+	}
+	t.Fatal("no free port range found")
+	return 0
+}
+
 // RepoRoot returns the module root (the directory holding go.mod).
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)

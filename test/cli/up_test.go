@@ -15,32 +15,6 @@ import (
 	"github.com/reefkv/reef/internal/testutil"
 )
 
-// freeRange finds n consecutive ports whose bus ports are free too.
-func freeRange(t *testing.T, n int) int {
-	t.Helper()
-	for try := 0; try < 200; try++ {
-		base := testutil.FreePort(t)
-		if base+n >= 22767 {
-			continue
-		}
-		ok := true
-		for p := base; p < base+n && ok; p++ {
-			for _, q := range []int{p, p + 10000} {
-				l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(q))
-				if err != nil {
-					ok = false
-					break
-				}
-				l.Close()
-			}
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free port range")
-	return 0
-}
 
 // TestUpDown starts a local cluster with `--cluster up` (pointed at
 // redis-server through REEF_SERVER_BIN until reef-server has a cluster
@@ -58,7 +32,7 @@ func TestUpDownReef(t *testing.T) {
 }
 
 func testUpDown(t *testing.T, server string) {
-	base := freeRange(t, 6)
+	base := testutil.FreeRange(t, 6)
 	dir := filepath.Join(t.TempDir(), "cluster")
 	run := func(args ...string) result {
 		cmd := exec.Command(reefCLI(t), args...)

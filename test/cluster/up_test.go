@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,39 +12,13 @@ import (
 	"github.com/reefkv/reef/internal/testutil"
 )
 
-// freeRange finds n consecutive ports whose bus ports are free too.
-func freeRange(t *testing.T, n int) int {
-	t.Helper()
-	for try := 0; try < 200; try++ {
-		base := testutil.FreePort(t)
-		if base+n >= 22767 {
-			continue
-		}
-		ok := true
-		for p := base; p < base+n && ok; p++ {
-			for _, q := range []int{p, p + 10000} {
-				l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(q))
-				if err != nil {
-					ok = false
-					break
-				}
-				l.Close()
-			}
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free port range")
-	return 0
-}
 
 // TestReefCLIUp: reef-cli --cluster up starts six reef-servers in cluster
 // mode and makes them a healthy cluster that redis-cli --cluster check
 // accepts; --cluster down stops them.
 func TestReefCLIUp(t *testing.T) {
 	t.Parallel()
-	base := freeRange(t, 6)
+	base := testutil.FreeRange(t, 6)
 	dir := filepath.Join(t.TempDir(), "cluster")
 	reefCLI := testutil.Binary(t, "reef-cli")
 	server := testutil.Binary(t, "reef-server")
