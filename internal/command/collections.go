@@ -46,7 +46,7 @@ func (c *Ctx) modified(key []byte) { c.Env.KeyModified(c.DB, key) }
 // addCollection stores a new collection under key (Redis's dbAdd): lists
 // and sorted sets wake the clients blocked on key.
 func (c *Ctx) addCollection(key []byte, v keyspace.Value) {
-	c.setKey(key, v, false)
+	c.dbAdd(key, v)
 }
 
 // deleteIfEmpty deletes key when its collection became empty, with the

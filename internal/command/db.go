@@ -125,6 +125,17 @@ func (c *Ctx) setKey(key []byte, v keyspace.Value, keepTTL bool) bool {
 	return isNew
 }
 
+// dbAdd stores v under key, which the caller just found missing (Redis's
+// dbAdd): unlike setKey, no second lookup. A new list or sorted set may
+// serve blocked clients.
+func (c *Ctx) dbAdd(key []byte, v keyspace.Value) {
+	c.KS.Put(c.DB, c.slotOf(key), key, v.WithLRU(c.newAccessField()), false)
+	c.Env.KeyModified(c.DB, key)
+	if t := v.Type(); t == keyspace.TypeList || t == keyspace.TypeZSet {
+		c.Env.KeyReady(c.DB, key)
+	}
+}
+
 // deleteKey removes key (Redis's dbDelete + signalModifiedKey) and reports
 // whether it existed.
 func (c *Ctx) deleteKey(key []byte) bool {
