@@ -8,10 +8,11 @@ import (
 // Histogram is a per-command latency histogram with the resolution of the
 // HdrHistogram Redis uses for INFO latencystats (2 significant digits:
 // exact below 256, then 128 buckets per power of two), so that
-// percentiles print like Redis's. Recording is lock-free.
+// percentiles print like Redis's. Recording is lock-free and touches one
+// counter: the total, needed only by INFO and LATENCY HISTOGRAM, is summed
+// when read rather than kept in a second counter every command would write.
 type Histogram struct {
 	counts [histBuckets]atomic.Int64
-	total  atomic.Int64
 }
 
 const (
@@ -42,16 +43,21 @@ func histHighest(i int) uint64 {
 // Record adds one value (nanoseconds).
 func (h *Histogram) Record(v uint64) {
 	h.counts[histIndex(v)].Add(1)
-	h.total.Add(1)
 }
 
 // Total is the number of recorded values.
-func (h *Histogram) Total() int64 { return h.total.Load() }
+func (h *Histogram) Total() int64 {
+	var n int64
+	for i := range h.counts {
+		n += h.counts[i].Load()
+	}
+	return n
+}
 
 // ValueAt is hdr_value_at_percentile: the highest equivalent value of the
 // bucket where the cumulative count reaches p percent.
 func (h *Histogram) ValueAt(p float64) uint64 {
-	total := h.total.Load()
+	total := h.Total()
 	want := int64(p/100*float64(total) + 0.5)
 	if want < 1 {
 		want = 1
@@ -81,7 +87,7 @@ func (s *Spec) HistogramOf() *Histogram {
 // values, the level's highest equivalent value and the cumulative count of
 // values up to it.
 func (h *Histogram) LogCDF(first uint64) [][2]uint64 {
-	total := h.total.Load()
+	total := h.Total()
 	var out [][2]uint64
 	var cum, prev int64
 	i := 0
