@@ -84,9 +84,8 @@ func ServeExport(conn net.Conn, rd *resp.RequestReader, e *Export, h ExportHooks
 				return
 			case <-e.Wake():
 			case <-t.C:
-				if app, _ := e.Offsets(); true {
-					e.AppendControl("PING", strconv.FormatInt(app, 10))
-				}
+				app, _ := e.Offsets()
+				e.AppendControl("PING", strconv.FormatInt(app, 10))
 				continue
 			}
 			for {
@@ -274,11 +273,9 @@ func RunImport(ctx context.Context, conn net.Conn, id, myID string, ranges [][2]
 					send("CLUSTER", "SYNCSLOTS", "FAIL", err.Error())
 					return fmt.Errorf("%w: take slots: %v", ErrBeforeFlip, err)
 				}
-				if err := send("CLUSTER", "SYNCSLOTS", "DONE", strconv.FormatUint(ep, 10)); err != nil {
-					// We own the slots; the source learns it from
-					// the cluster bus.
-					return nil
-				}
+				// We own the slots now: should DONE not reach the source,
+				// it learns the new owner from the cluster bus.
+				send("CLUSTER", "SYNCSLOTS", "DONE", strconv.FormatUint(ep, 10))
 				return nil
 			case "ABORT":
 				msg := "aborted"
