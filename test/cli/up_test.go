@@ -15,7 +15,6 @@ import (
 	"github.com/reefkv/reef/internal/testutil"
 )
 
-
 // TestUpDown starts a local cluster with `--cluster up` (pointed at
 // redis-server through REEF_SERVER_BIN until reef-server has a cluster
 // mode), checks it, and stops it with `--cluster down`.

@@ -12,7 +12,6 @@ import (
 	"github.com/reefkv/reef/internal/testutil"
 )
 
-
 // TestReefCLIUp: reef-cli --cluster up starts six reef-servers in cluster
 // mode and makes them a healthy cluster that redis-cli --cluster check
 // accepts; --cluster down stops them.
