@@ -37,17 +37,17 @@ const rebuildMin = 8192
 
 // Dict maps string keys to values of type V. The zero value is an empty dict.
 //
-// The fields a lookup reads come first, so that a Dict embedded at a cache
-// line boundary serves a lookup from two lines of its header.
+// The two fields a lookup reads come first and take 48 bytes, so that a
+// Dict embedded 16 bytes into a cache line (as in a keyspace shard, after
+// its lock) serves a lookup from that one line.
 type Dict[V any] struct {
-	first []Entry[V] // positions [0, segSize)
-	n     int
-
 	// index holds, per bucket, the entry position+1 in the low 32 bits (0 is
 	// empty) and the low 32 bits of the key's hash in the high half, so that
-	// probing rarely touches entries and growing never rehashes keys.
+	// probing rarely touches entries and growing never rehashes keys. Its
+	// length is a power of two (or zero).
 	index []uint64
-	mask  uint64
+	first []Entry[V] // positions [0, segSize)
+	n     int
 
 	segs [][]Entry[V] // positions segSize*(k+1) + i
 
@@ -90,13 +90,17 @@ func (d *Dict[V]) Random(r *rand.Rand) *Entry[V] {
 
 func tagOf(h uint64) uint64 { return h << 32 }
 
+// mask is the index's bucket mask. REQUIRES: index not nil.
+func (d *Dict[V]) mask() uint64 { return uint64(len(d.index) - 1) }
+
 // find returns the bucket of key in index and whether it holds key.
 func (d *Dict[V]) find(key string, h uint64) (uint64, bool) {
 	if d.index == nil {
 		return 0, false
 	}
 	tag := tagOf(h)
-	b := h & d.mask
+	mask := d.mask()
+	b := h & mask
 	for {
 		slot := d.index[b]
 		if slot == 0 {
@@ -105,7 +109,7 @@ func (d *Dict[V]) find(key string, h uint64) (uint64, bool) {
 		if slot&^0xFFFFFFFF == tag && d.At(int(uint32(slot))-1).Key == key {
 			return b, true
 		}
-		b = (b + 1) & d.mask
+		b = (b + 1) & mask
 	}
 }
 
@@ -258,14 +262,14 @@ func (d *Dict[V]) deleteBucket(b uint64) {
 	if d.next != nil && pos < d.built {
 		removeWord(d.next, d.nextMask, d.bucketOfPos(d.next, d.nextMask, pos))
 	}
-	removeWord(d.index, d.mask, b)
+	removeWord(d.index, d.mask(), b)
 	if pos != last {
 		if d.next != nil && last < d.built {
 			// The moved entry is in the rebuilt index: repoint it there too.
 			nb := d.bucketOfPos(d.next, d.nextMask, last)
 			d.next[nb] = d.next[nb]&^0xFFFFFFFF | uint64(pos+1)
 		}
-		lb := d.bucketOfPos(d.index, d.mask, last)
+		lb := d.bucketOfPos(d.index, d.mask(), last)
 		d.index[lb] = d.index[lb]&^0xFFFFFFFF | uint64(pos+1)
 		*d.At(pos) = *d.At(last)
 		if d.next != nil && last >= d.built && pos < d.built {
@@ -342,10 +346,9 @@ func (d *Dict[V]) bucketOfPos(index []uint64, mask uint64, pos int) uint64 {
 func (d *Dict[V]) resize(size int) {
 	old := d.index
 	d.index = make([]uint64, size)
-	d.mask = uint64(size - 1)
 	for _, word := range old {
 		if word != 0 {
-			insertWord(d.index, d.mask, word)
+			insertWord(d.index, d.mask(), word)
 		}
 	}
 	if d.n < segSize && cap(d.first) > 2*d.n+16 {
@@ -377,7 +380,7 @@ func (d *Dict[V]) step() {
 		insertWord(d.next, d.nextMask, tagOf(Hash(d.At(d.built).Key))|uint64(d.built+1))
 	}
 	if d.built == d.n {
-		d.index, d.mask = d.next, d.nextMask
+		d.index = d.next
 		d.next, d.built = nil, 0
 	}
 }
@@ -392,7 +395,7 @@ func (d *Dict[V]) finishRebuild() {
 // Clear removes every entry.
 func (d *Dict[V]) Clear() {
 	d.first, d.segs, d.n = nil, nil, 0
-	d.index, d.mask = nil, 0
+	d.index = nil
 	d.next, d.nextMask, d.built = nil, 0, 0
 }
 
@@ -449,4 +452,44 @@ func (d *Dict[V]) MemoryUsage() int {
 		n += len(e.Key)
 	}
 	return n
+}
+
+// HotHeaderSize is how many leading bytes of a Dict a lookup reads (its
+// index and first slices), for layout checks of structs that embed one.
+const HotHeaderSize = unsafe.Offsetof(Dict[struct{}]{}.n)
+
+// Prefetching. A lookup follows a chain of dependent loads (index word,
+// entry, key bytes), each a likely cache miss when the table is big. A
+// caller about to look up several keys can walk the chains of all of them
+// step by step first: the loads of one step are independent, so the CPU
+// overlaps their misses, and the real lookups then find the lines cached.
+
+// TouchBucket loads key hash h's home index word, returning it so that the
+// load is not optimized away.
+func (d *Dict[V]) TouchBucket(h uint64) uint64 {
+	if d.index == nil {
+		return 0
+	}
+	return d.index[h&d.mask()]
+}
+
+// ProbeEntry returns the entry whose index word carries h's tag, probing
+// from h's home bucket, or nil. It does not compare keys (which would load
+// the entry and the key one after the other): a tag collision returns
+// another key's entry, harmless for a prefetch.
+func (d *Dict[V]) ProbeEntry(h uint64) *Entry[V] {
+	if d.index == nil {
+		return nil
+	}
+	tag := tagOf(h)
+	mask := d.mask()
+	for b := h & mask; ; b = (b + 1) & mask {
+		word := d.index[b]
+		if word == 0 {
+			return nil
+		}
+		if word&^0xFFFFFFFF == tag {
+			return d.At(int(uint32(word)) - 1)
+		}
+	}
 }

@@ -25,13 +25,11 @@ type Shard struct {
 
 // shardFields is a Shard without its padding.
 type shardFields struct {
-	// The fields every lookup touches come first: the lock, the hit and
-	// miss counters, the volatile count and the head of database 0's key
-	// table share the shard's first cache lines (a Shard is padded to a
-	// whole number of lines, see shardPad).
+	// The fields every lookup touches share the shard's first cache line:
+	// the lock, the volatile count and the head of database 0's key table
+	// (a Shard is padded to a whole number of lines, see shardPad, and
+	// TestShardLayout checks the offsets).
 	mu sync.Mutex
-	// Keyspace hits and misses of lookups in this slot, summed by INFO.
-	hits, misses atomic.Int64
 	// volatile is the number of keys with an expiry in this slot across all
 	// databases, so the active expiry cycle skips slots without any
 	// without taking their locks, and lookups skip the expiry table.
@@ -69,7 +67,11 @@ const SharedIntegers = 10000
 
 // Keyspace is every slot's shard.
 type Keyspace struct {
-	shards    [slot.Count]Shard
+	shards [slot.Count]Shard
+	// lookups counts keyspace hits and misses in stripes picked by slot:
+	// a counter in the shard would push the lookup's fields past one
+	// cache line, and one global counter would bounce between the cores.
+	lookups   [lookupStripes]lookupCounter
 	databases int
 	// sharedLRU is the LRU/LFU field of each of Redis's shared integer
 	// objects: every key holding such an integer reads and updates the
@@ -251,26 +253,37 @@ func (ks *Keyspace) VolatileSize(db int) int64 {
 	return n
 }
 
+// lookupStripes is the number of hit/miss counter stripes: enough that two
+// cores rarely count in the same one at once, few enough (4 KiB) to stay
+// in cache.
+const lookupStripes = 64
+
+// lookupCounter is one stripe, alone on its cache line.
+type lookupCounter struct {
+	hits, misses atomic.Int64
+	_            [48]byte
+}
+
 // CountHit counts a keyspace hit in slot s.
-func (ks *Keyspace) CountHit(s int) { ks.shards[s].hits.Add(1) }
+func (ks *Keyspace) CountHit(s int) { ks.lookups[s%lookupStripes].hits.Add(1) }
 
 // CountMiss counts a keyspace miss in slot s.
-func (ks *Keyspace) CountMiss(s int) { ks.shards[s].misses.Add(1) }
+func (ks *Keyspace) CountMiss(s int) { ks.lookups[s%lookupStripes].misses.Add(1) }
 
 // HitsMisses returns the keyspace hits and misses summed over all slots.
 func (ks *Keyspace) HitsMisses() (hits, misses int64) {
-	for i := range ks.shards {
-		hits += ks.shards[i].hits.Load()
-		misses += ks.shards[i].misses.Load()
+	for i := range ks.lookups {
+		hits += ks.lookups[i].hits.Load()
+		misses += ks.lookups[i].misses.Load()
 	}
 	return hits, misses
 }
 
 // ResetHitsMisses zeroes the counters (CONFIG RESETSTAT).
 func (ks *Keyspace) ResetHitsMisses() {
-	for i := range ks.shards {
-		ks.shards[i].hits.Store(0)
-		ks.shards[i].misses.Store(0)
+	for i := range ks.lookups {
+		ks.lookups[i].hits.Store(0)
+		ks.lookups[i].misses.Store(0)
 	}
 }
 

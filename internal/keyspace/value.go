@@ -245,3 +245,17 @@ func (v Value) WithLRU(lru uint32) Value {
 	v.meta = v.meta&^lruMask | lru&lruMask
 	return v
 }
+
+// touch loads the first byte v refers to, when it refers to any, for
+// Keyspace.Prefetch.
+func (v Value) touch() byte {
+	if v.ptr == nil {
+		return 0
+	}
+	if v.Type() == TypeString && v.n == 0 {
+		if e := v.StrEncoding(); e == EncRaw || e == EncEmbstr {
+			return 0 // an empty string's pointer need not point into it
+		}
+	}
+	return *(*byte)(v.ptr)
+}

@@ -135,6 +135,22 @@ func (r *RequestReader) ReadBuffered() ([][]byte, error) {
 	}
 }
 
+// Pos returns the position of the next unparsed byte. Right after
+// ReadBuffered returned a command it is where the next command starts, a
+// position Rewind can return to as long as no read happened since.
+func (r *RequestReader) Pos() int { return r.r }
+
+// Rewind makes the reader parse again from pos, a position Pos returned
+// after a complete command, with no read since: an event loop that parsed
+// a batch of commands ahead gives back those it did not run.
+func (r *RequestReader) Rewind(pos int) {
+	r.r = pos
+	r.inMultibulk = false
+	r.mbLeft = 0
+	r.bulkLen = -1
+	r.argOffs = r.argOffs[:0]
+}
+
 // FillOnce makes room and reads from the underlying reader once, without
 // calling OnFill. It returns the reader's error (the caller's
 // "would block" error included) or ErrQueryBufferLimit.

@@ -178,3 +178,44 @@ func FuzzReplyReader(f *testing.F) {
 		}
 	})
 }
+
+// An event loop parses commands ahead and rewinds to give back those it did
+// not run, including after a command whose tail had not arrived yet.
+func TestRewind(t *testing.T) {
+	pr, pw := io.Pipe()
+	rd := NewRequestReader(pr)
+	go func() {
+		pw.Write([]byte("*2\r\n$3\r\nGET\r\n$1\r\na\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1"))
+	}()
+	if err := rd.FillOnce(); err != nil {
+		t.Fatal(err)
+	}
+	var marks []int
+	for {
+		args, err := rd.ReadBuffered()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if args == nil {
+			break
+		}
+		marks = append(marks, rd.Pos())
+	}
+	if len(marks) != 2 {
+		t.Fatalf("parsed %d complete commands, want 2", len(marks))
+	}
+	// The third command is half parsed; rewind to after the first.
+	rd.Rewind(marks[0])
+	go func() { pw.Write([]byte("\r\nb\r\n")) }()
+	var got []string
+	for len(got) < 2 {
+		args, err := rd.ReadCommand()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(bytes.Join(args, []byte("|"))))
+	}
+	if want := "PING,GET|b"; strings.Join(got, ",") != want {
+		t.Fatalf("after rewind: %q, want %q", got, want)
+	}
+}

@@ -93,6 +93,7 @@ type Client struct {
 	loopFD    int
 	loopState atomic.Int32   // loopIdle, loopBusy or loopEvicted
 	onRunner  bool           // being served by its loop's runner right now
+	batch     cmdBatch       // commands parsed ahead (batch.go)
 	blocking  *blockedClient // registered by the running command
 }
 

@@ -279,31 +279,36 @@ func (l *eventLoop) handle(c *Client, gen uint64) (replaced bool) {
 	}
 	c.srv.stats.netInput.Add(int64(c.rd.LastRead()))
 	for {
-		c.rd.Unauthenticated = !c.authenticated
-		args, err := c.rd.ReadBuffered()
+		n, err := c.readBatch()
+		for i := 0; i < n; i++ {
+			c.lastSeen.Store(c.srv.coarseMs.Load())
+			c.process(c.batch.command(i))
+			if !l.isRunner(gen) {
+				// The goroutine that now owns the client reads the rest.
+				c.rd.Rewind(c.batch.marks[i])
+				c.batch.reset()
+				return true
+			}
+			if c.closeAfter || c.killed.Load() {
+				c.flush()
+				l.closeClient(c)
+				return false
+			}
+			if len(c.ctx.Out) > 64*1024 && !c.flush() {
+				l.closeClient(c)
+				return false
+			}
+		}
 		if err != nil {
 			c.protocolError(err)
 			l.closeClient(c)
 			return false
 		}
-		if args == nil {
+		if n == 0 {
 			break
 		}
-		c.lastSeen.Store(c.srv.coarseMs.Load())
-		c.process(args)
-		if !l.isRunner(gen) {
-			return true
-		}
-		if c.closeAfter || c.killed.Load() {
-			c.flush()
-			l.closeClient(c)
-			return false
-		}
-		if len(c.ctx.Out) > 64*1024 && !c.flush() {
-			l.closeClient(c)
-			return false
-		}
 	}
+	c.batch.reset()
 	if !c.flush() {
 		l.closeClient(c)
 		return false

@@ -1,0 +1,98 @@
+package server
+
+import (
+	"github.com/reefkv/reef/internal/command"
+	"github.com/reefkv/reef/internal/keyspace"
+	"github.com/reefkv/reef/internal/slot"
+)
+
+// An event loop parses the commands of one read ahead, in a batch, so that
+// the keyspace can prefetch the keys of all of them at once before the
+// first runs (keyspace.Prefetch): a pipelined batch then waits for its
+// cache misses together instead of one after another.
+//
+// Parsing ahead must not change what the commands mean. The batch ends
+// after the first command that is not a plain keyed command (AUTH, HELLO,
+// RESET, CONFIG SET and SELECT change how the next commands are parsed or
+// which keys they name), and is a single command for a client that has not
+// authenticated. When a command of the batch hands the client over to
+// another goroutine (it blocks, waits or the runner is replaced), the
+// reader is rewound to the next command, which that goroutine then reads.
+
+// batchMax is the most commands parsed ahead at once.
+const batchMax = 32
+
+// cmdBatch is the commands parsed from one read, in order.
+type cmdBatch struct {
+	args  [][]byte // every command's arguments, one command after the other
+	ends  []int    // command i's arguments end at ends[i] in args
+	marks []int    // the reader's position after command i
+	keys  [][]byte // keys to prefetch, at most keyspace.PrefetchMax
+	slots []int    // the slot of each of keys
+}
+
+func (b *cmdBatch) reset() {
+	clear(b.args) // do not keep the read buffer's slices reachable
+	b.args, b.ends, b.marks = b.args[:0], b.ends[:0], b.marks[:0]
+	clear(b.keys)
+	b.keys, b.slots = b.keys[:0], b.slots[:0]
+}
+
+// command returns the arguments of command i.
+func (b *cmdBatch) command(i int) [][]byte {
+	start := 0
+	if i > 0 {
+		start = b.ends[i-1]
+	}
+	return b.args[start:b.ends[i]:b.ends[i]]
+}
+
+// readBatch parses the complete commands already read, up to batchMax,
+// into c.batch, and prefetches their keys. It returns how many it parsed
+// and the protocol error met after them, if any.
+func (c *Client) readBatch() (int, error) {
+	b := &c.batch
+	b.reset()
+	var err error
+	for len(b.ends) < batchMax {
+		c.rd.Unauthenticated = !c.authenticated
+		var args [][]byte
+		args, err = c.rd.ReadBuffered()
+		if err != nil || args == nil {
+			break
+		}
+		b.args = append(b.args, args...)
+		b.ends = append(b.ends, len(b.args))
+		b.marks = append(b.marks, c.rd.Pos())
+		if !c.authenticated || !b.addKeys(c.srv.table.Lookup(args[0]), args) {
+			break
+		}
+	}
+	if len(b.keys) > 1 {
+		c.srv.ks.Prefetch(c.db, b.keys, b.slots)
+	}
+	return len(b.ends), err
+}
+
+// addKeys adds the keys of a command to prefetch and reports whether the
+// command is a plain keyed one, after which the batch may go on. Key
+// positions come from the command's first/last/step triple, which is all a
+// prefetch needs.
+func (b *cmdBatch) addKeys(spec *command.Spec, args [][]byte) bool {
+	if spec == nil || spec.Handler == nil || spec.Subs != nil || spec.FirstKey <= 0 {
+		return false
+	}
+	if (spec.Arity > 0 && spec.Arity != len(args)) || len(args) < -spec.Arity {
+		return false
+	}
+	last := spec.LastKey
+	if last < 0 {
+		last += len(args)
+	}
+	step := max(spec.Step, 1)
+	for i := spec.FirstKey; i <= last && i < len(args) && len(b.keys) < keyspace.PrefetchMax; i += step {
+		b.keys = append(b.keys, args[i])
+		b.slots = append(b.slots, slot.Of(args[i]))
+	}
+	return true
+}
