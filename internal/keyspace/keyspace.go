@@ -33,7 +33,9 @@ type shardFields struct {
 	// volatile is the number of keys with an expiry in this slot across all
 	// databases, so the active expiry cycle skips slots without any
 	// without taking their locks, and lookups skip the expiry table.
-	volatile atomic.Int64
+	volatile atomic.Int32
+	// ndead is len(dead), here so that Unlock reads no other line.
+	ndead int32
 	// db0 is database 0, kept inline: it is the only database in cluster
 	// mode and the common one otherwise, and every indirection on the
 	// lookup path is a cache miss.
@@ -125,7 +127,7 @@ func (ks *Keyspace) Lock(s int) {
 // Unlock releases slot s's lock.
 func (ks *Keyspace) Unlock(s int) {
 	sh := &ks.shards[s]
-	if len(sh.dead) > 0 {
+	if sh.ndead > 0 {
 		sh.reap()
 	}
 	sh.mu.Unlock()
@@ -144,6 +146,7 @@ func (sh *Shard) reap() {
 	}
 	clear(sh.dead)
 	sh.dead = sh.dead[:0]
+	sh.ndead = 0
 }
 
 // TryLock takes slot s's lock if it is free and reports whether it did. It
@@ -333,7 +336,7 @@ func (ks *Keyspace) Delete(db, s int, key []byte) bool {
 	// Only an entry lazy expiry left in place during this lock hold is
 	// dead, and such entries are listed in dead: look before deleting only
 	// then, so that a DEL costs one lookup.
-	if len(ks.shards[s].dead) > 0 {
+	if ks.shards[s].ndead > 0 {
 		if p := t.Keys.GetBytes(key); p != nil && p.Dead() {
 			return false
 		}
@@ -371,6 +374,7 @@ func (ks *Keyspace) ExpireDelete(db, s int, key []byte) bool {
 	}
 	sh.count[db].Add(-1)
 	sh.dead = append(sh.dead, deadEntry{db: db, key: e.Key})
+	sh.ndead++
 	return true
 }
 
@@ -417,7 +421,7 @@ func (ks *Keyspace) Persist(db, s int, key []byte) bool {
 
 // Volatile returns the number of keys with an expiry in slot s, across
 // databases. Safe without the lock.
-func (ks *Keyspace) Volatile(s int) int64 { return ks.shards[s].volatile.Load() }
+func (ks *Keyspace) Volatile(s int) int64 { return int64(ks.shards[s].volatile.Load()) }
 
 // FlushSlot empties slot s in database db and returns how many keys it held.
 // REQUIRES: slot s locked.
@@ -428,7 +432,7 @@ func (ks *Keyspace) FlushSlot(db, s int) int64 {
 		return 0
 	}
 	n := int64(t.Keys.Len())
-	sh.volatile.Add(-int64(t.Expires.Len()))
+	sh.volatile.Add(-int32(t.Expires.Len()))
 	if db == 0 {
 		sh.db0 = Table{}
 	} else {

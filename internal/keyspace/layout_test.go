@@ -15,11 +15,12 @@ func TestShardLayout(t *testing.T) {
 		t.Fatalf("Shard is %d bytes, not a whole number of cache lines", n)
 	}
 	keys := unsafe.Offsetof(sh.db0) + unsafe.Offsetof(sh.db0.Keys)
-	// The lock, the volatile count and the two slices Dict.find reads
+	// The lock, the volatile and dead counts and the two slices Dict.find reads
 	// (its index and its first entries) end within the first line.
 	hot := []uintptr{
 		unsafe.Offsetof(sh.mu) + unsafe.Sizeof(sh.mu),
 		unsafe.Offsetof(sh.volatile) + unsafe.Sizeof(sh.volatile),
+		unsafe.Offsetof(sh.ndead) + unsafe.Sizeof(sh.ndead),
 		keys + dict.HotHeaderSize,
 	}
 	for i, off := range hot {

@@ -29,6 +29,7 @@ type cmdBatch struct {
 	marks []int    // the reader's position after command i
 	keys  [][]byte // keys to prefetch, at most keyspace.PrefetchMax
 	slots []int    // the slot of each of keys
+	next  int      // keys[next] is the next key slotOf expects
 }
 
 func (b *cmdBatch) reset() {
@@ -36,6 +37,22 @@ func (b *cmdBatch) reset() {
 	b.args, b.ends, b.marks = b.args[:0], b.ends[:0], b.marks[:0]
 	clear(b.keys)
 	b.keys, b.slots = b.keys[:0], b.slots[:0]
+	b.next = 0
+}
+
+// slotOf returns the slot of key, a command argument. The commands of a
+// batch ask for their keys' slots in the order readBatch collected them,
+// so the slot computed there is reused when key is that very argument
+// (same bytes by address); any other key is hashed.
+func (b *cmdBatch) slotOf(key []byte) int {
+	if b.next < len(b.keys) {
+		k := b.keys[b.next]
+		if len(k) == len(key) && (len(k) == 0 || &k[0] == &key[0]) {
+			b.next++
+			return b.slots[b.next-1]
+		}
+	}
+	return slot.Of(key)
 }
 
 // command returns the arguments of command i.

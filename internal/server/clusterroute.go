@@ -248,7 +248,7 @@ func (c *Client) scanKeys(sm *state.SlotMap, q *routeScan, spec *command.Spec, a
 	c.keyPos = keys
 	for _, pos := range keys {
 		key := args[pos]
-		ks := slot.Of(key)
+		ks := c.batch.slotOf(key)
 		if q.first == nil {
 			q.first, q.slot = key, ks
 			q.owner = sm.Owners[ks]

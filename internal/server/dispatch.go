@@ -5,11 +5,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reefkv/reef/internal/clock"
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/repl"
 	"github.com/reefkv/reef/internal/resp"
-	"github.com/reefkv/reef/internal/slot"
 )
 
 // process runs one command the way Redis's processCommand does: look it up,
@@ -204,8 +204,8 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 	ctx.Cfg = cfg
 	ctx.Proto = c.proto
 	ctx.DB = c.db
-	start := time.Now()
-	ctx.Now = start.UnixMilli()
+	start := clock.Mono()
+	ctx.Now = clock.UnixMilli(start)
 	mark := len(ctx.Out)
 	// CLIENT LIST shows the command being run ("cmd=client|list" for the
 	// client asking), as Redis sets lastcmd before calling it.
@@ -223,7 +223,7 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 	c.noteWriteOffset()
 	c.srv.drainPendingReady()
 
-	dur := time.Since(start)
+	dur := time.Duration(clock.Mono() - start)
 	if bc := c.blocking; bc != nil {
 		// The command parked the client on its keys (blocking.go): wait
 		// to be served, time out or be unblocked. Its reply was written to
@@ -292,7 +292,7 @@ func (c *Client) lockKeys(spec *command.Spec, args [][]byte) bool {
 	}
 	c.slots = c.slots[:0]
 	for _, k := range keys {
-		c.slots = append(c.slots, slot.Of(args[k]))
+		c.slots = append(c.slots, c.batch.slotOf(args[k]))
 	}
 	c.ctx.SeedSlot(args[keys[0]], c.slots[0])
 	if len(c.slots) > 1 {

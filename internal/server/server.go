@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/reefkv/reef/internal/clock"
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/keyspace"
@@ -442,6 +443,7 @@ func (s *Server) closeAllClients() {
 
 // updateLRUClock refreshes the 24-bit, one-second LRU clock.
 func (s *Server) updateLRUClock() {
+	clock.Resync()
 	now := time.Now()
 	s.lruClock.Store(uint32(now.Unix()) & (1<<24 - 1))
 	s.coarseMs.Store(now.UnixMilli())
