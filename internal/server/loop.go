@@ -224,7 +224,7 @@ func (l *eventLoop) run(gen uint64) {
 // replica stream, a Go-mode client) wait until the runtime's monitor takes
 // a P back, which takes up to 10 ms after a quiet spell.
 func (l *eventLoop) wait(events []unix.EpollEvent) (int, error) {
-	n, err := unix.EpollWait(l.epfd, events, 0)
+	n, err := epollPoll(l.epfd, events)
 	if n != 0 || (err != nil && err != unix.EINTR) || l.epollPoller == nil {
 		if n == 0 && err == nil {
 			return unix.EpollWait(l.epfd, events, -1)
@@ -233,7 +233,7 @@ func (l *eventLoop) wait(events []unix.EpollEvent) (int, error) {
 	}
 	perr := l.epollPoller.Read(func(fd uintptr) bool {
 		for {
-			n, err = unix.EpollWait(l.epfd, events, 0)
+			n, err = epollPoll(l.epfd, events)
 			if err != unix.EINTR {
 				return n != 0 || err != nil
 			}
