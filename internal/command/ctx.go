@@ -30,9 +30,19 @@ type Spec struct {
 	// walks like KEYS, SCAN, FLUSHALL) instead of having the server lock the
 	// slots of their keys.
 	SelfLocking bool
+	// Members names the arguments that are members or fields of the
+	// command's first key (SADD, HGET, ZSCORE...), so that a batch of such
+	// commands can prefetch them (keyspace.Prefetch).
+	Members MemberArgs
 
 	Stats Stats
 }
+
+// MemberArgs are the argument positions First, First+Step, ... (to the end
+// of the arguments; only First when Step is 0). First 0 means none. They
+// are a prefetch hint: an argument wrongly taken for a member costs a
+// little time, never a wrong result.
+type MemberArgs struct{ First, Step int }
 
 // FullName is "name" or "parent|name", as COMMAND and error messages print it.
 func (s *Spec) FullName() string { return s.Meta.Name }

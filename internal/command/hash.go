@@ -10,6 +10,13 @@ import (
 )
 
 // hashCommands returns the handlers of the hash family (Redis's t_hash.c).
+// hashMemberArgs are the field arguments of hash commands.
+var hashMemberArgs = map[string]MemberArgs{
+	"hset": {2, 2}, "hmset": {2, 2}, "hsetnx": {2, 0}, "hget": {2, 0},
+	"hexists": {2, 0}, "hstrlen": {2, 0}, "hincrby": {2, 0},
+	"hincrbyfloat": {2, 0}, "hdel": {2, 1}, "hmget": {2, 1},
+}
+
 func hashCommands() map[string]Handler {
 	return map[string]Handler{
 		"hset":         func(c *Ctx) { hsetCommand(c, false) },

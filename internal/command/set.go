@@ -11,6 +11,12 @@ import (
 )
 
 // setCommands returns the handlers of the set family (Redis's t_set.c).
+// setMemberArgs are the member arguments of set commands.
+var setMemberArgs = map[string]MemberArgs{
+	"sadd": {2, 1}, "srem": {2, 1}, "sismember": {2, 0}, "smismember": {2, 1},
+	"smove": {3, 0},
+}
+
 func setCommands() map[string]Handler {
 	return map[string]Handler{
 		"sadd":        saddCommand,

@@ -30,6 +30,8 @@ type Family struct {
 	// GetKeys gives key-finding procedures for commands whose keys the key
 	// specs cannot describe.
 	GetKeys map[string]func(args [][]byte) []int
+	// Members gives the member arguments of commands on collections.
+	Members map[string]MemberArgs
 }
 
 // DataFamilies returns the families implemented in this package.
@@ -38,10 +40,10 @@ func DataFamilies() []Family {
 		{Commands: stringCommands()},
 		{Commands: keyCommands(), SelfLocking: selfLockingCommands,
 			Subcommands: map[string]map[string]Handler{"object": objectSubcommands()}},
-		{Commands: hashCommands()},
+		{Commands: hashCommands(), Members: hashMemberArgs},
 		{Commands: listCommands()},
-		{Commands: setCommands()},
-		{Commands: zsetCommands()},
+		{Commands: setCommands(), Members: setMemberArgs},
+		{Commands: zsetCommands(), Members: zsetMemberArgs},
 		{Commands: sortCommands(), SelfLocking: sortSelfLocking, GetKeys: sortGetKeys},
 		{Commands: hllCommands()},
 	}
@@ -69,6 +71,9 @@ func NewTable(families ...Family) *Table {
 			s.SelfLocking = s.SelfLocking || f.SelfLocking[name]
 			if g := f.GetKeys[name]; g != nil {
 				s.GetKeys = g
+			}
+			if m, ok := f.Members[name]; ok {
+				s.Members = m
 			}
 		}
 		for parent, subs := range f.Subcommands {

@@ -16,6 +16,13 @@ import (
 
 // zsetCommands returns the handlers of the sorted-set family (Redis's
 // t_zset.c), blocking variants included.
+// zsetMemberArgs are the member arguments of sorted-set commands. For ZADD
+// the scores and options are taken too: harmless for a prefetch hint.
+var zsetMemberArgs = map[string]MemberArgs{
+	"zadd": {2, 1}, "zincrby": {3, 0}, "zscore": {2, 0}, "zrank": {2, 0},
+	"zrevrank": {2, 0}, "zrem": {2, 1}, "zmscore": {2, 1},
+}
+
 func zsetCommands() map[string]Handler {
 	return map[string]Handler{
 		"zadd":             func(c *Ctx) { zaddGeneric(c, 0) },

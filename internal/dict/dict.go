@@ -493,3 +493,25 @@ func (d *Dict[V]) ProbeEntry(h uint64) *Entry[V] {
 		}
 	}
 }
+
+// ProbeKey is ProbeEntry's key ("" when none), for callers that do not know
+// V (see Prefetcher).
+func (d *Dict[V]) ProbeKey(h uint64) string {
+	if e := d.ProbeEntry(h); e != nil {
+		return e.Key
+	}
+	return ""
+}
+
+// TouchHeader loads the dict's header, the first step of a prefetch when
+// the dict is reached through a pointer.
+func (d *Dict[V]) TouchHeader() uint64 { return uint64(len(d.index)) }
+
+// Prefetcher is the prefetch side of a Dict of any value type: the hash
+// table of a set, hash or sorted set, whose members a batch of commands is
+// about to look up.
+type Prefetcher interface {
+	TouchHeader() uint64
+	TouchBucket(h uint64) uint64
+	ProbeKey(h uint64) string
+}

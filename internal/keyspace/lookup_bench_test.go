@@ -32,6 +32,7 @@ func benchLookup(b *testing.B, n, batch int) {
 	order := rand.Perm(n)
 	bkeys := make([][]byte, batch)
 	bslots := make([]int, batch)
+	pf := &PrefetchBatch{Keys: bkeys, Slots: bslots}
 	b.ResetTimer()
 	for i := 0; i < b.N; i += batch {
 		for j := range batch {
@@ -39,7 +40,7 @@ func benchLookup(b *testing.B, n, batch int) {
 			bkeys[j], bslots[j] = keys[k], slots[k]
 		}
 		if batch > 1 {
-			ks.Prefetch(0, bkeys, bslots)
+			ks.Prefetch(0, pf)
 		}
 		for j := range batch {
 			s := bslots[j]

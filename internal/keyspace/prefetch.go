@@ -10,19 +10,42 @@ import (
 // to the misses a core can have in flight.
 const PrefetchMax = 32
 
-// Prefetch brings into the cache the lines that looking up keys (each in
-// the slot at the same position of slots) in database db will touch: the
-// slot's shard, the index word, the entry, the key and the value. A
-// pipelined batch of commands spends most of its lookup time waiting for
-// these misses one after the other; walked here for every key of the
-// batch at once, a step at a time, they overlap (a software form of
-// Valkey's batch prefetching).
+// PrefetchBatch is what a batch of commands is about to look up: keys, and
+// members (or fields) inside the values of some of them.
+type PrefetchBatch struct {
+	Keys  [][]byte
+	Slots []int // the slot of each of Keys
+	// Members[i] is looked up in the value of Keys[Owners[i]].
+	Members [][]byte
+	Owners  []int
+	// MemberDict returns the hash table holding a value's members, or nil
+	// (a string, a list, a compact encoding). It runs with the value's slot
+	// locked.
+	MemberDict func(v Value) dict.Prefetcher
+}
+
+// Reset empties b, keeping its storage and MemberDict.
+func (b *PrefetchBatch) Reset() {
+	clear(b.Keys)
+	clear(b.Members)
+	b.Keys, b.Slots, b.Members, b.Owners = b.Keys[:0], b.Slots[:0], b.Members[:0], b.Owners[:0]
+}
+
+// Prefetch brings into the cache the lines that looking up b's keys in
+// database db, and b's members in their values, will touch: the slot's
+// shard, the index word, the entry, the key and the value; then the
+// member table's header, index word, entry and member bytes. A pipelined
+// batch of commands spends most of its lookup time waiting for these
+// misses one after the other; walked here for every key of the batch at
+// once, a step at a time, they overlap (a software form of Valkey's batch
+// prefetching).
 //
 // It only reads, and only what it may: each slot's lock is taken with
-// TryLock (a busy slot is skipped) and held until the walk ends. Keys past
-// PrefetchMax are ignored. The return value only keeps the loads from
-// being optimized away.
-func (ks *Keyspace) Prefetch(db int, keys [][]byte, slots []int) uint64 {
+// TryLock (a busy slot is skipped) and held until the walk ends. Keys and
+// members past PrefetchMax are ignored. The return value only keeps the
+// loads from being optimized away.
+func (ks *Keyspace) Prefetch(db int, b *PrefetchBatch) uint64 {
+	keys, slots := b.Keys, b.Slots
 	n := min(len(keys), len(slots), PrefetchMax)
 	var (
 		sink    uint64
@@ -77,9 +100,52 @@ func (ks *Keyspace) Prefetch(db int, keys [][]byte, slots []int) uint64 {
 			sink += uint64(e.Val.touch())
 		}
 	}
+	if len(b.Members) > 0 && b.MemberDict != nil {
+		sink += prefetchMembers(b, entries[:n])
+	}
 	for i := 0; i < n; i++ {
 		if locked[i] {
 			ks.shards[slots[i]].mu.Unlock()
+		}
+	}
+	return sink
+}
+
+// prefetchMembers walks the member lookups of b in the values entries
+// hold, a step at a time as Prefetch does for keys. REQUIRES: the slots of
+// entries locked.
+func prefetchMembers(b *PrefetchBatch, entries []*dict.Entry[Value]) uint64 {
+	m := min(len(b.Members), len(b.Owners), PrefetchMax)
+	var (
+		sink   uint64
+		tables [PrefetchMax]dict.Prefetcher
+		hashes [PrefetchMax]uint64
+		found  [PrefetchMax]string
+	)
+	for j := 0; j < m; j++ {
+		o := b.Owners[j]
+		if o < 0 || o >= len(entries) || entries[o] == nil || entries[o].Val.Dead() {
+			continue
+		}
+		if t := b.MemberDict(entries[o].Val); t != nil {
+			tables[j] = t
+			sink += t.TouchHeader()
+		}
+	}
+	for j := 0; j < m; j++ {
+		if tables[j] != nil {
+			hashes[j] = dict.HashBytes(b.Members[j])
+			sink += tables[j].TouchBucket(hashes[j])
+		}
+	}
+	for j := 0; j < m; j++ {
+		if tables[j] != nil {
+			found[j] = tables[j].ProbeKey(hashes[j])
+		}
+	}
+	for j := 0; j < m; j++ {
+		if len(found[j]) > 0 {
+			sink += uint64(*unsafe.StringData(found[j]))
 		}
 	}
 	return sink

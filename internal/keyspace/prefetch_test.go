@@ -4,7 +4,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
+	"github.com/reefkv/reef/internal/dict"
 	"github.com/reefkv/reef/internal/slot"
 )
 
@@ -25,13 +27,39 @@ func TestPrefetchLeavesLocksAndValues(t *testing.T) {
 	put("int", IntValue(42))
 	put("{t}a", NewString([]byte("a")))
 	put("{t}b", NewString([]byte("b"))) // same slot as {t}a
+	// A collection whose member table the prefetch walks: a set stand-in.
+	members := &dict.Dict[struct{}]{}
+	for i := 0; i < 100; i++ {
+		members.Set("m"+strconv.Itoa(i), struct{}{})
+	}
+	put("coll", CollectionValue(TypeSet, unsafe.Pointer(members)))
 	for i := 0; i < 2*PrefetchMax; i++ {
 		put("k"+strconv.Itoa(i), NewString([]byte(strconv.Itoa(i))))
 	}
 	keys = append(keys, []byte("missing"), []byte("{t}missing"))
 	slots := make([]int, len(keys))
+	coll := 0
 	for i, k := range keys {
 		slots[i] = slot.Of(k)
+		if string(k) == "coll" {
+			coll = i
+		}
+	}
+	memberDict := func(v Value) dict.Prefetcher {
+		if v.Type() != TypeSet {
+			return nil
+		}
+		return (*dict.Dict[struct{}])(v.Ptr())
+	}
+	batch := func(n int) *PrefetchBatch {
+		b := &PrefetchBatch{Keys: keys[:n], Slots: slots[:n], MemberDict: memberDict}
+		for _, m := range []string{"m1", "m99", "nope", ""} {
+			b.Members = append(b.Members, []byte(m))
+			b.Owners = append(b.Owners, coll)
+		}
+		b.Members = append(b.Members, []byte("m2"))
+		b.Owners = append(b.Owners, 0) // a string: no member table
+		return b
 	}
 
 	busy := slot.OfString("k3")
@@ -40,9 +68,9 @@ func TestPrefetchLeavesLocksAndValues(t *testing.T) {
 	go func() {
 		defer close(done)
 		for db := 0; db < 3; db++ { // databases 1 and 2 have no tables
-			ks.Prefetch(db, keys, slots)
-			ks.Prefetch(db, keys[:1], slots[:1])
-			ks.Prefetch(db, nil, nil)
+			ks.Prefetch(db, batch(len(keys)))
+			ks.Prefetch(db, batch(1)) // members of keys not in the batch
+			ks.Prefetch(db, &PrefetchBatch{})
 		}
 	}()
 	select {
@@ -69,6 +97,10 @@ func TestPrefetchLeavesLocksAndValues(t *testing.T) {
 		case name == "missing" || name == "{t}missing":
 			if v != nil {
 				t.Errorf("%q appeared", name)
+			}
+		case name == "coll":
+			if v == nil || v.Type() != TypeSet || members.Len() != 100 {
+				t.Errorf("collection changed")
 			}
 		case name == "int":
 			if v == nil || !v.IsInt() || v.Int() != 42 {

@@ -4,6 +4,7 @@ import (
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/keyspace"
 	"github.com/reefkv/reef/internal/slot"
+	"github.com/reefkv/reef/internal/types"
 )
 
 // An event loop parses the commands of one read ahead, in a batch, so that
@@ -27,16 +28,15 @@ type cmdBatch struct {
 	args  [][]byte // every command's arguments, one command after the other
 	ends  []int    // command i's arguments end at ends[i] in args
 	marks []int    // the reader's position after command i
-	keys  [][]byte // keys to prefetch, at most keyspace.PrefetchMax
-	slots []int    // the slot of each of keys
-	next  int      // keys[next] is the next key slotOf expects
+	// What to prefetch: at most keyspace.PrefetchMax keys and members.
+	pf   keyspace.PrefetchBatch
+	next int // pf.Keys[next] is the next key slotOf expects
 }
 
 func (b *cmdBatch) reset() {
 	clear(b.args) // do not keep the read buffer's slices reachable
 	b.args, b.ends, b.marks = b.args[:0], b.ends[:0], b.marks[:0]
-	clear(b.keys)
-	b.keys, b.slots = b.keys[:0], b.slots[:0]
+	b.pf.Reset()
 	b.next = 0
 }
 
@@ -45,11 +45,11 @@ func (b *cmdBatch) reset() {
 // so the slot computed there is reused when key is that very argument
 // (same bytes by address); any other key is hashed.
 func (b *cmdBatch) slotOf(key []byte) int {
-	if b.next < len(b.keys) {
-		k := b.keys[b.next]
+	if b.next < len(b.pf.Keys) {
+		k := b.pf.Keys[b.next]
 		if len(k) == len(key) && (len(k) == 0 || &k[0] == &key[0]) {
 			b.next++
-			return b.slots[b.next-1]
+			return b.pf.Slots[b.next-1]
 		}
 	}
 	return slot.Of(key)
@@ -85,16 +85,17 @@ func (c *Client) readBatch() (int, error) {
 			break
 		}
 	}
-	if len(b.keys) > 1 {
-		c.srv.ks.Prefetch(c.db, b.keys, b.slots)
+	if len(b.pf.Keys)+len(b.pf.Members) > 1 {
+		b.pf.MemberDict = types.MemberDict
+		c.srv.ks.Prefetch(c.db, &b.pf)
 	}
 	return len(b.ends), err
 }
 
-// addKeys adds the keys of a command to prefetch and reports whether the
-// command is a plain keyed one, after which the batch may go on. Key
-// positions come from the command's first/last/step triple, which is all a
-// prefetch needs.
+// addKeys adds the keys of a command, and the members it names in its
+// first key's value, to prefetch, and reports whether the command is a
+// plain keyed one, after which the batch may go on. Key positions come from
+// the command's first/last/step triple, which is all a prefetch needs.
 func (b *cmdBatch) addKeys(spec *command.Spec, args [][]byte) bool {
 	if spec == nil || spec.Handler == nil || spec.Subs != nil || spec.FirstKey <= 0 {
 		return false
@@ -102,14 +103,26 @@ func (b *cmdBatch) addKeys(spec *command.Spec, args [][]byte) bool {
 	if (spec.Arity > 0 && spec.Arity != len(args)) || len(args) < -spec.Arity {
 		return false
 	}
+	pf := &b.pf
+	owner := len(pf.Keys)
 	last := spec.LastKey
 	if last < 0 {
 		last += len(args)
 	}
 	step := max(spec.Step, 1)
-	for i := spec.FirstKey; i <= last && i < len(args) && len(b.keys) < keyspace.PrefetchMax; i += step {
-		b.keys = append(b.keys, args[i])
-		b.slots = append(b.slots, slot.Of(args[i]))
+	for i := spec.FirstKey; i <= last && i < len(args) && len(pf.Keys) < keyspace.PrefetchMax; i += step {
+		pf.Keys = append(pf.Keys, args[i])
+		pf.Slots = append(pf.Slots, slot.Of(args[i]))
+	}
+	if m := spec.Members; m.First > 0 && owner < len(pf.Keys) {
+		step := m.Step
+		if step <= 0 {
+			step = len(args) // the first only
+		}
+		for i := m.First; i < len(args) && len(pf.Members) < keyspace.PrefetchMax; i += step {
+			pf.Members = append(pf.Members, args[i])
+			pf.Owners = append(pf.Owners, owner)
+		}
 	}
 	return true
 }

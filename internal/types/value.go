@@ -3,6 +3,7 @@ package types
 import (
 	"unsafe"
 
+	"github.com/reefkv/reef/internal/dict"
 	"github.com/reefkv/reef/internal/keyspace"
 )
 
@@ -40,4 +41,26 @@ func ZSetValue(z *ZSet) keyspace.Value {
 // ListValue wraps l in a keyspace value.
 func ListValue(l *List) keyspace.Value {
 	return keyspace.CollectionValue(keyspace.TypeList, unsafe.Pointer(l))
+}
+
+// MemberDict returns the hash table holding the members of a set, the
+// fields of a hash or the members of a sorted set, or nil for other values
+// and for the compact encodings, for keyspace.Prefetch. REQUIRES: v's slot
+// locked.
+func MemberDict(v keyspace.Value) dict.Prefetcher {
+	switch v.Type() {
+	case keyspace.TypeSet:
+		if s := SetOf(&v); s.ht != nil {
+			return s.ht
+		}
+	case keyspace.TypeHash:
+		if h := HashOf(&v); h.ht != nil {
+			return h.ht
+		}
+	case keyspace.TypeZSet:
+		if z := ZSetOf(&v); z.d != nil {
+			return z.d
+		}
+	}
+	return nil
 }
