@@ -25,9 +25,10 @@ const batchMax = 32
 
 // cmdBatch is the commands parsed from one read, in order.
 type cmdBatch struct {
-	args  [][]byte // every command's arguments, one command after the other
-	ends  []int    // command i's arguments end at ends[i] in args
-	marks []int    // the reader's position after command i
+	args  [][]byte        // every command's arguments, one command after the other
+	ends  []int           // command i's arguments end at ends[i] in args
+	marks []int           // the reader's position after command i
+	specs []*command.Spec // command i's table entry (nil: unknown)
 	// What to prefetch: at most keyspace.PrefetchMax keys and members.
 	pf   keyspace.PrefetchBatch
 	next int // pf.Keys[next] is the next key slotOf expects
@@ -36,6 +37,8 @@ type cmdBatch struct {
 func (b *cmdBatch) reset() {
 	clear(b.args) // do not keep the read buffer's slices reachable
 	b.args, b.ends, b.marks = b.args[:0], b.ends[:0], b.marks[:0]
+	clear(b.specs)
+	b.specs = b.specs[:0]
 	b.pf.Reset()
 	b.next = 0
 }
@@ -81,7 +84,9 @@ func (c *Client) readBatch() (int, error) {
 		b.args = append(b.args, args...)
 		b.ends = append(b.ends, len(b.args))
 		b.marks = append(b.marks, c.rd.Pos())
-		if !c.authenticated || !b.addKeys(c.srv.table.Lookup(args[0]), args) {
+		spec := c.srv.table.Lookup(args[0])
+		b.specs = append(b.specs, spec)
+		if !c.authenticated || !b.addKeys(spec, args) {
 			break
 		}
 	}

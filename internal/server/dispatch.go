@@ -32,7 +32,12 @@ func (c *Client) process(args [][]byte) {
 func (c *Client) processCommand(args [][]byte) {
 	s := c.srv
 	cfg := s.cfg.Get()
-	spec := s.table.Lookup(args[0])
+	spec := c.specHint
+	if spec != nil {
+		c.specHint = nil
+	} else {
+		spec = s.table.Lookup(args[0])
+	}
 	if spec != nil && spec.Subs != nil && len(args) >= 2 {
 		sub := spec.LookupSub(args[1])
 		if sub == nil {

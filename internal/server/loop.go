@@ -282,6 +282,7 @@ func (l *eventLoop) handle(c *Client, gen uint64) (replaced bool) {
 		n, err := c.readBatch()
 		for i := 0; i < n; i++ {
 			c.lastSeen.Store(c.srv.coarseMs.Load())
+			c.specHint = c.batch.specs[i]
 			c.process(c.batch.command(i))
 			if !l.isRunner(gen) {
 				// The goroutine that now owns the client reads the rest.
