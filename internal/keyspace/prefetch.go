@@ -94,9 +94,7 @@ func (ks *Keyspace) Prefetch(db int, b *PrefetchBatch) uint64 {
 	}
 	for i := 0; i < n; i++ {
 		if e := entries[i]; e != nil {
-			if len(e.Key) > 0 {
-				sink += uint64(*unsafe.StringData(e.Key))
-			}
+			sink += touchString(e.Key)
 			sink += uint64(e.Val.touch())
 		}
 	}
@@ -144,9 +142,7 @@ func prefetchMembers(b *PrefetchBatch, entries []*dict.Entry[Value]) uint64 {
 		}
 	}
 	for j := 0; j < m; j++ {
-		if len(found[j]) > 0 {
-			sink += uint64(*unsafe.StringData(found[j]))
-		}
+		sink += touchString(found[j])
 	}
 	return sink
 }
@@ -163,4 +159,14 @@ func (ks *Keyspace) holds(slots []int, locked []bool, i int) bool {
 		}
 	}
 	return false
+}
+
+// touchString loads the first and the last byte of s: a short key may
+// straddle two cache lines, and comparing it reads both.
+func touchString(s string) uint64 {
+	if len(s) == 0 {
+		return 0
+	}
+	p := unsafe.StringData(s)
+	return uint64(*p) + uint64(*(*byte)(unsafe.Add(unsafe.Pointer(p), len(s)-1)))
 }
