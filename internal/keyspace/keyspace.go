@@ -203,6 +203,14 @@ func (ks *Keyspace) UnlockAll() {
 // than 0 that never held a key. REQUIRES: slot s locked.
 func (ks *Keyspace) Table(db, s int) *Table { return ks.shards[s].table(db) }
 
+// hasExpiries reports whether t, one of the shard's tables, holds any
+// expiry. The shard's volatile count, on the line every lookup reads,
+// answers for the common case of a slot without any; t.Expires's header is
+// on another line. REQUIRES: mu held.
+func (sh *Shard) hasExpiries(t *Table) bool {
+	return sh.volatile.Load() != 0 && t.Expires.Len() > 0
+}
+
 // table returns database db's table, or nil for a database other than 0
 // that never held a key. REQUIRES: mu held.
 func (sh *Shard) table(db int) *Table {
@@ -319,7 +327,7 @@ func (ks *Keyspace) Put(db, s int, key []byte, v Value, keepTTL bool) bool {
 		return true
 	default:
 		*p = v
-		if !keepTTL && t.Expires.Len() > 0 && t.Expires.DeleteBytes(key) {
+		if !keepTTL && ks.shards[s].hasExpiries(t) && t.Expires.DeleteBytes(key) {
 			ks.shards[s].volatile.Add(-1)
 		}
 		return false
@@ -344,7 +352,7 @@ func (ks *Keyspace) Delete(db, s int, key []byte) bool {
 	if !t.Keys.DeleteBytes(key) {
 		return false
 	}
-	if t.Expires.Len() > 0 && t.Expires.DeleteBytes(key) {
+	if ks.shards[s].hasExpiries(t) && t.Expires.DeleteBytes(key) {
 		ks.shards[s].volatile.Add(-1)
 	}
 	ks.shards[s].count[db].Add(-1)
@@ -369,7 +377,7 @@ func (ks *Keyspace) ExpireDelete(db, s int, key []byte) bool {
 		return false
 	}
 	e.Val = Value{meta: makeMeta(typeDead, 0)}
-	if t.Expires.Len() > 0 && t.Expires.DeleteBytes(key) {
+	if sh.hasExpiries(t) && t.Expires.DeleteBytes(key) {
 		sh.volatile.Add(-1)
 	}
 	sh.count[db].Add(-1)
@@ -412,7 +420,7 @@ func (ks *Keyspace) SetExpire(db, s int, key []byte, when int64) {
 // REQUIRES: slot s locked.
 func (ks *Keyspace) Persist(db, s int, key []byte) bool {
 	t := ks.shards[s].table(db)
-	if t == nil || t.Expires.Len() == 0 || !t.Expires.DeleteBytes(key) {
+	if t == nil || !ks.shards[s].hasExpiries(t) || !t.Expires.DeleteBytes(key) {
 		return false
 	}
 	ks.shards[s].volatile.Add(-1)
