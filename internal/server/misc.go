@@ -64,11 +64,23 @@ func (p *pauseState) settle() {
 	}
 }
 
-func (p *pauseState) lift() {
+func (p *pauseState) lift() { p.restore(time.Time{}, false) }
+
+// saved returns the pause in force, for restore.
+func (p *pauseState) saved() (until time.Time, all bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.until = time.Time{}
-	p.all = false
+	return p.until, p.all
+}
+
+// restore puts back a pause saved before a temporary one (a SHUTDOWN's
+// wait for its replicas, when the shutdown then fails), waking the
+// waiting clients to look again.
+func (p *pauseState) restore(until time.Time, all bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.until = until
+	p.all = all
 	if p.changed != nil {
 		close(p.changed)
 	}

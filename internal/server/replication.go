@@ -507,7 +507,6 @@ func waitCommand(ctx *command.Ctx) {
 	if !ok {
 		return
 	}
-	c.yieldLoop() // WAIT waits: not on the event loop
 	ms, err := strconv.ParseInt(string(ctx.Args[2]), 10, 64)
 	if err != nil {
 		ctx.Err("ERR timeout is not an integer or out of range")
@@ -519,6 +518,15 @@ func waitCommand(ctx *command.Ctx) {
 	}
 	st := s.repl.Stream()
 	target := c.rp.woff
+	if !c.rp.woffInexact {
+		// First without waiting at all, as Redis does: a client whose
+		// writes the replicas already have stays on its event loop.
+		if got := s.repl.CountAcks(target); got >= n || c.multi != nil || ctx.DenyBlocking {
+			ctx.Int(int64(got))
+			return
+		}
+	}
+	c.yieldLoop() // WAIT waits: not on the event loop
 	if c.rp.woffInexact {
 		st.WaitDrained()
 		target = st.Offset()

@@ -5,6 +5,7 @@ package repl_test
 
 import (
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -519,5 +520,42 @@ func TestReplicaFlushallWithSavePoints(t *testing.T) {
 	}
 	if got := replica.do("DBSIZE"); got != "1" {
 		t.Fatalf("replica DBSIZE = %s, want 1", got)
+	}
+}
+
+// A SHUTDOWN that cannot save leaves the server up, and the write pause it
+// took to let its replicas catch up is lifted: writes go on at once, not
+// when shutdown-timeout runs out.
+func TestFailedShutdownResumesWrites(t *testing.T) {
+	for _, impl := range []string{"reef", "redis"} {
+		t.Run(impl, func(t *testing.T) {
+			start := reef
+			if impl == "redis" {
+				start = redis
+			}
+			master := start(t, "--shutdown-timeout", "120", "--enable-protected-configs", "yes")
+			replica := start(t)
+			replica.ok("REPLICAOF", "127.0.0.1", master.port())
+			master.ok("SET", "a", "1")
+			synced(t, master, replica)
+			// A dump directory that no longer exists: the save fails.
+			gone := t.TempDir() + "/gone"
+			if err := os.Mkdir(gone, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			master.ok("CONFIG", "SET", "dir", gone)
+			if err := os.Remove(gone); err != nil {
+				t.Fatal(err)
+			}
+			if got := master.do("SHUTDOWN", "SAVE"); got != "ERR Errors trying to SHUTDOWN. Check logs." {
+				t.Fatalf("SHUTDOWN SAVE with no dump directory: %q", got)
+			}
+			// Paused until shutdown-timeout, this would wait two minutes;
+			// the connection's 30 s deadline catches that.
+			master.ok("SET", "b", "2")
+			if got := replica.do("PING"); got != "PONG" {
+				t.Fatalf("replica: %q", got)
+			}
+		})
 	}
 }
