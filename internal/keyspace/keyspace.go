@@ -1,6 +1,7 @@
 package keyspace
 
 import (
+	mathbits "math/bits"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -73,8 +74,10 @@ type Keyspace struct {
 	// lookups counts keyspace hits and misses in stripes picked by slot:
 	// a counter in the shard would push the lookup's fields past one
 	// cache line, and one global counter would bounce between the cores.
-	lookups   [lookupStripes]lookupCounter
-	databases int
+	lookups [lookupStripes]lookupCounter
+	// volatileSlots has bit s set while slot s has a key with an expiry.
+	volatileSlots [slot.Count / 64]atomic.Uint64
+	databases     int
 	// sharedLRU is the LRU/LFU field of each of Redis's shared integer
 	// objects: every key holding such an integer reads and updates the
 	// same field, as in Redis, where they all point to one object.
@@ -328,7 +331,7 @@ func (ks *Keyspace) Put(db, s int, key []byte, v Value, keepTTL bool) bool {
 	default:
 		*p = v
 		if !keepTTL && ks.shards[s].hasExpiries(t) && t.Expires.DeleteBytes(key) {
-			ks.shards[s].volatile.Add(-1)
+			ks.addVolatile(s, -1)
 		}
 		return false
 	}
@@ -353,7 +356,7 @@ func (ks *Keyspace) Delete(db, s int, key []byte) bool {
 		return false
 	}
 	if ks.shards[s].hasExpiries(t) && t.Expires.DeleteBytes(key) {
-		ks.shards[s].volatile.Add(-1)
+		ks.addVolatile(s, -1)
 	}
 	ks.shards[s].count[db].Add(-1)
 	return true
@@ -378,7 +381,7 @@ func (ks *Keyspace) ExpireDelete(db, s int, key []byte) bool {
 	}
 	e.Val = Value{meta: makeMeta(typeDead, 0)}
 	if sh.hasExpiries(t) && t.Expires.DeleteBytes(key) {
-		sh.volatile.Add(-1)
+		ks.addVolatile(s, -1)
 	}
 	sh.count[db].Add(-1)
 	sh.dead = append(sh.dead, deadEntry{db: db, key: e.Key})
@@ -413,7 +416,7 @@ func (ks *Keyspace) SetExpire(db, s int, key []byte, when int64) {
 	// Share the key string the main table already holds.
 	e := t.Keys.GetEntry(string(key))
 	t.Expires.Set(e.Key, when)
-	ks.shards[s].volatile.Add(1)
+	ks.addVolatile(s, 1)
 }
 
 // Persist removes key's expiry and reports whether it had one.
@@ -423,8 +426,45 @@ func (ks *Keyspace) Persist(db, s int, key []byte) bool {
 	if t == nil || !ks.shards[s].hasExpiries(t) || !t.Expires.DeleteBytes(key) {
 		return false
 	}
-	ks.shards[s].volatile.Add(-1)
+	ks.addVolatile(s, -1)
 	return true
+}
+
+// addVolatile changes slot s's count of keys with an expiry by d, keeping
+// volatileSlots in step. REQUIRES: slot s locked (which orders the
+// transitions of one slot's bit).
+func (ks *Keyspace) addVolatile(s int, d int32) {
+	if d == 0 {
+		return
+	}
+	n := ks.shards[s].volatile.Add(d)
+	word, bit := &ks.volatileSlots[s/64], uint64(1)<<(s%64)
+	switch {
+	case n == d: // from none
+		word.Or(bit)
+	case n == 0:
+		word.And(^bit)
+	}
+}
+
+// NextVolatile returns the first slot from s on (wrapping around) with a
+// key that has an expiry, or -1 when there is none: the active expiry cycle
+// visits only those, without touching the other slots' shards.
+func (ks *Keyspace) NextVolatile(s int) int {
+	const words = len(ks.volatileSlots)
+	s %= slot.Count
+	w := s / 64
+	if bits := ks.volatileSlots[w].Load() >> (s % 64); bits != 0 {
+		return s + mathbits.TrailingZeros64(bits)
+	}
+	// The following words, ending with s's own again (its slots before s).
+	for i := 1; i <= words; i++ {
+		ww := (w + i) % words
+		if bits := ks.volatileSlots[ww].Load(); bits != 0 {
+			return ww*64 + mathbits.TrailingZeros64(bits)
+		}
+	}
+	return -1
 }
 
 // Volatile returns the number of keys with an expiry in slot s, across
@@ -440,7 +480,7 @@ func (ks *Keyspace) FlushSlot(db, s int) int64 {
 		return 0
 	}
 	n := int64(t.Keys.Len())
-	sh.volatile.Add(-int32(t.Expires.Len()))
+	ks.addVolatile(s, -int32(t.Expires.Len()))
 	if db == 0 {
 		sh.db0 = Table{}
 	} else {

@@ -1,6 +1,7 @@
 package keyspace
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/reefkv/reef/internal/slot"
@@ -115,5 +116,54 @@ func TestExpireDeleteKeepsOtherPointers(t *testing.T) {
 	}
 	if v := ks.Get(0, s, []byte("{t}a")); v == nil || string(v.Bytes()) != "new" {
 		t.Fatal("revived key lost at reap")
+	}
+}
+
+// The slots with expiries are found without visiting the others, in
+// order from any start, wrapping around, and leave the set when their
+// last expiry goes.
+func TestNextVolatile(t *testing.T) {
+	ks := New(2)
+	if got := ks.NextVolatile(0); got != -1 {
+		t.Fatalf("empty keyspace: %d", got)
+	}
+	keys := map[int][]byte{}
+	for _, s := range []int{5, 63, 64, 200, 16383} {
+		for i := 0; ; i++ {
+			k := []byte("k" + strconv.Itoa(i))
+			if slot.Of(k) == s {
+				keys[s] = k
+				break
+			}
+		}
+		ks.Lock(s)
+		ks.Put(1, s, keys[s], NewString([]byte("v")), false)
+		ks.SetExpire(1, s, keys[s], 1e15)
+		ks.Unlock(s)
+	}
+	for _, c := range [][2]int{{0, 5}, {5, 5}, {6, 63}, {64, 64}, {65, 200}, {201, 16383}, {16383, 16383}, {16384, 5}} {
+		if got := ks.NextVolatile(c[0]); got != c[1] {
+			t.Errorf("NextVolatile(%d) = %d, want %d", c[0], got, c[1])
+		}
+	}
+	for _, s := range []int{5, 63} {
+		ks.Lock(s)
+		ks.Persist(1, s, keys[s])
+		ks.Unlock(s)
+	}
+	ks.Lock(16383)
+	ks.Delete(1, 16383, keys[16383])
+	ks.Unlock(16383)
+	if got := ks.NextVolatile(201); got != 64 {
+		t.Errorf("after removals, NextVolatile(201) = %d, want 64 (wrapped)", got)
+	}
+	ks.Lock(200)
+	ks.FlushSlot(1, 200)
+	ks.Unlock(200)
+	ks.Lock(64)
+	ks.Put(1, 64, keys[64], NewString([]byte("w")), false) // drops the TTL
+	ks.Unlock(64)
+	if got := ks.NextVolatile(0); got != -1 {
+		t.Errorf("all expiries gone, NextVolatile = %d", got)
 	}
 }

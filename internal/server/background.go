@@ -83,10 +83,25 @@ func (s *Server) activeExpireCycle(cursor, hz int) int {
 			s.stats.expiredStalePerc.Store((cur + s.stats.expiredStalePerc.Load()*95) / 96)
 		}
 	}()
+	// Only the slots with expiries are visited (found in a bitmap, without
+	// touching the others' shards), each at most once per cycle.
+	processed := 0
 	for visited := 0; visited < slot.Count; visited++ {
-		sl := cursor
-		cursor = (cursor + 1) % slot.Count
-		if s.ks.Volatile(sl) == 0 || s.importingSlot(sl) {
+		next := s.ks.NextVolatile(cursor)
+		if next < 0 {
+			break
+		}
+		if next < cursor {
+			visited += slot.Count - cursor + next // wrapped around
+		} else {
+			visited += next - cursor
+		}
+		if visited >= slot.Count {
+			break
+		}
+		sl := next
+		cursor = (next + 1) % slot.Count
+		if s.importingSlot(sl) {
 			continue
 		}
 		for db := 0; db < dbs; db++ {
@@ -108,7 +123,7 @@ func (s *Server) activeExpireCycle(cursor, hz int) int {
 				}
 			}
 		}
-		if visited%64 == 0 && time.Now().After(deadline) {
+		if processed++; processed%64 == 0 && time.Now().After(deadline) {
 			s.stats.expiredTimeCapReached.Add(1)
 			break
 		}
