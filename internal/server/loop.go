@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/reefkv/reef/internal/clock"
 	"github.com/reefkv/reef/internal/resp"
 )
 
@@ -66,7 +67,7 @@ type eventLoop struct {
 	epollPoller syscall.RawConn
 
 	gen       atomic.Uint64 // the current runner's generation
-	busySince atomic.Int64  // unix ns when the runner took its current client; 0 when waiting
+	busySince atomic.Int64  // clock.Mono when the runner took its current client; 0 when waiting
 
 	mu    sync.Mutex
 	conns map[int32]*Client // by descriptor
@@ -252,7 +253,13 @@ func (l *eventLoop) wait(events []unix.EpollEvent) (int, error) {
 // client evicted), in which case the calling goroutine now owns the client.
 // REQUIRES: c.loopState moved to busy by the caller.
 func (l *eventLoop) handle(c *Client, gen uint64) (replaced bool) {
-	l.busySince.Store(time.Now().UnixNano())
+	l.busySince.Store(clock.Mono())
+	if l.srv.watchdogAsleep.Load() {
+		select {
+		case l.srv.watchdogWake <- struct{}{}:
+		default:
+		}
+	}
 	c.onRunner = true
 	defer func() {
 		if r := recover(); r != nil {
@@ -351,24 +358,60 @@ func (l *eventLoop) closeAll() {
 }
 
 // loopWatchdog replaces runners that have been busy with one client for
-// longer than stallLimit.
+// longer than stallLimit. After a few ticks with every loop idle it sleeps
+// until a runner takes a client: a node with nothing to do should not wake
+// up forty times a second (an idle cluster's CPU is mostly such wake-ups).
 func (s *Server) loopWatchdog() {
 	defer s.wg.Done()
 	t := time.NewTicker(stallLimit / 2)
 	defer t.Stop()
+	idleTicks := 0
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-t.C:
 		}
-		now := time.Now().UnixNano()
+		now := clock.Mono()
+		busy := false
 		for _, l := range s.loops {
-			if since := l.busySince.Load(); since != 0 && now-since > int64(stallLimit) {
-				l.takeover()
+			if since := l.busySince.Load(); since != 0 {
+				busy = true
+				if now-since > int64(stallLimit) {
+					l.takeover()
+				}
 			}
 		}
+		if busy {
+			idleTicks = 0
+			continue
+		}
+		if idleTicks++; idleTicks < 4 {
+			continue
+		}
+		// Asleep first, then look again: a runner stores busySince before
+		// it reads watchdogAsleep, so one of the two sees the other.
+		s.watchdogAsleep.Store(true)
+		if !s.anyLoopBusy() {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-s.watchdogWake:
+			}
+		}
+		s.watchdogAsleep.Store(false)
+		idleTicks = 0
+		t.Reset(stallLimit / 2)
 	}
+}
+
+func (s *Server) anyLoopBusy() bool {
+	for _, l := range s.loops {
+		if l.busySince.Load() != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // yieldLoop is called by code about to wait (a blocking command, WAIT,

@@ -63,7 +63,12 @@ type Server struct {
 	slowlog  slowlog
 	watches  watchRegistry
 	loops    []*eventLoop // event loops serving raw-mode clients (loop.go)
-	execMu   sync.Mutex   // serializes transactions holding whole-keyspace commands
+	// The loop watchdog sleeps while every loop is idle (loopWatchdog):
+	// watchdogAsleep says so, and a runner that takes a client wakes it
+	// through watchdogWake.
+	watchdogAsleep atomic.Bool
+	watchdogWake   chan struct{}
+	execMu         sync.Mutex // serializes transactions holding whole-keyspace commands
 	// blocked and pubsub are blocking commands (blocking.go) and Pub/Sub
 	// (pubsub.go); notifyCache is the parsed notify-keyspace-events.
 	blocked     blockRegistry
@@ -123,13 +128,14 @@ type shutdownRequest struct {
 // New builds a server from a loaded configuration. It does not listen yet.
 func New(cfg *config.Config, logOut *logging.Output) *Server {
 	s := &Server{
-		cfg:        config.NewLive(cfg, cfg.ConfigFile),
-		logOut:     logOut,
-		log:        logOut.Logger(),
-		ks:         keyspace.New(cfg.Databases),
-		clients:    map[uint64]*Client{},
-		startTime:  time.Now(),
-		shutdownCh: make(chan shutdownRequest, 1),
+		cfg:          config.NewLive(cfg, cfg.ConfigFile),
+		logOut:       logOut,
+		log:          logOut.Logger(),
+		ks:           keyspace.New(cfg.Databases),
+		clients:      map[uint64]*Client{},
+		startTime:    time.Now(),
+		shutdownCh:   make(chan shutdownRequest, 1),
+		watchdogWake: make(chan struct{}, 1),
 	}
 	s.table = command.NewTable(s.families()...)
 	s.registerMigrationCommands()

@@ -1,0 +1,62 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reefkv/reef/internal/resp"
+	"github.com/reefkv/reef/internal/testutil"
+)
+
+// A slow command does not stall the other clients of its event loop for
+// long: the loop watchdog gives them a new runner after 50 ms. With one
+// loop (GOMAXPROCS=1) every client shares the slow one's loop. The server
+// is first left idle long enough for the watchdog to go to sleep (it does
+// after four idle ticks of 25 ms), so that its wake-up is tested too.
+func TestSlowCommandDoesNotStallItsLoop(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "1")
+	p := testutil.StartReef(t, "--enable-debug-command", "yes")
+	// POPULATE itself is slow: its client leaves the loop for a goroutine
+	// of its own, so KEYS is sent on a fresh connection.
+	if v, err := testutil.MustDial(t, p.Addr()).Do("DEBUG", "POPULATE", "2000000"); err != nil || v.Text() != "OK" {
+		t.Fatalf("DEBUG POPULATE: %q %v", v.Text(), err)
+	}
+	slow := testutil.MustDial(t, p.Addr())
+	other := testutil.MustDial(t, p.Addr())
+	if v, err := other.Do("PING"); err != nil || v.Text() != "PONG" {
+		t.Fatalf("PING: %q %v", v.Text(), err)
+	}
+	time.Sleep(300 * time.Millisecond) // an idle spell: the watchdog sleeps
+
+	// KEYS over two million keys runs for far longer than 50 ms; matching
+	// none, its reply is small (a big one would leave the loop to be
+	// written, and end the test's measure late).
+	if err := slow.WriteRaw(resp.AppendCommand(nil, "KEYS", "nomatch:*")); err != nil {
+		t.Fatal(err)
+	}
+	keysDone := make(chan time.Time, 1)
+	go func() {
+		slow.SetDeadline(time.Now().Add(60 * time.Second))
+		v, err := slow.R.ReadReply()
+		if err != nil || v.Kind != resp.KindArray || len(v.Elems) != 0 {
+			t.Errorf("KEYS nomatch:*: %d keys, %v", len(v.Elems), err)
+		}
+		keysDone <- time.Now()
+	}()
+	// Wait until KEYS is running (CLIENT LIST on another connection shows
+	// it), then ask for a PONG on the same loop.
+	watcher := testutil.MustDial(t, p.Addr())
+	testutil.WaitFor(t, 20*time.Second, "KEYS running", func() bool {
+		v, err := watcher.Do("CLIENT", "LIST")
+		return err == nil && strings.Contains(v.Text(), " cmd=keys ")
+	})
+	v, err := other.Do("PING")
+	pong := time.Now()
+	if err != nil || v.Text() != "PONG" {
+		t.Fatalf("PING during KEYS: %q %v", v.Text(), err)
+	}
+	if done := <-keysDone; done.Before(pong) {
+		t.Fatalf("PING answered only after KEYS finished (%v after)", pong.Sub(done))
+	}
+}
