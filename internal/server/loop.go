@@ -216,22 +216,22 @@ func (l *eventLoop) run(gen uint64) {
 	}
 }
 
-// wait returns the loop's next ready events. It first looks without
-// waiting; when nothing is ready it parks the runner in the Go poller until
-// the epoll descriptor becomes readable. Blocking in epoll_wait(2) would
+// wait returns the loop's next ready events. It looks without waiting;
+// when nothing is ready it parks the runner in the Go poller until the
+// epoll descriptor becomes readable. Blocking in epoll_wait(2) would
 // cost one system call less, but a goroutine blocked in a system call keeps
 // its P: with every P inside an idle loop's epoll_wait, goroutines made
 // runnable meanwhile (a client's pub/sub writer, the cluster bus, a
 // replica stream, a Go-mode client) wait until the runtime's monitor takes
 // a P back, which takes up to 10 ms after a quiet spell.
 func (l *eventLoop) wait(events []unix.EpollEvent) (int, error) {
-	n, err := epollPoll(l.epfd, events)
-	if n != 0 || (err != nil && err != unix.EINTR) || l.epollPoller == nil {
-		if n == 0 && err == nil {
-			return unix.EpollWait(l.epfd, events, -1)
-		}
-		return n, err
+	if l.epollPoller == nil {
+		return unix.EpollWait(l.epfd, events, -1)
 	}
+	// The poller calls the function first and parks only when it finds
+	// nothing: one look before parking, not two.
+	var n int
+	var err error
 	perr := l.epollPoller.Read(func(fd uintptr) bool {
 		for {
 			n, err = epollPoll(l.epfd, events)
