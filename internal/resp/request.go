@@ -70,6 +70,9 @@ type RequestReader struct {
 
 	lastRead  int
 	totalRead int64
+	// gen changes whenever the buffer may have moved or a command was
+	// taken from it (see Gen).
+	gen uint64
 }
 
 // LastRead returns the bytes consumed by the last ReadCommand, counted from
@@ -137,11 +140,16 @@ func (r *RequestReader) ReadBuffered() ([][]byte, error) {
 
 // Pos returns the position of the next unparsed byte. Right after
 // ReadBuffered returned a command it is where the next command starts, a
-// position Rewind can return to as long as no read happened since.
+// position Rewind can return to while Gen has not changed.
 func (r *RequestReader) Pos() int { return r.r }
 
+// Gen changes each time a command is parsed or the buffer is made room in
+// (compacted, grown or emptied before a read): positions from Pos stay
+// valid for Rewind only while Gen is unchanged.
+func (r *RequestReader) Gen() uint64 { return r.gen }
+
 // Rewind makes the reader parse again from pos, a position Pos returned
-// after a complete command, with no read since: an event loop that parsed
+// after a complete command, Gen unchanged since: an event loop that parsed
 // a batch of commands ahead gives back those it did not run.
 func (r *RequestReader) Rewind(pos int) {
 	r.r = pos
@@ -187,6 +195,7 @@ func (r *RequestReader) parse() (args [][]byte, complete bool, err error) {
 		}
 		r.r += nl + 2
 		if n <= 0 {
+			r.gen++
 			return nil, true, nil
 		}
 		r.inMultibulk = true
@@ -238,6 +247,7 @@ func (r *RequestReader) parse() (args [][]byte, complete bool, err error) {
 	if cap(r.argOffs) > 4096 {
 		r.argOffs = nil // do not keep a huge offsets slice after one giant command
 	}
+	r.gen++
 	return r.args, true, nil
 }
 
@@ -260,6 +270,7 @@ func (r *RequestReader) parseInline() ([][]byte, bool, error) {
 	}
 	r.args = args
 	r.r += consumed
+	r.gen++
 	return args, true, nil
 }
 
@@ -292,6 +303,7 @@ func (r *RequestReader) fill() error {
 // makeRoom compacts the buffer, or grows it when the pending request fills
 // it.
 func (r *RequestReader) makeRoom() {
+	r.gen++
 	keepFrom := r.r
 	if r.inMultibulk {
 		keepFrom = r.cmdStart

@@ -205,6 +205,10 @@ func TestRewind(t *testing.T) {
 		t.Fatalf("parsed %d complete commands, want 2", len(marks))
 	}
 	// The third command is half parsed; rewind to after the first.
+	gen := rd.Gen()
+	if _, err := rd.ReadBuffered(); err != nil || rd.Gen() != gen {
+		t.Fatalf("a ReadBuffered that found no complete command changed Gen (%v)", err)
+	}
 	rd.Rewind(marks[0])
 	go func() { pw.Write([]byte("\r\nb\r\n")) }()
 	var got []string
@@ -217,5 +221,10 @@ func TestRewind(t *testing.T) {
 	}
 	if want := "PING,GET|b"; strings.Join(got, ",") != want {
 		t.Fatalf("after rewind: %q, want %q", got, want)
+	}
+	// Commands taken and reads made since move Gen on: positions from
+	// before are no longer valid.
+	if rd.Gen() == gen {
+		t.Fatalf("Gen unchanged after two commands and a read")
 	}
 }

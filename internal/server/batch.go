@@ -29,6 +29,7 @@ type cmdBatch struct {
 	ends  []int           // command i's arguments end at ends[i] in args
 	marks []int           // the reader's position after command i
 	specs []*command.Spec // command i's table entry (nil: unknown)
+	gen   uint64          // the reader's Gen when the batch was parsed
 	// What to prefetch: at most keyspace.PrefetchMax keys and members.
 	pf   keyspace.PrefetchBatch
 	next int // pf.Keys[next] is the next key slotOf expects
@@ -90,6 +91,7 @@ func (c *Client) readBatch() (int, error) {
 			break
 		}
 	}
+	b.gen = c.rd.Gen()
 	if len(b.pf.Keys)+len(b.pf.Members) > 1 {
 		b.pf.MemberDict = types.MemberDict
 		c.srv.ks.Prefetch(c.db, &b.pf)

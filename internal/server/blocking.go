@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -255,7 +256,7 @@ func (s *Server) serveKey(sl int, bk blockKey, owns func(int) bool, extra *[]int
 		if d := bc.req.Dst; d != nil {
 			ds := slot.Of(d)
 			if !owns(ds) {
-				if !s.ks.TryLock(ds) {
+				if !s.tryLockBriefly(ds) {
 					// The destination's slot is busy: let the client run its
 					// command again on its own goroutine.
 					if bc.state.CompareAndSwap(blkWaiting, blkRetry) {
@@ -526,4 +527,18 @@ func clientUnblock(ctx *command.Ctx) {
 		return
 	}
 	ctx.Int(0)
+}
+
+// tryLockBriefly is TryLock retried for a moment: a batch prefetch holds a
+// slot for a microsecond or two, and failing on it would send a blocked
+// client to run its command again, behind the clients blocked after it.
+// It never waits long (the caller holds other slots, out of order).
+func (s *Server) tryLockBriefly(sl int) bool {
+	for i := 0; i < 64; i++ {
+		if s.ks.TryLock(sl) {
+			return true
+		}
+		runtime.Gosched()
+	}
+	return false
 }

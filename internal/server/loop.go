@@ -292,8 +292,13 @@ func (l *eventLoop) handle(c *Client, gen uint64) (replaced bool) {
 			c.specHint = c.batch.specs[i]
 			c.process(c.batch.command(i))
 			if !l.isRunner(gen) {
-				// The goroutine that now owns the client reads the rest.
-				c.rd.Rewind(c.batch.marks[i])
+				// The goroutine that now owns the client reads the rest,
+				// from the next command on, unless the command read from
+				// the connection itself meanwhile (a slot export's
+				// session, which ends the batch).
+				if c.rd.Gen() == c.batch.gen {
+					c.rd.Rewind(c.batch.marks[i])
+				}
 				c.batch.reset()
 				return true
 			}

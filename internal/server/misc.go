@@ -79,6 +79,20 @@ func (p *pauseState) saved() (until time.Time, all bool) {
 func (p *pauseState) restore(until time.Time, all bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.restoreLocked(until, all)
+}
+
+// restoreIf is restore when the pause is still the temporary one, set to
+// (setUntil, setAll): a CLIENT PAUSE or UNPAUSE given meanwhile stands.
+func (p *pauseState) restoreIf(setUntil time.Time, setAll bool, until time.Time, all bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.until.Equal(setUntil) && p.all == setAll {
+		p.restoreLocked(until, all)
+	}
+}
+
+func (p *pauseState) restoreLocked(until time.Time, all bool) {
 	p.until = until
 	p.all = all
 	if p.changed != nil {

@@ -873,13 +873,14 @@ func typeMatches(cl *Client, typ string) bool {
 // shutdownWaitReplicas pauses writes and waits up to shutdown-timeout for
 // the replicas to acknowledge everything, as Redis 7.0's SHUTDOWN does
 // (SHUTDOWN NOW and FORCE skip it in Redis; Reef's SHUTDOWN ignores NOW).
-func (s *Server) shutdownWaitReplicas(cfg *config.Config) {
+func (s *Server) shutdownWaitReplicas(cfg *config.Config) (paused bool) {
 	if s.repl.IsReplica() || len(s.repl.Replicas()) == 0 || cfg.ShutdownTimeout <= 0 {
-		return
+		return false
 	}
 	timeout := time.Duration(cfg.ShutdownTimeout) * time.Second
 	s.pause.set(time.Now().Add(timeout), false)
 	s.repl.WaitReplicasForShutdown(timeout)
+	return true
 }
 
 // flushallSave is what FLUSHALL does with save points configured, as

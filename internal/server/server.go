@@ -406,15 +406,19 @@ func (s *Server) RequestShutdown(reason string, save, noSave bool) {
 func (s *Server) finishShutdown(req shutdownRequest) bool {
 	cfg := s.cfg.Get()
 	pausedUntil, pausedAll := s.pause.saved()
-	s.shutdownWaitReplicas(cfg)
+	paused := s.shutdownWaitReplicas(cfg)
+	setUntil, setAll := s.pause.saved()
 	s.log.Warn("User requested shutdown...")
 	if (len(cfg.Save) > 0 && !req.noSave) || req.save {
 		if err := s.saveOnShutdown(); err != nil {
 			s.log.Warn("Error trying to save the DB, can't exit.")
 			s.log.Warn("Errors trying to shut down the server. Check the logs for more information.")
 			// The server stays up: writes resume, as after Redis's
-			// unpauseActions(PAUSE_DURING_SHUTDOWN).
-			s.pause.restore(pausedUntil, pausedAll)
+			// unpauseActions(PAUSE_DURING_SHUTDOWN), unless a client
+			// paused or unpaused meanwhile.
+			if paused {
+				s.pause.restoreIf(setUntil, setAll, pausedUntil, pausedAll)
+			}
 			if req.done != nil {
 				req.done <- err
 			}

@@ -217,6 +217,14 @@ func Start(t testing.TB, bin string, port int, dir string, args ...string) *Proc
 		close(p.done)
 	}()
 	t.Cleanup(func() { p.Kill() })
+	t.Cleanup(func() {
+		// A reef-server recovers from a panic while serving a client and
+		// goes on: the test may pass, but the bug must not go unseen.
+		if out := p.Output(); strings.Contains(out, "panic serving client") {
+			i := strings.Index(out, "panic serving client")
+			t.Errorf("%s on port %d recovered from a panic:\n%s", filepath.Base(bin), port, out[i:min(len(out), i+3000)])
+		}
+	})
 	return p
 }
 

@@ -316,7 +316,15 @@ func scanAll(g *G, cmd, key string, pairs bool) error {
 			for i := 0; i+step-1 < len(es); i += step {
 				s := es[i].Str
 				if pairs {
-					s += "=" + es[i+1].Str
+					score := es[i+1].Str
+					if score == "-0" {
+						// The sign of a zero score can follow the order
+						// of equal-sized inputs, which Redis's qsort
+						// leaves to itself (ZUNIONSTORE ... AGGREGATE
+						// MIN/MAX of 0 and -0).
+						score = "0"
+					}
+					s += "=" + score
 				}
 				items = append(items, s)
 			}

@@ -252,10 +252,12 @@ func startTool(t testing.TB, bin string, args ...string) (*exec.Cmd, *bytes.Buff
 // MOVED/ASK and retried TRYAGAIN); every value read must be the last one
 // written.
 type load struct {
-	t      *testing.T
-	cc     *redis.ClusterClient
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	t       *testing.T
+	cc      *redis.ClusterClient
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	prefix  string
+	workers int
 
 	mu     sync.Mutex
 	values map[string]string // key -> last acknowledged value
@@ -279,7 +281,7 @@ func startLoad(t *testing.T, seed *testutil.Proc, workers int, prefix string) *l
 		MaxRetryBackoff: 200 * time.Millisecond,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &load{t: t, cc: cc, cancel: cancel, values: map[string]string{}}
+	l := &load{t: t, cc: cc, cancel: cancel, values: map[string]string{}, prefix: prefix, workers: workers}
 	for w := 0; w < workers; w++ {
 		l.wg.Add(1)
 		go func() {
@@ -351,11 +353,28 @@ func (l *load) worker(ctx context.Context, prefix string) {
 	l.mu.Unlock()
 }
 
-// refresh makes the clients reload the slot map now. Before del-node: a
-// removed node answers CLUSTER SLOTS with nothing (it knows only itself),
-// and a go-redis client that still routes a slot to it, or reloads its map
-// from it, would stop working.
-func (l *load) refresh() { l.cc.ReloadState(context.Background()) }
+// refreshAway makes the clients reload the slot map until none of the
+// load's keys is routed to addr, a master about to be deleted. After
+// del-node that node knows only itself: it answers CLUSTER SLOTS with
+// nothing and every command with "CLUSTERDOWN Hash slot not served", which
+// go-redis retries on the same node without reloading its map. And
+// ReloadState only starts a reload in the background, from any node, one
+// whose view may lag: one call before del-node was not enough.
+func (l *load) refreshAway(addr string) {
+	ctx := context.Background()
+	testutil.WaitFor(l.t, 30*time.Second, "clients routing nothing to "+addr, func() bool {
+		l.cc.ReloadState(ctx)
+		for w := 0; w < l.workers; w++ {
+			for i := 0; i < 500; i++ {
+				m, err := l.cc.MasterForKey(ctx, fmt.Sprintf("%s:%d:%d", l.prefix, w, i))
+				if err != nil || m.Options().Addr == addr {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
 
 // stop ends the load, checks that no operation failed and that every key
 // reads back its last value, and returns the number of operations.

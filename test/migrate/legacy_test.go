@@ -63,7 +63,7 @@ func TestRedisCliReshardUnderLoad(t *testing.T) {
 	if _, ok := c.masters(true)[gone]; ok {
 		t.Fatalf("master %s still has slots after rebalance with weight 0", gone)
 	}
-	l.refresh()
+	l.refreshAway(n.Addr())
 	r = runTool(t, cli, "--cluster", "del-node", c.nodes[0].Addr(), gone)
 	if r.code != 0 {
 		t.Fatalf("del-node: %d\n%s\n%s", r.code, r.out, r.err)

@@ -525,37 +525,29 @@ func TestReplicaFlushallWithSavePoints(t *testing.T) {
 
 // A SHUTDOWN that cannot save leaves the server up, and the write pause it
 // took to let its replicas catch up is lifted: writes go on at once, not
-// when shutdown-timeout runs out.
+// when shutdown-timeout runs out. (Redis 7.0.15 does the same, when it does
+// not crash on the next command: it did in one run of this test, so it is
+// not run against Redis.)
 func TestFailedShutdownResumesWrites(t *testing.T) {
-	for _, impl := range []string{"reef", "redis"} {
-		t.Run(impl, func(t *testing.T) {
-			start := reef
-			if impl == "redis" {
-				start = redis
-			}
-			master := start(t, "--shutdown-timeout", "120", "--enable-protected-configs", "yes")
-			replica := start(t)
-			replica.ok("REPLICAOF", "127.0.0.1", master.port())
-			master.ok("SET", "a", "1")
-			synced(t, master, replica)
-			// A dump directory that no longer exists: the save fails.
-			gone := t.TempDir() + "/gone"
-			if err := os.Mkdir(gone, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			master.ok("CONFIG", "SET", "dir", gone)
-			if err := os.Remove(gone); err != nil {
-				t.Fatal(err)
-			}
-			if got := master.do("SHUTDOWN", "SAVE"); got != "ERR Errors trying to SHUTDOWN. Check logs." {
-				t.Fatalf("SHUTDOWN SAVE with no dump directory: %q", got)
-			}
-			// Paused until shutdown-timeout, this would wait two minutes;
-			// the connection's 30 s deadline catches that.
-			master.ok("SET", "b", "2")
-			if got := replica.do("PING"); got != "PONG" {
-				t.Fatalf("replica: %q", got)
-			}
-		})
+	master := reef(t, "--shutdown-timeout", "120", "--enable-protected-configs", "yes")
+	replica := reef(t)
+	replica.ok("REPLICAOF", "127.0.0.1", master.port())
+	master.ok("SET", "a", "1")
+	synced(t, master, replica)
+	// A dump directory that no longer exists: the save fails.
+	gone := t.TempDir() + "/gone"
+	if err := os.Mkdir(gone, 0o755); err != nil {
+		t.Fatal(err)
 	}
+	master.ok("CONFIG", "SET", "dir", gone)
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	if got := master.do("SHUTDOWN", "SAVE"); got != "ERR Errors trying to SHUTDOWN. Check logs." {
+		t.Fatalf("SHUTDOWN SAVE with no dump directory: %q", got)
+	}
+	// Paused until shutdown-timeout, this would wait two minutes; the
+	// connection's 30 s deadline catches that.
+	master.ok("SET", "b", "2")
+	synced(t, master, replica)
 }
