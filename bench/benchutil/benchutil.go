@@ -2,20 +2,20 @@ package benchutil
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
-	"sync"
+	"syscall"
 	"time"
 
 	"github.com/reefkv/reef/internal/client"
 	"github.com/reefkv/reef/internal/resp"
 	"github.com/reefkv/reef/internal/slot"
+	"github.com/reefkv/reef/internal/testutil"
 )
 
 // Must exits with err, naming the program, when err is not nil.
@@ -26,35 +26,14 @@ func Must(err error) {
 	}
 }
 
-var (
-	portsMu   sync.Mutex
-	portsUsed = map[int]bool{}
-)
-
-// FreePort returns a port below 32768, not handed out before, whose
-// cluster bus port (+10000) is free too.
+// FreePort returns a port below 32768 whose cluster bus port (+10000) is
+// free too, not handed out before (testutil.PickFreePort).
 func FreePort() int {
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for {
-		p := 12000 + rand.IntN(10000)
-		if portsUsed[p] {
-			continue
-		}
-		ok := true
-		for _, q := range []int{p, p + 10000} {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(q))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			portsUsed[p] = true
-			return p
-		}
+	p, ok := testutil.PickFreePort()
+	if !ok {
+		Must(fmt.Errorf("no free port pair found"))
 	}
+	return p
 }
 
 // Sh runs a tool with TERM=dumb and returns its combined output; a failure
@@ -69,17 +48,109 @@ func Sh(name string, args ...string) string {
 	return string(out)
 }
 
-// WaitFor polls cond every 20 ms and ends the program, naming the caller's
-// line, when it is still false after timeout.
+// WaitFor polls cond (testutil.Poll) and ends the program, naming the
+// caller's line, when it is still false after timeout.
 func WaitFor(timeout time.Duration, cond func() bool) {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			_, file, line, _ := runtime.Caller(1)
-			Must(fmt.Errorf("timed out waiting at %s:%d", filepath.Base(file), line))
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testutil.Poll(timeout, cond) {
+		_, file, line, _ := runtime.Caller(1)
+		Must(fmt.Errorf("timed out waiting at %s:%d", filepath.Base(file), line))
 	}
+}
+
+// Build compiles ./cmd/name into dir and returns the binary's path.
+func Build(dir, name string) string {
+	out := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/"+name)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	Must(cmd.Run())
+	return out
+}
+
+// Nodes are cluster-enabled servers started by StartNodes.
+type Nodes struct {
+	Addrs []string
+	procs []*exec.Cmd
+}
+
+// StartNodes runs count cluster-enabled servers of bin (reef-server or
+// redis-server) on free ports, each in a folder of its own under dir, and
+// waits until they accept connections.
+func StartNodes(bin, dir string, count, nodeTimeoutMs int, extra ...string) *Nodes {
+	n := &Nodes{}
+	for i := 0; i < count; i++ {
+		port := FreePort()
+		d := filepath.Join(dir, filepath.Base(bin)+"-"+strconv.Itoa(port))
+		Must(os.MkdirAll(d, 0o755))
+		args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--cluster-enabled", "yes", "--cluster-node-timeout", strconv.Itoa(nodeTimeoutMs), "--save", "", "--appendonly", "no",
+			"--dir", d, "--logfile", "log"}, extra...)
+		cmd := exec.Command(bin, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		Must(cmd.Start())
+		n.procs = append(n.procs, cmd)
+		n.Addrs = append(n.Addrs, "127.0.0.1:"+strconv.Itoa(port))
+	}
+	for _, a := range n.Addrs {
+		WaitFor(120*time.Second, func() bool {
+			c, err := client.Dial(a, client.Options{})
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
+	}
+	return n
+}
+
+// Stop kills the servers and waits for them.
+func (n *Nodes) Stop() {
+	for _, p := range n.procs {
+		p.Process.Kill()
+		p.Wait()
+	}
+}
+
+// ClusterAgreed reports whether every node of addrs says cluster_state:ok,
+// knows all of addrs (no handshake left) and sees the same slot owners.
+func ClusterAgreed(addrs []string) bool {
+	first := ""
+	for _, a := range addrs {
+		c, err := client.Dial(a, client.Options{})
+		if err != nil {
+			return false
+		}
+		v, err := c.Do("CLUSTER", "INFO")
+		if err != nil || !strings.Contains(v.Text(), "cluster_state:ok") {
+			c.Close()
+			return false
+		}
+		n, err := c.Do("CLUSTER", "NODES")
+		c.Close()
+		if err != nil || strings.Contains(n.Text(), "handshake") || strings.Count(n.Text(), "\n") < len(addrs) {
+			return false
+		}
+		sig := slotsSignature(n.Text())
+		if first == "" {
+			first = sig
+		} else if sig != first {
+			return false
+		}
+	}
+	return true
+}
+
+// slotsSignature is the node ids and slot ranges of a CLUSTER NODES reply,
+// in a canonical order.
+func slotsSignature(nodes string) string {
+	var out []string
+	for _, l := range strings.Split(nodes, "\n") {
+		f := strings.Fields(l)
+		if len(f) > 8 {
+			out = append(out, f[0]+" "+strings.Join(f[8:], " "))
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, "|")
 }
 
 // Value is the value of every key of the dataset.

@@ -17,7 +17,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/reefkv/reef/bench/benchutil"
@@ -32,11 +31,10 @@ func main() {
 	runs := flag.Int("runs", 1, "runs per tool (alternating); the medians are compared")
 	flag.Parse()
 	if *reef == "" {
-		out := filepath.Join(os.TempDir(), "reef-cli-bench")
-		cmd := exec.Command("go", "build", "-o", out, "./cmd/reef-cli")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		benchutil.Must(cmd.Run())
-		*reef = out
+		dir, err := os.MkdirTemp("", "cli-rebalance-bin-")
+		benchutil.Must(err)
+		defer os.RemoveAll(dir)
+		*reef = benchutil.Build(dir, "reef-cli")
 	}
 	var rs, fs []time.Duration
 	for i := 0; i < *runs; i++ {
@@ -62,83 +60,27 @@ func runOnce(tool string, nkeys int, extra []string) time.Duration {
 	dir, err := os.MkdirTemp("", "cli-rebalance-")
 	benchutil.Must(err)
 	defer os.RemoveAll(dir)
-	var procs []*exec.Cmd
-	defer func() {
-		for _, p := range procs {
-			p.Process.Kill()
-			p.Wait()
-		}
-	}()
-	var addrs []string
-	for i := 0; i < 4; i++ {
-		port := benchutil.FreePort()
-		d := filepath.Join(dir, strconv.Itoa(port))
-		benchutil.Must(os.MkdirAll(d, 0o755))
-		cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--cluster-enabled", "yes", "--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no",
-			"--dir", d, "--logfile", "log")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		benchutil.Must(cmd.Start())
-		procs = append(procs, cmd)
-		addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(port))
-	}
-	for _, a := range addrs {
-		benchutil.WaitFor(60*time.Second, func() bool {
-			c, err := client.Dial(a, client.Options{})
-			if err == nil {
-				c.Close()
-			}
-			return err == nil
-		})
-	}
+	nodes := benchutil.StartNodes("redis-server", dir, 4, 5000)
+	defer nodes.Stop()
+	addrs := nodes.Addrs
 	benchutil.Sh("redis-cli", "--cluster", "create", addrs[0], addrs[1], addrs[2], "--cluster-yes")
-	benchutil.WaitFor(60*time.Second, func() bool { return clusterOK(addrs[:3]) })
+	benchutil.WaitFor(60*time.Second, func() bool { return benchutil.ClusterAgreed(addrs[:3]) })
 	benchutil.LoadKeys(addrs[0], nkeys)
 	benchutil.Sh("redis-cli", "--cluster", "add-node", addrs[3], addrs[0])
 	// Start timing only when every node knows the new master, for both tools.
-	benchutil.WaitFor(60*time.Second, func() bool { return allKnow(addrs) && clusterOK(addrs) })
+	benchutil.WaitFor(60*time.Second, func() bool { return benchutil.ClusterAgreed(addrs) })
 	cpu0 := serverCPU(addrs)
 	start := time.Now()
 	benchutil.Sh(tool, append([]string{"--cluster", "rebalance", addrs[0], "--cluster-use-empty-masters"}, extra...)...)
 	el := time.Since(start)
 	cpu := serverCPU(addrs) - cpu0
-	benchutil.WaitFor(60*time.Second, func() bool { return clusterOK(addrs) })
+	benchutil.WaitFor(60*time.Second, func() bool { return benchutil.ClusterAgreed(addrs) })
 	if out, err := exec.Command("redis-cli", "--cluster", "check", addrs[0]).CombinedOutput(); err != nil {
 		benchutil.Must(fmt.Errorf("check after %s rebalance failed:\n%s", tool, out))
 	}
 	benchutil.VerifyKeys(addrs, nkeys)
 	fmt.Printf("%s: rebalanced %d keys' cluster in %.2fs (servers used %.2fs of CPU), all keys present\n", filepath.Base(tool), nkeys, el.Seconds(), cpu)
 	return el
-}
-
-func clusterOK(addrs []string) bool {
-	for _, a := range addrs {
-		c, err := client.Dial(a, client.Options{})
-		if err != nil {
-			return false
-		}
-		v, err := c.Do("CLUSTER", "INFO")
-		c.Close()
-		if err != nil || !strings.Contains(v.Text(), "cluster_state:ok") {
-			return false
-		}
-	}
-	return true
-}
-
-func allKnow(addrs []string) bool {
-	for _, a := range addrs {
-		c, err := client.Dial(a, client.Options{})
-		if err != nil {
-			return false
-		}
-		v, err := c.Do("CLUSTER", "NODES")
-		c.Close()
-		if err != nil || strings.Count(v.Text(), "\n") < len(addrs) || strings.Contains(v.Text(), "handshake") {
-			return false
-		}
-	}
-	return true
 }
 
 // serverCPU sums used_cpu_user and used_cpu_sys over the nodes, seconds.

@@ -27,14 +27,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -59,7 +56,7 @@ func main() {
 	tmp, err = os.MkdirTemp("", "bench-migration-")
 	benchutil.Must(err)
 	defer os.RemoveAll(tmp)
-	reefServer, reefCli = build("reef-server"), build("reef-cli")
+	reefServer, reefCli = benchutil.Build(tmp, "reef-server"), benchutil.Build(tmp, "reef-cli")
 
 	if !*skipRebalance {
 		fmt.Printf("== rebalance: 3 masters, %d keys of 100 bytes, a 4th empty master, --cluster-use-empty-masters\n", *keys)
@@ -94,60 +91,16 @@ func yes(b bool) string {
 	return "NO"
 }
 
-func build(name string) string {
-	out := filepath.Join(tmp, name)
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/"+name)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	benchutil.Must(cmd.Run())
-	return out
-}
-
-// ---- processes ----
-
-type nodes struct {
-	addrs []string
-	procs []*exec.Cmd
-}
-
-func (n *nodes) stop() {
-	for _, p := range n.procs {
-		p.Process.Kill()
-		p.Wait()
-	}
-}
-
 // start runs count cluster-enabled servers of kind "redis" or "reef".
-func start(kind string, count int) *nodes { return startTimeout(kind, count, 5000) }
+func start(kind string, count int) *benchutil.Nodes { return startTimeout(kind, count, 5000) }
 
 // startTimeout is start with a cluster-node-timeout in ms.
-func startTimeout(kind string, count, timeout int) *nodes {
-	n := &nodes{}
-	for i := 0; i < count; i++ {
-		port := benchutil.FreePort()
-		d := filepath.Join(tmp, kind+strconv.Itoa(port))
-		benchutil.Must(os.MkdirAll(d, 0o755))
-		bin := "redis-server"
-		if kind == "reef" {
-			bin = reefServer
-		}
-		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--cluster-enabled", "yes", "--cluster-node-timeout", strconv.Itoa(timeout), "--save", "", "--appendonly", "no",
-			"--dir", d, "--logfile", "log", "--enable-debug-command", "yes")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		benchutil.Must(cmd.Start())
-		n.procs = append(n.procs, cmd)
-		n.addrs = append(n.addrs, "127.0.0.1:"+strconv.Itoa(port))
+func startTimeout(kind string, count, timeout int) *benchutil.Nodes {
+	bin := "redis-server"
+	if kind == "reef" {
+		bin = reefServer
 	}
-	for _, a := range n.addrs {
-		benchutil.WaitFor(120*time.Second, func() bool {
-			c, err := client.Dial(a, client.Options{})
-			if err == nil {
-				c.Close()
-			}
-			return err == nil
-		})
-	}
-	return n
+	return benchutil.StartNodes(bin, tmp, count, timeout, "--enable-debug-command", "yes")
 }
 
 func do(addr string, args ...string) string {
@@ -157,45 +110,6 @@ func do(addr string, args ...string) string {
 	v, err := c.Do(args...)
 	benchutil.Must(err)
 	return v.Text()
-}
-
-func clusterOK(addrs []string) bool {
-	first := ""
-	for _, a := range addrs {
-		c, err := client.Dial(a, client.Options{})
-		if err != nil {
-			return false
-		}
-		v, err := c.Do("CLUSTER", "INFO")
-		if err != nil || !strings.Contains(v.Text(), "cluster_state:ok") {
-			c.Close()
-			return false
-		}
-		n, err := c.Do("CLUSTER", "NODES")
-		c.Close()
-		if err != nil || strings.Contains(n.Text(), "handshake") || strings.Count(n.Text(), "\n") < len(addrs) {
-			return false
-		}
-		sig := slotsSignature(n.Text())
-		if first == "" {
-			first = sig
-		} else if sig != first {
-			return false
-		}
-	}
-	return true
-}
-
-func slotsSignature(nodes string) string {
-	var out []string
-	for _, l := range strings.Split(nodes, "\n") {
-		f := strings.Fields(l)
-		if len(f) > 8 {
-			out = append(out, f[0]+" "+strings.Join(f[8:], " "))
-		}
-	}
-	sort.Strings(out)
-	return strings.Join(out, "|")
 }
 
 // ---- part 1: rebalance ----
@@ -208,26 +122,26 @@ type rebalanceResult struct {
 
 func rebalance(kind string, nkeys int) rebalanceResult {
 	n := start(kind, 4)
-	defer n.stop()
-	benchutil.Sh("redis-cli", "--cluster", "create", n.addrs[0], n.addrs[1], n.addrs[2], "--cluster-yes")
-	benchutil.WaitFor(120*time.Second, func() bool { return clusterOK(n.addrs[:3]) })
-	benchutil.LoadKeys(n.addrs[0], nkeys)
-	benchutil.Sh("redis-cli", "--cluster", "add-node", n.addrs[3], n.addrs[0])
-	benchutil.WaitFor(120*time.Second, func() bool { return clusterOK(n.addrs) })
+	defer n.Stop()
+	benchutil.Sh("redis-cli", "--cluster", "create", n.Addrs[0], n.Addrs[1], n.Addrs[2], "--cluster-yes")
+	benchutil.WaitFor(120*time.Second, func() bool { return benchutil.ClusterAgreed(n.Addrs[:3]) })
+	benchutil.LoadKeys(n.Addrs[0], nkeys)
+	benchutil.Sh("redis-cli", "--cluster", "add-node", n.Addrs[3], n.Addrs[0])
+	benchutil.WaitFor(120*time.Second, func() bool { return benchutil.ClusterAgreed(n.Addrs) })
 	tool := "redis-cli"
 	if kind == "reef" {
 		tool = reefCli
 	}
-	p := startProbe(n.addrs[0], nkeys)
+	p := startProbe(n.Addrs[0], nkeys)
 	time.Sleep(300 * time.Millisecond) // clients running before the move starts
 	start := time.Now()
-	benchutil.Sh(tool, "--cluster", "rebalance", n.addrs[0], "--cluster-use-empty-masters")
+	benchutil.Sh(tool, "--cluster", "rebalance", n.Addrs[0], "--cluster-use-empty-masters")
 	took := time.Since(start)
 	time.Sleep(300 * time.Millisecond)
 	ops, errs, worst := p.stop()
-	benchutil.WaitFor(120*time.Second, func() bool { return clusterOK(n.addrs) })
-	benchutil.Sh("redis-cli", "--cluster", "check", n.addrs[0])
-	benchutil.VerifyKeys(n.addrs, nkeys)
+	benchutil.WaitFor(120*time.Second, func() bool { return benchutil.ClusterAgreed(n.Addrs) })
+	benchutil.Sh("redis-cli", "--cluster", "check", n.Addrs[0])
+	benchutil.VerifyKeys(n.Addrs, nkeys)
 	fmt.Printf("%s: %s rebalanced %d keys in %.2fs; clients: %d ops, %d errors, worst %v\n",
 		kind, filepath.Base(tool), nkeys, took.Seconds(), ops, errs, worst.Round(time.Millisecond))
 	return rebalanceResult{took: took, worst: worst, ops: ops, errs: errs}
@@ -248,14 +162,14 @@ func startProbe(seed string, nkeys int) *probe {
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second})}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
-	val := strings.Repeat("v", 100)
+	val := benchutil.Value
 	for w := 0; w < 4; w++ {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
 			r := rand.New(rand.NewPCG(uint64(w), 7))
 			for i := 0; ctx.Err() == nil; i++ {
-				k := "key:" + strconv.Itoa(r.IntN(nkeys))
+				k := benchutil.Key(r.IntN(nkeys))
 				t := time.Now()
 				var err error
 				if i%4 == 0 {
@@ -340,21 +254,21 @@ func bigKey(kind string, nfields int) bigResult {
 	// key, and its peers would otherwise declare it failed (the cluster
 	// goes down and the RESTORE is refused).
 	n := startTimeout(kind, 3, 120000)
-	defer n.stop()
-	benchutil.Sh("redis-cli", "--cluster", "create", n.addrs[0], n.addrs[1], n.addrs[2], "--cluster-yes")
-	benchutil.WaitFor(120*time.Second, func() bool { return clusterOK(n.addrs) })
+	defer n.Stop()
+	benchutil.Sh("redis-cli", "--cluster", "create", n.Addrs[0], n.Addrs[1], n.Addrs[2], "--cluster-yes")
+	benchutil.WaitFor(120*time.Second, func() bool { return benchutil.ClusterAgreed(n.Addrs) })
 	const key = "{big}hash"
 	small := "{big}small"
 	s := slot.OfString(key)
 	src := ""
-	for _, a := range n.addrs {
+	for _, a := range n.Addrs {
 		if ownsSlot(a, s) {
 			src = a
 		}
 	}
-	dst := n.addrs[0]
+	dst := n.Addrs[0]
 	if dst == src {
-		dst = n.addrs[1]
+		dst = n.Addrs[1]
 	}
 	fmt.Printf("%s: loading %d fields into %s on %s...\n", kind, nfields, key, src)
 	c, err := client.Dial(src, client.Options{Timeout: 5 * time.Minute})

@@ -26,16 +26,23 @@ import (
 // not a performance assertion.
 func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !Poll(timeout, cond) {
+		t.Fatalf("timed out after %v waiting for %s", timeout, what)
+	}
+}
+
+// Poll calls cond every 20 ms until it returns true (Poll reports true) or
+// timeout passes (false). WaitFor is its test form; the bench programs use
+// it directly.
+func Poll(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return
-		}
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+			return false
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return true
 }
 
 var portMu sync.Mutex
@@ -55,6 +62,16 @@ func portFree(p int) bool {
 // before. Both stay below 32768, away from ephemeral client ports.
 func FreePort(t testing.TB) int {
 	t.Helper()
+	p, ok := PickFreePort()
+	if !ok {
+		t.Fatal("no free port pair found")
+	}
+	return p
+}
+
+// PickFreePort is FreePort for programs (the bench tools): it reports
+// false when no port pair is found.
+func PickFreePort() (int, bool) {
 	portMu.Lock()
 	defer portMu.Unlock()
 	// Random picks keep parallel test binaries (go test -p) apart.
@@ -65,11 +82,10 @@ func FreePort(t testing.TB) int {
 		}
 		if portFree(p) && portFree(p+10000) {
 			portsGiven[p] = true
-			return p
+			return p, true
 		}
 	}
-	t.Fatal("no free port pair found")
-	return 0
+	return 0, false
 }
 
 // FreeRange returns base such that ports base..base+n-1 and their bus
