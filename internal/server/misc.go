@@ -64,37 +64,11 @@ func (p *pauseState) settle() {
 	}
 }
 
-func (p *pauseState) lift() { p.restore(time.Time{}, false) }
-
-// saved returns the pause in force, for restore.
-func (p *pauseState) saved() (until time.Time, all bool) {
+func (p *pauseState) lift() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.until, p.all
-}
-
-// restore puts back a pause saved before a temporary one (a SHUTDOWN's
-// wait for its replicas, when the shutdown then fails), waking the
-// waiting clients to look again.
-func (p *pauseState) restore(until time.Time, all bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.restoreLocked(until, all)
-}
-
-// restoreIf is restore when the pause is still the temporary one, set to
-// (setUntil, setAll): a CLIENT PAUSE or UNPAUSE given meanwhile stands.
-func (p *pauseState) restoreIf(setUntil time.Time, setAll bool, until time.Time, all bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.until.Equal(setUntil) && p.all == setAll {
-		p.restoreLocked(until, all)
-	}
-}
-
-func (p *pauseState) restoreLocked(until time.Time, all bool) {
-	p.until = until
-	p.all = all
+	p.until = time.Time{}
+	p.all = false
 	if p.changed != nil {
 		close(p.changed)
 	}
@@ -106,6 +80,8 @@ func (p *pauseState) restoreLocked(until time.Time, all bool) {
 // held back.
 func (c *Client) waitIfPaused(spec *command.Spec) {
 	c.waitPause(&c.srv.pause, spec)
+	// Writes paused while SHUTDOWN lets the replicas catch up.
+	c.waitPause(&c.srv.shutdownPause, spec)
 	if n := c.srv.cluster; n != nil && n.pausing.Load() {
 		// Writes paused by a manual failover (cluster.go).
 		c.waitPause(&n.pause, spec)

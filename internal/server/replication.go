@@ -873,14 +873,13 @@ func typeMatches(cl *Client, typ string) bool {
 // shutdownWaitReplicas pauses writes and waits up to shutdown-timeout for
 // the replicas to acknowledge everything, as Redis 7.0's SHUTDOWN does
 // (SHUTDOWN NOW and FORCE skip it in Redis; Reef's SHUTDOWN ignores NOW).
-func (s *Server) shutdownWaitReplicas(cfg *config.Config) (paused bool) {
+func (s *Server) shutdownWaitReplicas(cfg *config.Config) {
 	if s.repl.IsReplica() || len(s.repl.Replicas()) == 0 || cfg.ShutdownTimeout <= 0 {
-		return false
+		return
 	}
 	timeout := time.Duration(cfg.ShutdownTimeout) * time.Second
-	s.pause.set(time.Now().Add(timeout), false)
+	s.shutdownPause.set(time.Now().Add(timeout), false)
 	s.repl.WaitReplicasForShutdown(timeout)
-	return true
 }
 
 // flushallSave is what FLUSHALL does with save points configured, as

@@ -58,11 +58,14 @@ type Server struct {
 	dirty    atomic.Int64
 	lastSave atomic.Int64
 
-	pause    pauseState
-	monitors monitorSet
-	slowlog  slowlog
-	watches  watchRegistry
-	loops    []*eventLoop // event loops serving raw-mode clients (loop.go)
+	pause pauseState
+	// shutdownPause holds writes while SHUTDOWN waits for its replicas,
+	// apart from CLIENT PAUSE (Redis's PAUSE_DURING_SHUTDOWN purpose).
+	shutdownPause pauseState
+	monitors      monitorSet
+	slowlog       slowlog
+	watches       watchRegistry
+	loops         []*eventLoop // event loops serving raw-mode clients (loop.go)
 	// The loop watchdog sleeps while every loop is idle (loopWatchdog):
 	// watchdogAsleep says so, and a runner that takes a client wakes it
 	// through watchdogWake.
@@ -405,20 +408,16 @@ func (s *Server) RequestShutdown(reason string, save, noSave bool) {
 // running, as in Redis.
 func (s *Server) finishShutdown(req shutdownRequest) bool {
 	cfg := s.cfg.Get()
-	pausedUntil, pausedAll := s.pause.saved()
-	paused := s.shutdownWaitReplicas(cfg)
-	setUntil, setAll := s.pause.saved()
+	s.shutdownWaitReplicas(cfg)
 	s.log.Warn("User requested shutdown...")
 	if (len(cfg.Save) > 0 && !req.noSave) || req.save {
 		if err := s.saveOnShutdown(); err != nil {
 			s.log.Warn("Error trying to save the DB, can't exit.")
 			s.log.Warn("Errors trying to shut down the server. Check the logs for more information.")
 			// The server stays up: writes resume, as after Redis's
-			// unpauseActions(PAUSE_DURING_SHUTDOWN), unless a client
-			// paused or unpaused meanwhile.
-			if paused {
-				s.pause.restoreIf(setUntil, setAll, pausedUntil, pausedAll)
-			}
+			// unpauseActions(PAUSE_DURING_SHUTDOWN); a CLIENT PAUSE is
+			// a pause of its own and stands.
+			s.shutdownPause.lift()
 			if req.done != nil {
 				req.done <- err
 			}
