@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -110,48 +109,9 @@ func (n *Nodes) Stop() {
 	}
 }
 
-// ClusterAgreed reports whether every node of addrs says cluster_state:ok,
-// knows all of addrs (no handshake left) and sees the same slot owners.
-func ClusterAgreed(addrs []string) bool {
-	first := ""
-	for _, a := range addrs {
-		c, err := client.Dial(a, client.Options{})
-		if err != nil {
-			return false
-		}
-		v, err := c.Do("CLUSTER", "INFO")
-		if err != nil || !strings.Contains(v.Text(), "cluster_state:ok") {
-			c.Close()
-			return false
-		}
-		n, err := c.Do("CLUSTER", "NODES")
-		c.Close()
-		if err != nil || strings.Contains(n.Text(), "handshake") || strings.Count(n.Text(), "\n") < len(addrs) {
-			return false
-		}
-		sig := slotsSignature(n.Text())
-		if first == "" {
-			first = sig
-		} else if sig != first {
-			return false
-		}
-	}
-	return true
-}
-
-// slotsSignature is the node ids and slot ranges of a CLUSTER NODES reply,
-// in a canonical order.
-func slotsSignature(nodes string) string {
-	var out []string
-	for _, l := range strings.Split(nodes, "\n") {
-		f := strings.Fields(l)
-		if len(f) > 8 {
-			out = append(out, f[0]+" "+strings.Join(f[8:], " "))
-		}
-	}
-	sort.Strings(out)
-	return strings.Join(out, "|")
-}
+// ClusterAgreed is testutil.ClusterAgreed: every node ok, fully met, and
+// of one slot map.
+func ClusterAgreed(addrs []string) bool { return testutil.ClusterAgreed(addrs, len(addrs)) }
 
 // Value is the value of every key of the dataset.
 var Value = strings.Repeat("v", 100)

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -413,4 +414,64 @@ func (c *Conn) Do(args ...string) (resp.Value, error) {
 func (c *Conn) WriteRaw(b []byte) error {
 	_, err := c.Conn.Write(b)
 	return err
+}
+
+// ClusterAgreed reports whether every node of addrs says
+// cluster_state:ok, knows at least members nodes past their handshake (a
+// failed node still counts), and sees the same slot owners (open-slot
+// markers aside). Tests wait for it with WaitFor between cluster
+// operations; the bench programs use it too.
+func ClusterAgreed(addrs []string, members int) bool {
+	first := ""
+	for _, a := range addrs {
+		c, err := Dial(a)
+		if err != nil {
+			return false
+		}
+		info, err1 := c.Do("CLUSTER", "INFO")
+		nodes, err2 := c.Do("CLUSTER", "NODES")
+		c.Close()
+		if err1 != nil || err2 != nil || !strings.Contains(info.Text(), "cluster_state:ok") {
+			return false
+		}
+		known := 0
+		for _, l := range strings.Split(nodes.Text(), "\n") {
+			if f := strings.Fields(l); len(f) > 2 && !strings.Contains(f[2], "handshake") {
+				known++
+			}
+		}
+		if known < members {
+			return false
+		}
+		sig := SlotSignature(nodes.Text())
+		if first == "" {
+			first = sig
+		} else if sig != first {
+			return false
+		}
+	}
+	return true
+}
+
+// SlotSignature is "id:slots|..." of the masters with slots in a CLUSTER
+// NODES reply, sorted; open-slot markers are ignored.
+func SlotSignature(nodes string) string {
+	var out []string
+	for _, l := range strings.Split(nodes, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 9 {
+			continue
+		}
+		var sl []string
+		for _, s := range f[8:] {
+			if !strings.HasPrefix(s, "[") {
+				sl = append(sl, s)
+			}
+		}
+		if len(sl) > 0 {
+			out = append(out, f[0]+":"+strings.Join(sl, ","))
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, "|")
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,68 +85,14 @@ func create(t *testing.T, bin string, ps []*testutil.Proc, replicas int) result 
 func waitOK(t *testing.T, ps []*testutil.Proc) {
 	t.Helper()
 	testutil.WaitFor(t, 30*time.Second, "cluster_state:ok, one slot map and full membership on all nodes", func() bool {
-		first := ""
+		var addrs []string
 		for _, p := range ps {
-			if p.Exited() {
-				continue
-			}
-			c, err := client.Dial(p.Addr(), client.Options{})
-			if err != nil {
-				return false
-			}
-			v, err := c.Do("CLUSTER", "INFO")
-			if err != nil || !strings.Contains(v.Text(), "cluster_state:ok") {
-				c.Close()
-				return false
-			}
-			s, err := c.Do("CLUSTER", "NODES")
-			c.Close()
-			if err != nil {
-				return false
-			}
-			// Every node must also know every node of ps (gossip spreads
-			// a new node a little after it joined).
-			known := 0
-			for _, l := range strings.Split(s.Text(), "\n") {
-				if f := strings.Fields(l); len(f) > 2 && !strings.Contains(f[2], "handshake") {
-					known++
-				}
-			}
-			if known < len(ps) {
-				return false
-			}
-			sig := slotSignature(s.Text())
-			if first == "" {
-				first = sig
-			} else if sig != first {
-				return false
+			if !p.Exited() {
+				addrs = append(addrs, p.Addr())
 			}
 		}
-		return true
+		return testutil.ClusterAgreed(addrs, len(ps))
 	})
-}
-
-// slotSignature is "id:slots|..." of the masters with slots, sorted; open
-// slot markers are ignored.
-func slotSignature(nodes string) string {
-	var out []string
-	for _, l := range strings.Split(nodes, "\n") {
-		f := strings.Fields(l)
-		if len(f) < 9 {
-			continue
-		}
-		var sl []string
-		for _, s := range f[8:] {
-			if !strings.HasPrefix(s, "[") {
-				sl = append(sl, s)
-			}
-		}
-		if len(sl) > 0 {
-			out = append(out, f[0]+":"+strings.Join(sl, ","))
-		}
-	}
-	sort.Strings(out)
-	return strings.Join(out, "|")
 }
 
 // slotMap returns, per node index in ps, the slot ranges it owns ("" for
