@@ -152,7 +152,7 @@ func runStep(g *G, gen *Generator) error {
 	if !same && gen.Compare != nil {
 		same = gen.Compare(a, b)
 	}
-	if !same && sameButZeroSign(a, b) {
+	if !same && len(args) > 0 && strings.HasPrefix(strings.ToUpper(args[0]), "Z") && sameButZeroSign(a, b) {
 		// A known difference, not yet fixed: after some sorted-set
 		// operations Redis keeps a score of -0 where Reef has 0.
 		same = true

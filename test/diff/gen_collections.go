@@ -195,10 +195,11 @@ func cStringsEqual(a, b []byte) bool {
 	return true
 }
 
-// hasBy reports a SORT with a BY pattern.
+// hasBy reports a SORT with a BY pattern that looks keys up (one with a
+// '*'; without one, Redis does not sort and the order is the key's own).
 func hasBy(args []string) bool {
-	for _, a := range args {
-		if strings.EqualFold(a, "BY") {
+	for i, a := range args {
+		if strings.EqualFold(a, "BY") && i+1 < len(args) && strings.Contains(args[i+1], "*") {
 			return true
 		}
 	}
