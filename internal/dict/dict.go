@@ -54,9 +54,8 @@ type Dict[V any] struct {
 	// next is the index being rebuilt (nil when none): it holds exactly the
 	// entries at positions [0, built). index stays complete meanwhile and
 	// serves every lookup.
-	next     []uint64
-	nextMask uint64
-	built    int
+	next  []uint64
+	built int
 }
 
 const minIndex = 8
@@ -92,6 +91,9 @@ func tagOf(h uint64) uint64 { return h << 32 }
 
 // mask is the index's bucket mask. REQUIRES: index not nil.
 func (d *Dict[V]) mask() uint64 { return uint64(len(d.index) - 1) }
+
+// nextMask is mask for the index being rebuilt. REQUIRES: next not nil.
+func (d *Dict[V]) nextMask() uint64 { return uint64(len(d.next) - 1) }
 
 // find returns the bucket of key in index and whether it holds key.
 func (d *Dict[V]) find(key string, h uint64) (uint64, bool) {
@@ -260,13 +262,13 @@ func (d *Dict[V]) deleteBucket(b uint64) {
 	pos := int(uint32(d.index[b])) - 1
 	last := d.n - 1
 	if d.next != nil && pos < d.built {
-		removeWord(d.next, d.nextMask, d.bucketOfPos(d.next, d.nextMask, pos))
+		removeWord(d.next, d.nextMask(), d.bucketOfPos(d.next, d.nextMask(), pos))
 	}
 	removeWord(d.index, d.mask(), b)
 	if pos != last {
 		if d.next != nil && last < d.built {
 			// The moved entry is in the rebuilt index: repoint it there too.
-			nb := d.bucketOfPos(d.next, d.nextMask, last)
+			nb := d.bucketOfPos(d.next, d.nextMask(), last)
 			d.next[nb] = d.next[nb]&^0xFFFFFFFF | uint64(pos+1)
 		}
 		lb := d.bucketOfPos(d.index, d.mask(), last)
@@ -274,7 +276,7 @@ func (d *Dict[V]) deleteBucket(b uint64) {
 		*d.At(pos) = *d.At(last)
 		if d.next != nil && last >= d.built && pos < d.built {
 			// It moved into the rebuilt range: it must be in next now.
-			insertWord(d.next, d.nextMask, tagOf(Hash(d.At(pos).Key))|uint64(pos+1))
+			insertWord(d.next, d.nextMask(), tagOf(Hash(d.At(pos).Key))|uint64(pos+1))
 		}
 	}
 	d.pop()
@@ -360,7 +362,6 @@ func (d *Dict[V]) resize(size int) {
 // Each later insert or delete moves a few entries into it (step).
 func (d *Dict[V]) startRebuild(size int) {
 	d.next = make([]uint64, size)
-	d.nextMask = uint64(size - 1)
 	d.built = 0
 	d.step()
 }
@@ -377,7 +378,7 @@ func (d *Dict[V]) step() {
 	}
 	end := min(d.built+rebuildStep, d.n)
 	for ; d.built < end; d.built++ {
-		insertWord(d.next, d.nextMask, tagOf(Hash(d.At(d.built).Key))|uint64(d.built+1))
+		insertWord(d.next, d.nextMask(), tagOf(Hash(d.At(d.built).Key))|uint64(d.built+1))
 	}
 	if d.built == d.n {
 		d.index = d.next
@@ -396,7 +397,7 @@ func (d *Dict[V]) finishRebuild() {
 func (d *Dict[V]) Clear() {
 	d.first, d.segs, d.n = nil, nil, 0
 	d.index = nil
-	d.next, d.nextMask, d.built = nil, 0, 0
+	d.next, d.built = nil, 0
 }
 
 // Scan calls fn for up to count entries starting at cursor, walking

@@ -56,7 +56,9 @@ type shardFields struct {
 
 // shardPad rounds a Shard up to a whole number of 64-byte cache lines, so
 // that every shard of the array starts on a line boundary.
-const shardPad = (64 - unsafe.Sizeof(shardFields{})%64) % 64
+// It is never zero: Go pads a struct that ends in a zero-size field, which
+// would take the Shard off the line boundary again.
+const shardPad = 64 - unsafe.Sizeof(shardFields{})%64
 
 // deadEntry names an entry left in place by ExpireDelete.
 type deadEntry struct {
@@ -392,11 +394,9 @@ func (ks *Keyspace) ExpireDelete(db, s int, key []byte) bool {
 // ExpireAt returns key's absolute expiry in unix ms, or -1 when it has none.
 // REQUIRES: slot s locked.
 func (ks *Keyspace) ExpireAt(db, s int, key []byte) int64 {
-	if ks.shards[s].volatile.Load() == 0 {
-		return -1 // no key of this slot has an expiry
-	}
-	t := ks.shards[s].table(db)
-	if t == nil || t.Expires.Len() == 0 {
+	sh := &ks.shards[s]
+	t := sh.table(db)
+	if t == nil || !sh.hasExpiries(t) {
 		return -1
 	}
 	if p := t.Expires.GetBytes(key); p != nil {
@@ -467,9 +467,9 @@ func (ks *Keyspace) NextVolatile(s int) int {
 	return -1
 }
 
-// Volatile returns the number of keys with an expiry in slot s, across
-// databases. Safe without the lock.
-func (ks *Keyspace) Volatile(s int) int64 { return int64(ks.shards[s].volatile.Load()) }
+// volatileOf returns the number of keys with an expiry in slot s, across
+// databases (for tests; NextVolatile serves the expiry cycle).
+func (ks *Keyspace) volatileOf(s int) int64 { return int64(ks.shards[s].volatile.Load()) }
 
 // FlushSlot empties slot s in database db and returns how many keys it held.
 // REQUIRES: slot s locked.

@@ -28,24 +28,24 @@ func TestPutGetDeleteAndCounts(t *testing.T) {
 		t.Fatalf("count in slot of a = %d", ks.Count(0, sa))
 	}
 	ks.SetExpire(2, sa, []byte("a"), 12345)
-	if ks.Volatile(sa) != 1 || ks.ExpireAt(2, sa, []byte("a")) != 12345 {
+	if ks.volatileOf(sa) != 1 || ks.ExpireAt(2, sa, []byte("a")) != 12345 {
 		t.Fatal("expire not recorded")
 	}
 	// Overwriting without keepTTL drops the expiry.
 	ks.Put(2, sa, []byte("a"), NewString([]byte("x")), false)
-	if ks.Volatile(sa) != 0 || ks.ExpireAt(2, sa, []byte("a")) != -1 {
+	if ks.volatileOf(sa) != 0 || ks.ExpireAt(2, sa, []byte("a")) != -1 {
 		t.Fatal("overwrite kept the expiry")
 	}
 	ks.SetExpire(2, sa, []byte("a"), 1)
-	if !ks.Delete(2, sa, []byte("a")) || ks.Volatile(sa) != 0 {
+	if !ks.Delete(2, sa, []byte("a")) || ks.volatileOf(sa) != 0 {
 		t.Fatal("delete did not drop the expiry count")
 	}
 	if ks.Delete(2, sa, []byte("a")) {
 		t.Fatal("double delete")
 	}
 	ks.SetExpire(1, sa, []byte("a"), 7)
-	if n := ks.FlushSlot(1, sa); n != 2 || ks.Volatile(sa) != 0 || ks.Count(1, sa) != 0 {
-		t.Fatalf("flush slot: n=%d volatile=%d", n, ks.Volatile(sa))
+	if n := ks.FlushSlot(1, sa); n != 2 || ks.volatileOf(sa) != 0 || ks.Count(1, sa) != 0 {
+		t.Fatalf("flush slot: n=%d volatile=%d", n, ks.volatileOf(sa))
 	}
 	ks.Unlock(sa)
 }

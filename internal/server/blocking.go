@@ -288,7 +288,9 @@ func (s *Server) serveKey(sl int, bk blockKey, owns func(int) bool, extra *[]int
 // replicas and slot migrations, right after the push that fed it and under
 // the same slot lock.
 func (s *Server) feedServed(ctx *command.Ctx, sl int) {
-	s.feedWrites(sl, appendOps(nil, ctx))
+	if s.propagating() {
+		s.feedWrites(sl, appendOps(nil, ctx))
+	}
 }
 
 func (s *Server) dropFirst(sl int, bk blockKey) {

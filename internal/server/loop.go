@@ -287,8 +287,10 @@ func (l *eventLoop) handle(c *Client, gen uint64) (replaced bool) {
 	c.srv.stats.netInput.Add(int64(c.rd.LastRead()))
 	for {
 		n, err := c.readBatch()
-		for i := 0; i < n; i++ {
+		if n > 0 {
 			c.lastSeen.Store(c.srv.coarseMs.Load())
+		}
+		for i := 0; i < n; i++ {
 			c.specHint = c.batch.specs[i]
 			c.process(c.batch.command(i))
 			if !l.isRunner(gen) {

@@ -213,7 +213,7 @@ func (c *Client) propagate(ctx *command.Ctx, sl int) {
 
 // feed appends the command of ctx to the stream (Rewritten if set).
 func (c *Client) feed(ctx *command.Ctx, sl int) {
-	if !c.srv.repl.Stream().Active() && c.srv.mig.tapping.Load() == 0 {
+	if !c.srv.propagating() {
 		return
 	}
 	ops := appendOps(c.rp.ops[:0], ctx)
@@ -244,6 +244,13 @@ func (c *Client) feedOps(ops []repl.Op, sl int) {
 	c.srv.feedWrites(sl, ops)
 }
 
+// propagating reports whether writes go anywhere: a replication stream
+// with a replica or backlog, or a slot export tapping the keyspace. When
+// not, the callers skip building the ops.
+func (s *Server) propagating() bool {
+	return s.repl.Stream().Active() || s.mig.tapping.Load() != 0
+}
+
 // feedWrites hands what a write under slot sl's lock propagates to the
 // migrations exporting that slot (migration.go) and to the replication
 // stream. A replica propagates nothing of its own: its stream is its
@@ -269,7 +276,7 @@ func (c *Client) noteWriteOffset() {
 // feedExpired propagates the deletion of a key expired on this master.
 // REQUIRES: key's slot locked.
 func (s *Server) feedExpired(db int, key []byte) {
-	if s.repl.IsReplica() || (!s.repl.Stream().Active() && s.mig.tapping.Load() == 0) {
+	if s.repl.IsReplica() || !s.propagating() {
 		return
 	}
 	k := append([]byte(nil), key...)
