@@ -45,5 +45,8 @@ start_server() {
   (cd "$work/$name" && exec "$bin" --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --logfile "$work/$name.log" "$@") >/dev/null 2>&1 &
   PID=$!
   pids+=("$PID")
-  for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
+  echo "$name did not answer PING on port $PORT; its log:" >&2
+  tail -20 "$work/$name.log" >&2
+  exit 1
 }

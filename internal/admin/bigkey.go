@@ -59,8 +59,8 @@ func (w *mover) migrateOne(key string) error {
 }
 
 // copyBigKey does one attempt; ok is false when the key changed meanwhile
-// (the target copy is then removed) or its type cannot be chunked and it
-// was moved with MIGRATE instead.
+// (the target copy is then removed). A key whose type cannot be chunked is
+// moved with MIGRATE instead, and counts as done.
 func (w *mover) copyBigKey(sc *client.Conn, key string) (bool, error) {
 	dc, err := w.conn(w.job.Dst)
 	if err != nil {

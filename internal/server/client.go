@@ -94,7 +94,6 @@ type Client struct {
 	loopState atomic.Int32   // loopIdle, loopBusy or loopEvicted
 	onRunner  bool           // being served by its loop's runner right now
 	batch     cmdBatch       // commands parsed ahead (batch.go)
-	specHint  *command.Spec  // the table entry of the next command's name, looked up by readBatch
 	blocking  *blockedClient // registered by the running command
 }
 

@@ -16,8 +16,12 @@ import (
 // check existence and arity, authentication, transaction state and the
 // other gates, in Redis's order, then lock the slots of its keys and call
 // it (or queue it inside MULTI).
-func (c *Client) process(args [][]byte) {
-	c.processCommand(args)
+func (c *Client) process(args [][]byte) { c.processLookedUp(args, c.srv.table.Lookup(args[0])) }
+
+// processLookedUp is process for a command whose name the caller already
+// looked up in the table (the event loop's batch does, to prefetch).
+func (c *Client) processLookedUp(args [][]byte, spec *command.Spec) {
+	c.processCommand(args, spec)
 	// ASKING lasts for the next command, or until EXEC/DISCARD when that
 	// is MULTI (Redis's resetClient).
 	if c.asking {
@@ -29,15 +33,9 @@ func (c *Client) process(args [][]byte) {
 	}
 }
 
-func (c *Client) processCommand(args [][]byte) {
+func (c *Client) processCommand(args [][]byte, spec *command.Spec) {
 	s := c.srv
 	cfg := s.cfg.Get()
-	spec := c.specHint
-	if spec != nil {
-		c.specHint = nil
-	} else {
-		spec = s.table.Lookup(args[0])
-	}
 	if spec != nil && spec.Subs != nil && len(args) >= 2 {
 		sub := spec.LookupSub(args[1])
 		if sub == nil {

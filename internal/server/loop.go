@@ -291,8 +291,7 @@ func (l *eventLoop) handle(c *Client, gen uint64) (replaced bool) {
 			c.lastSeen.Store(c.srv.coarseMs.Load())
 		}
 		for i := 0; i < n; i++ {
-			c.specHint = c.batch.specs[i]
-			c.process(c.batch.command(i))
+			c.processLookedUp(c.batch.command(i), c.batch.specs[i])
 			if !l.isRunner(gen) {
 				// The goroutine that now owns the client reads the rest,
 				// from the next command on, unless the command read from

@@ -72,32 +72,28 @@ func FreePort(t testing.TB) int {
 
 // PickFreePort is FreePort for programs (the bench tools): it reports
 // false when no port pair is found.
-func PickFreePort() (int, bool) {
-	portMu.Lock()
-	defer portMu.Unlock()
-	// Random picks keep parallel test binaries (go test -p) apart.
-	for i := 0; i < 5000; i++ {
-		p := 12000 + rand.IntN(10768)
-		if portsGiven[p] || portsGiven[p+10000] || portsGiven[p-10000] {
-			continue
-		}
-		if portFree(p) && portFree(p+10000) {
-			portsGiven[p] = true
-			return p, true
-		}
-	}
-	return 0, false
-}
+func PickFreePort() (int, bool) { return pickRange(1) }
 
 // FreeRange returns base such that ports base..base+n-1 and their bus
 // ports are free, below 32768, and handed out to nobody else in this test
 // binary (for `reef-cli --cluster up`, which takes consecutive ports).
 func FreeRange(t testing.TB, n int) int {
 	t.Helper()
+	base, ok := pickRange(n)
+	if !ok {
+		t.Fatal("no free port range found")
+	}
+	return base
+}
+
+// pickRange finds n consecutive ports as FreeRange describes and marks
+// them handed out.
+func pickRange(n int) (int, bool) {
 	portMu.Lock()
 	defer portMu.Unlock()
+	// Random picks keep parallel test binaries (go test -p) apart.
 	for i := 0; i < 5000; i++ {
-		base := 12000 + rand.IntN(10768-n)
+		base := 12000 + rand.IntN(10768-n+1)
 		ok := true
 		for p := base; p < base+n && ok; p++ {
 			ok = !portsGiven[p] && !portsGiven[p+10000] && !portsGiven[p-10000] && portFree(p) && portFree(p+10000)
@@ -106,11 +102,10 @@ func FreeRange(t testing.TB, n int) int {
 			for p := base; p < base+n; p++ {
 				portsGiven[p] = true
 			}
-			return base
+			return base, true
 		}
 	}
-	t.Fatal("no free port range found")
-	return 0
+	return 0, false
 }
 
 // RepoRoot returns the module root (the directory holding go.mod).

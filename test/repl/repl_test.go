@@ -512,9 +512,13 @@ func TestReplicaFlushallWithSavePoints(t *testing.T) {
 	replica.ok("REPLICAOF", "127.0.0.1", master.port())
 	master.ok("SET", "a", "1")
 	synced(t, master, replica)
+	saves := replica.info("persistence")["rdb_saves"]
 	master.ok("FLUSHALL")
 	master.ok("SET", "b", "2")
 	synced(t, master, replica)
+	testutil.WaitFor(t, 30*time.Second, "the replica's save after FLUSHALL", func() bool {
+		return replica.info("persistence")["rdb_saves"] != saves
+	})
 	if got := replica.do("GET", "b"); got != "2" {
 		t.Fatalf("replica GET b after FLUSHALL = %q", got)
 	}

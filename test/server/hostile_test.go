@@ -47,6 +47,9 @@ func TestProtocolErrorsLikeRedis(t *testing.T) {
 		"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPI",                    // the rest of a command never comes
 		"NOSUCH\r\n",
 		"\x00\x01\x02\r\n",
+		// Keyed commands parsed ahead in one batch (to prefetch) run and
+		// are answered before the malformed one after them.
+		"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\n1\r\n*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n*1\r\n!x\r\n",
 	}
 	for _, in := range cases {
 		name := strconv.Quote(in)

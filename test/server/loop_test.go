@@ -35,14 +35,16 @@ func TestSlowCommandDoesNotStallItsLoop(t *testing.T) {
 	if err := slow.WriteRaw(resp.AppendCommand(nil, "KEYS", "nomatch:*")); err != nil {
 		t.Fatal(err)
 	}
-	keysDone := make(chan time.Time, 1)
+	type keysReply struct {
+		at  time.Time
+		v   resp.Value
+		err error
+	}
+	keysDone := make(chan keysReply, 1)
 	go func() {
 		slow.SetDeadline(time.Now().Add(60 * time.Second))
 		v, err := slow.R.ReadReply()
-		if err != nil || v.Kind != resp.KindArray || len(v.Elems) != 0 {
-			t.Errorf("KEYS nomatch:*: %d keys, %v", len(v.Elems), err)
-		}
-		keysDone <- time.Now()
+		keysDone <- keysReply{time.Now(), v, err}
 	}()
 	// Wait until KEYS is running (CLIENT LIST on another connection shows
 	// it), then ask for a PONG on the same loop.
@@ -56,7 +58,11 @@ func TestSlowCommandDoesNotStallItsLoop(t *testing.T) {
 	if err != nil || v.Text() != "PONG" {
 		t.Fatalf("PING during KEYS: %q %v", v.Text(), err)
 	}
-	if done := <-keysDone; done.Before(pong) {
-		t.Fatalf("PING answered only after KEYS finished (%v after)", pong.Sub(done))
+	done := <-keysDone
+	if done.err != nil || done.v.Kind != resp.KindArray || len(done.v.Elems) != 0 {
+		t.Fatalf("KEYS nomatch:*: %d keys, %v", len(done.v.Elems), done.err)
+	}
+	if done.at.Before(pong) {
+		t.Fatalf("PING answered only after KEYS finished (%v after)", pong.Sub(done.at))
 	}
 }

@@ -108,21 +108,3 @@ func TestPipelineAroundBlockingCommand(t *testing.T) {
 		})
 	})
 }
-
-func TestPipelineProtocolErrorAfterCommands(t *testing.T) {
-	// The commands before a malformed one in the same read run and are
-	// answered before the protocol error.
-	for _, server := range []string{"reef", "redis"} {
-		start := testutil.StartReef
-		if server == "redis" {
-			start = testutil.StartRedis
-		}
-		p := start(t)
-		in := string(resp.AppendCommand(nil, "SET", "k", "1")) + string(resp.AppendCommand(nil, "INCR", "k")) + "*1\r\n!x\r\n"
-		out, closed := rawLine(t, p.Addr(), []byte(in), 2*time.Second)
-		want := "+OK\r\n:2\r\n-ERR Protocol error: expected '$', got '!'\r\n"
-		if string(out) != want || !closed {
-			t.Errorf("%s: %q closed=%v, want %q closed", server, out, closed, want)
-		}
-	}
-}
