@@ -43,11 +43,6 @@ func (c *Ctx) EmptyArray() { c.Out = append(c.Out, "*0\r\n"...) }
 // modified is signalModifiedKey for a collection changed in place.
 func (c *Ctx) modified(key []byte) { c.Env.KeyModified(c.DB, key) }
 
-// addCollection stores a new collection under key (Redis's dbAdd): lists
-// and sorted sets wake the clients blocked on key.
-func (c *Ctx) addCollection(key []byte, v keyspace.Value) {
-	c.dbAdd(key, v)
-}
 
 // deleteIfEmpty deletes key when its collection became empty, with the
 // "del" notification, and reports whether it did.

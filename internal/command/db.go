@@ -105,24 +105,18 @@ func (c *Ctx) setKey(key []byte, v keyspace.Value, keepTTL bool) bool {
 	// (with its "expired" event and stats) before being replaced, and the
 	// old value's access time is touched.
 	old := c.lookupWrite(key)
-	v = v.WithLRU(c.newAccessField())
-	var isNew bool
-	if old != nil {
-		// Overwrite through the pointer the lookup returned: one table
-		// lookup for the whole SET.
-		*old = v
-		if !keepTTL {
-			c.KS.Persist(c.DB, c.slotOf(key), key)
-		}
-	} else {
-		isNew = c.KS.Put(c.DB, c.slotOf(key), key, v, keepTTL)
+	if old == nil {
+		c.dbAdd(key, v)
+		return true
 	}
-	c.Env.KeyModified(c.DB, key)
-	// Redis's dbAdd: a new list or sorted set may serve blocked clients.
-	if t := v.Type(); t == keyspace.TypeList || t == keyspace.TypeZSet {
-		c.Env.KeyReady(c.DB, key)
+	// Overwrite through the pointer the lookup returned: one table lookup
+	// for the whole SET.
+	*old = v.WithLRU(c.newAccessField())
+	if !keepTTL {
+		c.KS.Persist(c.DB, c.slotOf(key), key)
 	}
-	return isNew
+	c.stored(key, v)
+	return false
 }
 
 // dbAdd stores v under key, which the caller just found missing (Redis's
@@ -130,6 +124,12 @@ func (c *Ctx) setKey(key []byte, v keyspace.Value, keepTTL bool) bool {
 // serve blocked clients.
 func (c *Ctx) dbAdd(key []byte, v keyspace.Value) {
 	c.KS.Put(c.DB, c.slotOf(key), key, v.WithLRU(c.newAccessField()), false)
+	c.stored(key, v)
+}
+
+// stored signals a value stored under key: WATCHes are invalidated, and a
+// list or sorted set may serve the clients blocked on key.
+func (c *Ctx) stored(key []byte, v keyspace.Value) {
 	c.Env.KeyModified(c.DB, key)
 	if t := v.Type(); t == keyspace.TypeList || t == keyspace.TypeZSet {
 		c.Env.KeyReady(c.DB, key)

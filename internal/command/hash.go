@@ -58,7 +58,7 @@ func (c *Ctx) hashWriteOrCreate(key []byte) *types.Hash {
 		return types.HashOf(v)
 	}
 	h := types.NewHash()
-	c.addCollection(key, types.HashValue(h))
+	c.dbAdd(key, types.HashValue(h))
 	return h
 }
 

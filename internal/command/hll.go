@@ -77,7 +77,7 @@ func pfaddCommand(c *Ctx) {
 	if buf != nil {
 		*buf = out
 	} else {
-		c.setKey(key, keyspace.GrowableValue(out), false)
+		c.dbAdd(key, keyspace.GrowableValue(out)) // lookupWrite just found it missing
 	}
 	if err != nil {
 		c.Err(err.Error())

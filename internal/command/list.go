@@ -59,7 +59,7 @@ func (c *Ctx) listWrite(key []byte) (*types.List, bool) {
 // newList creates an empty list under key (dbAdd: wakes blocked clients).
 func (c *Ctx) newList(key []byte) *types.List {
 	l := types.NewList(c.Cfg.ListMaxListpackSize)
-	c.addCollection(key, types.ListValue(l))
+	c.dbAdd(key, types.ListValue(l))
 	return l
 }
 

@@ -66,7 +66,7 @@ func saddCommand(c *Ctx) {
 	}
 	if s == nil {
 		s = types.NewSetFor(c.Args[2])
-		c.addCollection(key, types.SetValue(s))
+		c.dbAdd(key, types.SetValue(s))
 	}
 	lim := c.limits()
 	added := 0
@@ -187,7 +187,7 @@ func smoveCommand(c *Ctx) {
 	var dst *types.Set
 	if dv == nil {
 		dst = types.NewSetFor(m)
-		c.addCollection(dstKey, types.SetValue(dst))
+		c.dbAdd(dstKey, types.SetValue(dst))
 	} else {
 		dst = types.SetOf(c.lookupWrite(dstKey))
 	}

@@ -366,7 +366,7 @@ parsed:
 			goto reply
 		}
 		z = types.NewZSetFor(len(c.Args[scoreIdx+1]), c.limits())
-		c.addCollection(key, types.ZSetValue(z))
+		c.dbAdd(key, types.ZSetValue(z))
 	}
 	{
 		lim := c.limits()
