@@ -881,6 +881,13 @@ func zrangeGeneric(c *Ctx, argStart int, dstKey []byte, kind, dir int) {
 				end = n - 1
 			}
 			count := end - start + 1
+			if store && count > int64(c.limits().ZSetMaxListpackEntries) {
+				// Redis sizes the destination by the range's length when
+				// it is known: a skiplist from the start, so that scores
+				// are never rounded through listpack entries (-0 stays
+				// -0).
+				h.dst = types.NewZSetSkiplist()
+			}
 			from := int(start)
 			if reverse {
 				from = int(n - 1 - start)

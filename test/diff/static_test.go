@@ -114,6 +114,17 @@ func TestStaticReplies(t *testing.T) {
 		{"SORT", "sl", "LIMIT", "9223372036854775807", "9223372036854775807"},
 		{"SORT", "sl", "LIMIT", "-9223372036854775808", "2"}, {"SORT", "sl", "BY", "nosort", "LIMIT", "1", "9223372036854775807"},
 		{"SORT", "sl", "BY", "nosort", "DESC", "LIMIT", "1", "9223372036854775807"},
+		// A skiplist keeps a score of -0; a rank range stored into a
+		// destination too long for a listpack keeps it too, while score
+		// and lex ranges start a listpack (which writes -0 as 0).
+		{"CONFIG", "SET", "zset-max-listpack-entries", "0"}, {"ZADD", "zneg", "1", "a", "2", "b", "3", "c"},
+		{"ZADD", "zneg", "-0", "a"}, {"CONFIG", "SET", "zset-max-listpack-entries", "2"},
+		{"ZRANGESTORE", "zd1", "zneg", "0", "-1"}, {"ZSCORE", "zd1", "a"}, {"OBJECT", "ENCODING", "zd1"},
+		{"ZRANGESTORE", "zd2", "zneg", "0", "1"}, {"ZSCORE", "zd2", "a"},
+		{"ZRANGESTORE", "zd3", "zneg", "-1", "3", "BYSCORE"}, {"ZSCORE", "zd3", "a"},
+		{"ZRANGESTORE", "zd4", "zneg", "-", "+", "BYLEX"}, {"ZSCORE", "zd4", "a"},
+		{"ZUNIONSTORE", "zd5", "1", "zneg"}, {"ZSCORE", "zd5", "a"},
+		{"CONFIG", "SET", "zset-max-listpack-entries", "128"},
 	}
 	for _, proto := range []string{"2", "3"} {
 		if _, _, err := p.Do("HELLO", proto); err != nil {
