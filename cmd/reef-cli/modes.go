@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/reefkv/reef/internal/client"
 	"github.com/reefkv/reef/internal/resp"
+	"github.com/reefkv/reef/internal/splitargs"
 )
 
 // stopOnSignal makes Ctrl-C end a long loop mode cleanly (redis-cli's
@@ -72,7 +72,7 @@ func scanMode(cfg *config) int {
 		}
 		for _, k := range keys {
 			if cfg.output == outStandard {
-				fmt.Fprintf(cfg.stdout, "%s\n", client.Repr(k.Str))
+				fmt.Fprintf(cfg.stdout, "%s\n", splitargs.Repr(k.Str))
 			} else {
 				fmt.Fprintf(cfg.stdout, "%s\n", k.Str)
 			}
@@ -187,7 +187,7 @@ func bigKeysMode(cfg *config) int {
 			totlen += uint64(len(keys[i].Str))
 			sampled++
 			if ti.biggest < size {
-				ti.biggestKey = client.Repr(keys[i].Str)
+				ti.biggestKey = splitargs.Repr(keys[i].Str)
 				ti.found = true
 				fmt.Fprintf(w, "[%05.2f%%] Biggest %-6s found so far '%s' with %d %s\n", pct, ti.name, ti.biggestKey, size, ti.unit)
 				ti.biggest = size

@@ -6,43 +6,12 @@ import (
 	"strings"
 
 	"github.com/reefkv/reef/internal/resp"
+	"github.com/reefkv/reef/internal/splitargs"
 )
 
 // Reply formatting exactly as redis-cli 7.0 prints replies: FormatTTY when
 // stdout is a terminal (or --no-raw), FormatRaw otherwise (or --raw), and
 // FormatCSV for --csv.
-
-// Repr quotes s as redis-cli's sdscatrepr does: "..." with \\ \" \n \r \t
-// \a \b escaped and other non-printable bytes as \xHH.
-func Repr(s []byte) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, c := range s {
-		switch c {
-		case '\\', '"':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\a':
-			b.WriteString(`\a`)
-		case '\b':
-			b.WriteString(`\b`)
-		default:
-			if c >= 0x20 && c < 0x7f {
-				b.WriteByte(c)
-			} else {
-				fmt.Fprintf(&b, `\x%02x`, c)
-			}
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
 
 // FormatTTY is cliFormatReplyTTY: the human form with (integer), (nil),
 // numbered and indented aggregates. The result ends with a newline.
@@ -66,7 +35,7 @@ func formatTTY(b *strings.Builder, v resp.Value, prefix string) {
 	case resp.KindBigNumber:
 		fmt.Fprintf(b, "(big number) %s\n", v.Str)
 	case resp.KindBulk:
-		b.WriteString(Repr(v.Str))
+		b.WriteString(splitargs.Repr(v.Str))
 		b.WriteByte('\n')
 	case resp.KindVerbatim:
 		b.Write(v.Str)
@@ -183,9 +152,9 @@ func formatCSV(b *strings.Builder, v resp.Value) {
 	switch v.Kind {
 	case resp.KindError, resp.KindBlobError:
 		b.WriteString("ERROR,")
-		b.WriteString(Repr(v.Str))
+		b.WriteString(splitargs.Repr(v.Str))
 	case resp.KindSimple, resp.KindBulk, resp.KindVerbatim, resp.KindBigNumber:
-		b.WriteString(Repr(v.Str))
+		b.WriteString(splitargs.Repr(v.Str))
 	case resp.KindInt:
 		b.WriteString(strconv.FormatInt(v.Int, 10))
 	case resp.KindDouble:

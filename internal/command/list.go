@@ -619,39 +619,60 @@ func blmoveGeneric(c *Ctx, fromHead, toHead bool, deadline int64) {
 	c.block(req, c.Null)
 }
 
-// lmpopGeneric is lmpopGenericCommand for LMPOP (numkeys at 1) and BLMPOP
-// (timeout at 1, numkeys at 2).
-func lmpopGeneric(c *Ctx, numkeysIdx int, blocking bool) {
+// mpopWhere parses the numkeys argument of LMPOP, ZMPOP and their blocking
+// forms and returns the index of the word after the keys (LEFT|RIGHT,
+// MIN|MAX), which the caller parses before mpopCount reads what follows it:
+// Redis reports errors in that order.
+func (c *Ctx) mpopWhere(numkeysIdx int) (int, bool) {
 	numkeys, ok := c.rangeLongMsg(c.Args[numkeysIdx], 1, math.MaxInt64, "numkeys should be greater than 0")
 	if !ok {
-		return
+		return 0, false
 	}
 	whereIdx := int64(numkeysIdx) + numkeys + 1
 	if whereIdx >= int64(len(c.Args)) {
 		c.Err(ErrSyntax)
+		return 0, false
+	}
+	return int(whereIdx), true
+}
+
+// mpopCount parses the optional COUNT n after the *MPOP side word at
+// whereIdx (1 when absent); anything else, or COUNT twice, is a syntax error.
+func (c *Ctx) mpopCount(whereIdx int) (int64, bool) {
+	count := int64(-1)
+	for j := whereIdx + 1; j < len(c.Args); j++ {
+		if count == -1 && eq(c.Args[j], "count") && j+1 < len(c.Args) {
+			j++
+			n, ok := c.rangeLongMsg(c.Args[j], 1, math.MaxInt64, "count should be greater than 0")
+			if !ok {
+				return 0, false
+			}
+			count = n
+			continue
+		}
+		c.Err(ErrSyntax)
+		return 0, false
+	}
+	if count == -1 {
+		count = 1
+	}
+	return count, true
+}
+
+// lmpopGeneric is lmpopGenericCommand for LMPOP (numkeys at 1) and BLMPOP
+// (timeout at 1, numkeys at 2).
+func lmpopGeneric(c *Ctx, numkeysIdx int, blocking bool) {
+	whereIdx, ok := c.mpopWhere(numkeysIdx)
+	if !ok {
 		return
 	}
 	head, ok := c.listSide(c.Args[whereIdx])
 	if !ok {
 		return
 	}
-	count := int64(-1)
-	for j := int(whereIdx) + 1; j < len(c.Args); j++ {
-		more := len(c.Args) - 1 - j
-		if count == -1 && eq(c.Args[j], "count") && more > 0 {
-			j++
-			n, ok := c.rangeLongMsg(c.Args[j], 1, math.MaxInt64, "count should be greater than 0")
-			if !ok {
-				return
-			}
-			count = n
-			continue
-		}
-		c.Err(ErrSyntax)
+	count, ok := c.mpopCount(whereIdx)
+	if !ok {
 		return
-	}
-	if count == -1 {
-		count = 1
 	}
 	keys := c.Args[numkeysIdx+1 : whereIdx]
 	if blocking {

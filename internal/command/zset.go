@@ -1190,13 +1190,8 @@ func zsetServe(c *Ctx, z *types.ZSet, key []byte, max bool, count int64, nested 
 // zmpopGeneric is zmpopGenericCommand for ZMPOP (numkeys at 1) and BZMPOP
 // (timeout at 1).
 func zmpopGeneric(c *Ctx, numkeysIdx int, blocking bool) {
-	numkeys, ok := c.rangeLongMsg(c.Args[numkeysIdx], 1, math.MaxInt64, "numkeys should be greater than 0")
+	whereIdx, ok := c.mpopWhere(numkeysIdx)
 	if !ok {
-		return
-	}
-	whereIdx := int64(numkeysIdx) + numkeys + 1
-	if whereIdx >= int64(len(c.Args)) {
-		c.Err(ErrSyntax)
 		return
 	}
 	var max bool
@@ -1208,22 +1203,9 @@ func zmpopGeneric(c *Ctx, numkeysIdx int, blocking bool) {
 		c.Err(ErrSyntax)
 		return
 	}
-	count := int64(-1)
-	for j := int(whereIdx) + 1; j < len(c.Args); j++ {
-		if count == -1 && eq(c.Args[j], "count") && j+1 < len(c.Args) {
-			j++
-			n, ok := c.rangeLongMsg(c.Args[j], 1, math.MaxInt64, "count should be greater than 0")
-			if !ok {
-				return
-			}
-			count = n
-			continue
-		}
-		c.Err(ErrSyntax)
+	count, ok := c.mpopCount(whereIdx)
+	if !ok {
 		return
-	}
-	if count == -1 {
-		count = 1
 	}
 	keys := c.Args[numkeysIdx+1 : whereIdx]
 	if blocking {

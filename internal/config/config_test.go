@@ -455,9 +455,6 @@ func TestCParsers(t *testing.T) {
 			t.Errorf("string2d(%q) = %v %v", tc.s, v, ok)
 		}
 	}
-	if got := repr("a\"b\\\n\r\t\a\b\x01\xff "); got != `"a\"b\\\n\r\t\a\b\x01\xff "` {
-		t.Errorf("repr %s", got)
-	}
 	for v, want := range map[int64]string{0: "0", 1024: "1kb", 3 << 20: "3mb", 1 << 30: "1gb", 1000: "1000", -1: "-1"} {
 		if got := formatMemory(v); got != want {
 			t.Errorf("formatMemory(%d) = %q", v, got)

@@ -229,42 +229,6 @@ func yesno(s string) int {
 	return -1
 }
 
-// repr is Redis's sdscatrepr: a double-quoted string with C escapes, and
-// \xHH for bytes isprint rejects.
-func repr(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case '\\', '"':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\a':
-			b.WriteString(`\a`)
-		case '\b':
-			b.WriteString(`\b`)
-		default:
-			if cIsPrint(c) {
-				b.WriteByte(c)
-			} else {
-				const hex = "0123456789abcdef"
-				b.WriteString(`\x`)
-				b.WriteByte(hex[c>>4])
-				b.WriteByte(hex[c&15])
-			}
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
 // splitSpace is Redis's sdssplitlen(s, " "): every single space separates,
 // so consecutive spaces yield empty elements; an empty string yields none.
 func splitSpace(s string) []string {

@@ -126,7 +126,7 @@ func LoadWith(args []string, opt LoadOptions) (*Config, error) {
 				handled = true
 			}
 		default:
-			opts.WriteString(repr(a))
+			opts.WriteString(splitargs.Repr(a))
 			opts.WriteString(" ")
 			handled = true
 		}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/reefkv/reef/internal/splitargs"
 )
 
 // loadCase is one startup run given to both redis-server and Load.
@@ -336,7 +338,7 @@ func TestEveryParamNonDefaultMatchesRedis(t *testing.T) {
 				vals = splitSpace(v)
 			}
 			if p.set(c, vals, &loadState{readingFile: true}) == "" && p.get(c) != p.get(def) {
-				b.WriteString(p.name + " " + repr(v) + "\n")
+				b.WriteString(p.name + " " + splitargs.Repr(v) + "\n")
 				n++
 				break
 			}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/reefkv/reef/internal/splitargs"
 )
 
 // flag is a parameter property, with the meaning of Redis's *_CONFIG flags.
@@ -225,7 +227,7 @@ func strP(name, alias string, fl flag, o strOpts, ref strRef) *param {
 			st.markProcessed(name)
 			return
 		}
-		st.rewriteLine(name, name+" "+repr(v), !(o.hasDef && v == o.def))
+		st.rewriteLine(name, name+" "+splitargs.Repr(v), !(o.hasDef && v == o.def))
 	}
 	return p
 }

@@ -173,11 +173,11 @@ func DefaultUserLines(c *Config) []string {
 // would not read back as itself.
 func quoteIfNeeded(s string) string {
 	if s == "" || strings.ContainsAny(s, " \t\r\n\v\f\"'\\") {
-		return repr(s)
+		return splitargs.Repr(s)
 	}
 	for i := 0; i < len(s); i++ {
 		if !cIsPrint(s[i]) {
-			return repr(s)
+			return splitargs.Repr(s)
 		}
 	}
 	return s

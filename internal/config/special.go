@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/reefkv/reef/internal/splitargs"
 )
 
 // The parameters Redis implements with special set/get/rewrite functions.
@@ -45,7 +47,7 @@ func dirParam() *param {
 	}
 	p.get = func(c *Config) string { return c.Dir }
 	p.rewrite = func(c *Config, st *rewriteState) {
-		st.rewriteLine(name, name+" "+repr(c.Dir), true)
+		st.rewriteLine(name, name+" "+splitargs.Repr(c.Dir), true)
 	}
 	return p
 }
@@ -381,7 +383,7 @@ func notifyParam() *param {
 	p.get = func(c *Config) string { return c.NotifyKeyspaceEvents }
 	p.rewrite = func(c *Config, st *rewriteState) {
 		f := KeyspaceEventFlags(c.NotifyKeyspaceEvents)
-		st.rewriteLine(name, name+" "+repr(c.NotifyKeyspaceEvents), f != 0)
+		st.rewriteLine(name, name+" "+splitargs.Repr(c.NotifyKeyspaceEvents), f != 0)
 	}
 	return p
 }

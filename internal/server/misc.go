@@ -13,6 +13,7 @@ import (
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/rconv"
+	"github.com/reefkv/reef/internal/splitargs"
 )
 
 func sortClients(cs []*Client) {
@@ -259,7 +260,7 @@ func (m *monitorSet) feed(from *Client, db int, args [][]byte) {
 	line := fmt.Appendf(nil, "+%d.%06d [%d %s]", now.Unix(), now.Nanosecond()/1000, db, from.addr)
 	for _, a := range args {
 		line = append(line, ' ')
-		line = appendRepr(line, a)
+		line = splitargs.AppendRepr(line, a)
 	}
 	line = append(line, '\r', '\n')
 	m.mu.Lock()
@@ -268,34 +269,6 @@ func (m *monitorSet) feed(from *Client, db int, args [][]byte) {
 	for _, c := range cs {
 		c.push(line, c.srv.cfg.Get().ClientOutputBufferLimits["normal"].Hard)
 	}
-}
-
-// appendRepr quotes b as Redis's sdscatrepr.
-func appendRepr(dst, b []byte) []byte {
-	dst = append(dst, '"')
-	for _, ch := range b {
-		switch ch {
-		case '\\', '"':
-			dst = append(dst, '\\', ch)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		case '\a':
-			dst = append(dst, '\\', 'a')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		default:
-			if ch >= 0x20 && ch < 0x7f {
-				dst = append(dst, ch)
-			} else {
-				dst = fmt.Appendf(dst, "\\x%02x", ch)
-			}
-		}
-	}
-	return append(dst, '"')
 }
 
 func monitorCommand(ctx *command.Ctx) {

@@ -136,3 +136,38 @@ func hexVal(c byte) byte {
 		return c - 'A' + 10
 	}
 }
+
+// AppendRepr appends s quoted as Redis's sdscatrepr quotes it (in MONITOR
+// lines, CONFIG REWRITE and redis-cli's output): between double quotes,
+// with \\ \" \n \r \t \a \b escaped and the bytes C's isprint rejects as
+// \xhh. Split reads the result back as s.
+func AppendRepr[T string | []byte](dst []byte, s T) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\', '"':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		case '\a':
+			dst = append(dst, '\\', 'a')
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		default:
+			if c >= 0x20 && c <= 0x7e {
+				dst = append(dst, c)
+			} else {
+				dst = append(dst, '\\', 'x', hex[c>>4], hex[c&15])
+			}
+		}
+	}
+	return append(dst, '"')
+}
+
+// Repr is AppendRepr as a string.
+func Repr[T string | []byte](s T) string { return string(AppendRepr(nil, s)) }

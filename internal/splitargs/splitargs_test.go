@@ -61,8 +61,27 @@ func quote(arg []byte) string {
 	return b.String()
 }
 
+func TestRepr(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                     `""`,
+		"plain text":           `"plain text"`,
+		"q\"b\\s":              `"q\"b\\s"`,
+		"\n\r\t\a\b":           `"\n\r\t\a\b"`,
+		"\x00\x1f\x7f\x80\xff": `"\x00\x1f\x7f\x80\xff"`,
+		"~ !":                  `"~ !"`,
+	} {
+		if got := Repr(in); got != want {
+			t.Errorf("Repr(%q) = %s, want %s", in, got, want)
+		}
+		if got := string(AppendRepr([]byte("x"), []byte(in))); got != "x"+want {
+			t.Errorf("AppendRepr(x, %q) = %s", in, got)
+		}
+	}
+}
+
 // FuzzSplit: any line splits without panicking, and the arguments of a
-// balanced line, quoted again, split back to themselves.
+// balanced line, quoted again (as bytes in hex, and by Repr), split back
+// to themselves.
 func FuzzSplit(f *testing.F) {
 	for _, s := range []string{"set a b", `"a\x00b" 'c\'d'`, `a"b c"`, `"unbalanced`, "\x00", `"\x4"`} {
 		f.Add([]byte(s))
@@ -72,17 +91,19 @@ func FuzzSplit(f *testing.F) {
 		if !ok {
 			return
 		}
-		parts := make([]string, len(args))
-		for i, a := range args {
-			parts[i] = quote(a)
-		}
-		again, ok := Split([]byte(strings.Join(parts, " ")), nil)
-		if !ok || len(again) != len(args) {
-			t.Fatalf("%q: re-split of %q failed", line, args)
-		}
-		for i := range args {
-			if string(again[i]) != string(args[i]) {
-				t.Fatalf("%q: argument %d %q came back as %q", line, i, args[i], again[i])
+		for _, q := range []func([]byte) string{quote, Repr[[]byte]} {
+			parts := make([]string, len(args))
+			for i, a := range args {
+				parts[i] = q(a)
+			}
+			again, ok := Split([]byte(strings.Join(parts, " ")), nil)
+			if !ok || len(again) != len(args) {
+				t.Fatalf("%q: re-split of %q failed", line, args)
+			}
+			for i := range args {
+				if string(again[i]) != string(args[i]) {
+					t.Fatalf("%q: argument %d %q came back as %q", line, i, args[i], again[i])
+				}
 			}
 		}
 	})
