@@ -2,6 +2,7 @@ package command
 
 import (
 	"math"
+	"math/rand/v2"
 	"strconv"
 
 	"github.com/reefkv/reef/internal/keyspace"
@@ -334,22 +335,19 @@ func (c *Ctx) rangeLong(arg []byte, lo, hi int64) (int64, bool) {
 
 func hrandfieldCommand(c *Ctx) {
 	if len(c.Args) >= 3 {
-		l, ok := c.rangeLong(c.Args[2], -math.MaxInt64, math.MaxInt64)
+		l, withValues, ok := c.randomCountArgs("withvalues")
 		if !ok {
 			return
 		}
-		withValues := false
-		if len(c.Args) > 4 || (len(c.Args) == 4 && !eq(c.Args[3], "withvalues")) {
-			c.Err(ErrSyntax)
+		h, ok := c.hashRead(c.Args[1])
+		if !ok {
 			return
-		} else if len(c.Args) == 4 {
-			withValues = true
-			if l < -math.MaxInt64/2 || l > math.MaxInt64/2 {
-				c.Err("ERR value is out of range")
-				return
-			}
 		}
-		hrandfieldWithCount(c, l, withValues)
+		var src randomSource[types.Str]
+		if h != nil {
+			src = randomSource[types.Str]{h.Len(), h.Random, h.At, h.Range}
+		}
+		randomWithCount(c, src, l, withValues, c.BulkStr)
 		return
 	}
 	h, ok := c.hashRead(c.Args[1])
@@ -364,23 +362,54 @@ func hrandfieldCommand(c *Ctx) {
 	c.BulkStr(f)
 }
 
-func hrandfieldWithCount(c *Ctx, l int64, withValues bool) {
-	h, ok := c.hashRead(c.Args[1])
+// randomCountArgs parses HRANDFIELD's and ZRANDMEMBER's count and their
+// WITHVALUES / WITHSCORES flag (with), as Redis does: a count that would
+// overflow when doubled for the pairs is out of range.
+func (c *Ctx) randomCountArgs(with string) (count int64, withValues, ok bool) {
+	l, ok := c.rangeLong(c.Args[2], -math.MaxInt64, math.MaxInt64)
 	if !ok {
-		return
+		return 0, false, false
 	}
-	if h == nil || l == 0 {
+	if len(c.Args) > 4 || (len(c.Args) == 4 && !eq(c.Args[3], with)) {
+		c.Err(ErrSyntax)
+		return 0, false, false
+	}
+	if len(c.Args) == 4 {
+		if l < -math.MaxInt64/2 || l > math.MaxInt64/2 {
+			c.Err("ERR value is out of range")
+			return 0, false, false
+		}
+		withValues = true
+	}
+	return l, withValues, true
+}
+
+// randomSource is a hash or a sorted set as HRANDFIELD and ZRANDMEMBER
+// sample it: elements with their values (fields) or scores (members).
+// Its zero value is a missing key.
+type randomSource[V any] struct {
+	size   int
+	random func(r *rand.Rand) (types.Str, V)
+	at     func(i int) (types.Str, V)
+	all    func(fn func(types.Str, V) bool)
+}
+
+// randomWithCount is hrandfieldWithCountCommand and
+// zrandmemberWithCountCommand: count l > 0 distinct elements (all of them
+// when l is at least the size), or -l elements with repetitions, each
+// followed by its value (through reply) when withValues.
+func randomWithCount[V any](c *Ctx, src randomSource[V], l int64, withValues bool, reply func(V)) {
+	if src.size == 0 || l == 0 {
 		c.EmptyArray()
 		return
 	}
-	size := h.Len()
-	pair := func(f, v types.Str) {
+	pair := func(e types.Str, v V) {
 		if withValues && c.Proto > 2 {
 			c.ArrayLen(2)
 		}
-		c.BulkStr(f)
+		c.BulkStr(e)
 		if withValues {
-			c.BulkStr(v)
+			reply(v)
 		}
 	}
 	header := func(n int) {
@@ -397,18 +426,18 @@ func hrandfieldWithCount(c *Ctx, l int64, withValues bool) {
 	if !uniq || count == 1 {
 		header(int(count))
 		for i := int64(0); i < count; i++ {
-			pair(h.Random(c.rand()))
+			pair(src.random(c.rand()))
 		}
 		return
 	}
-	if count >= int64(size) {
-		header(size)
-		h.Range(func(f, v types.Str) bool { pair(f, v); return true })
+	if count >= int64(src.size) {
+		header(src.size)
+		src.all(func(e types.Str, v V) bool { pair(e, v); return true })
 		return
 	}
 	header(int(count))
-	for _, i := range sampleDistinct(c, size, int(count)) {
-		pair(h.At(i))
+	for _, i := range sampleDistinct(c, src.size, int(count)) {
+		pair(src.at(i))
 	}
 }
 

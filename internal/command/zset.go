@@ -1229,22 +1229,20 @@ func zmpopGeneric(c *Ctx, numkeysIdx int, blocking bool) {
 
 func zrandmemberCommand(c *Ctx) {
 	if len(c.Args) >= 3 {
-		l, ok := c.rangeLong(c.Args[2], -math.MaxInt64, math.MaxInt64)
+		l, withScores, ok := c.randomCountArgs("withscores")
 		if !ok {
 			return
 		}
-		withScores := false
-		if len(c.Args) > 4 || (len(c.Args) == 4 && !eq(c.Args[3], "withscores")) {
-			c.Err(ErrSyntax)
+		z, ok := c.zsetRead(c.Args[1])
+		if !ok {
 			return
-		} else if len(c.Args) == 4 {
-			withScores = true
-			if l < -math.MaxInt64/2 || l > math.MaxInt64/2 {
-				c.Err("ERR value is out of range")
-				return
-			}
 		}
-		zrandmemberWithCount(c, l, withScores)
+		var src randomSource[float64]
+		if z != nil {
+			walk := func(fn func(types.Str, float64) bool) { z.Walk(0, false, fn) }
+			src = randomSource[float64]{z.Len(), z.Random, z.At, walk}
+		}
+		randomWithCount(c, src, l, withScores, c.Double)
 		return
 	}
 	z, ok := c.zsetRead(c.Args[1])
@@ -1257,54 +1255,6 @@ func zrandmemberCommand(c *Ctx) {
 	}
 	m, _ := z.Random(c.rand())
 	c.BulkStr(m)
-}
-
-func zrandmemberWithCount(c *Ctx, l int64, withScores bool) {
-	z, ok := c.zsetRead(c.Args[1])
-	if !ok {
-		return
-	}
-	if z == nil || l == 0 {
-		c.EmptyArray()
-		return
-	}
-	size := z.Len()
-	pair := func(m types.Str, s float64) {
-		if withScores && c.Proto > 2 {
-			c.ArrayLen(2)
-		}
-		c.BulkStr(m)
-		if withScores {
-			c.Double(s)
-		}
-	}
-	header := func(n int) {
-		if withScores && c.Proto == 2 {
-			c.ArrayLen(n * 2)
-		} else {
-			c.ArrayLen(n)
-		}
-	}
-	count, uniq := l, true
-	if l < 0 {
-		count, uniq = -l, false
-	}
-	if !uniq || count == 1 {
-		header(int(count))
-		for i := int64(0); i < count; i++ {
-			pair(z.Random(c.rand()))
-		}
-		return
-	}
-	if count >= int64(size) {
-		header(size)
-		z.Walk(0, false, func(m types.Str, s float64) bool { pair(m, s); return true })
-		return
-	}
-	header(int(count))
-	for _, i := range sampleDistinct(c, size, int(count)) {
-		pair(z.At(i))
-	}
 }
 
 func zscanCommand(c *Ctx) {
