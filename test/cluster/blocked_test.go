@@ -46,7 +46,7 @@ func blocked(t *testing.T, start func(t *testing.T, n int, extra ...string) []*t
 		}()
 		// Blocked once INFO says so.
 		testutil.WaitFor(t, 5*time.Second, "the client to block", func() bool {
-			return infoField(do(t, p, "INFO", "clients"), "blocked_clients") == "1"
+			return testutil.InfoField(do(t, p, "INFO", "clients"), "blocked_clients") == "1"
 		})
 	}
 	await := func(want string) {

@@ -50,7 +50,7 @@ func TestCreateAndClients(t *testing.T) {
 				t.Errorf("INFO lacks %q", want)
 			}
 		}
-		if v := infoField(info, "mem_cluster_links"); v == "" || v == "0" {
+		if v := testutil.InfoField(info, "mem_cluster_links"); v == "" || v == "0" {
 			t.Errorf("mem_cluster_links %q", v)
 		}
 	})
@@ -74,10 +74,10 @@ func TestCreateAndClients(t *testing.T) {
 		}
 		// Without -c the redirection is printed as is.
 		owner := ""
-		for _, n := range parseNodes(do(t, ps[0], "CLUSTER", "NODES")) {
-			for _, rg := range slotRanges(n) {
+		for _, n := range testutil.ParseNodes(do(t, ps[0], "CLUSTER", "NODES")) {
+			for _, rg := range n.SlotRanges() {
 				if s := slot.OfString("foo"); rg[0] <= s && s <= rg[1] {
-					owner = strings.Split(n.addr, "@")[0]
+					owner = strings.Split(n.Addr, "@")[0]
 				}
 			}
 		}
@@ -146,21 +146,21 @@ func TestCreateAndClients(t *testing.T) {
 		for _, p := range ps {
 			ids[myID(t, p)] = p
 		}
-		for _, n := range parseNodes(do(t, ps[0], "CLUSTER", "NODES")) {
-			if !strings.Contains(n.flags, "slave") {
+		for _, n := range testutil.ParseNodes(do(t, ps[0], "CLUSTER", "NODES")) {
+			if !strings.Contains(n.Flags, "slave") {
 				continue
 			}
-			replica := ids[n.id]
-			var master nodeLine
-			for _, m := range parseNodes(do(t, ps[0], "CLUSTER", "NODES")) {
-				if m.id == n.master {
+			replica := ids[n.ID]
+			var master testutil.NodeLine
+			for _, m := range testutil.ParseNodes(do(t, ps[0], "CLUSTER", "NODES")) {
+				if m.ID == n.Master {
 					master = m
 				}
 			}
 			key := ""
 			for i := 0; key == ""; i++ {
 				k := "gk:" + strconv.Itoa(i)
-				for _, rg := range slotRanges(master) {
+				for _, rg := range master.SlotRanges() {
 					if s := slot.OfString(k); rg[0] <= s && s <= rg[1] {
 						key = k
 					}
@@ -208,13 +208,13 @@ func TestCreateAndClients(t *testing.T) {
 func masterKeys(t *testing.T, ps []*testutil.Proc, min int64) (total int64, slots int) {
 	t.Helper()
 	for _, p := range ps {
-		var me nodeLine
-		for _, nl := range parseNodes(do(t, p, "CLUSTER", "NODES")) {
-			if strings.Contains(nl.flags, "myself") {
+		var me testutil.NodeLine
+		for _, nl := range testutil.ParseNodes(do(t, p, "CLUSTER", "NODES")) {
+			if strings.Contains(nl.Flags, "myself") {
 				me = nl
 			}
 		}
-		if !strings.Contains(me.flags, "master") {
+		if !strings.Contains(me.Flags, "master") {
 			continue
 		}
 		c := testutil.MustDial(t, p.Addr())
@@ -223,7 +223,7 @@ func masterKeys(t *testing.T, ps []*testutil.Proc, min int64) (total int64, slot
 			t.Errorf("%s holds %d keys", p.Addr(), v.Int)
 		}
 		total += v.Int
-		for _, rg := range slotRanges(me) {
+		for _, rg := range me.SlotRanges() {
 			slots += rg[1] - rg[0] + 1
 		}
 	}

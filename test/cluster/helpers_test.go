@@ -5,7 +5,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,59 +134,6 @@ func redisCLI(t *testing.T, stdin string, args ...string) result {
 	return run(t, stdin, testutil.RedisCliPath(t), args...)
 }
 
-// infoField returns field name of an INFO-style text.
-func infoField(text, name string) string {
-	for _, l := range strings.Split(text, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimRight(l, "\r"), name+":"); ok {
-			return v
-		}
-	}
-	return ""
-}
-
-// nodeLine is one parsed CLUSTER NODES line.
-type nodeLine struct {
-	id, addr, flags, master, epoch, link string
-	slots                                []string
-}
-
-// parseNodes parses CLUSTER NODES output, skipping handshake nodes, by ID.
-func parseNodes(text string) map[string]nodeLine {
-	out := map[string]nodeLine{}
-	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 8 || strings.Contains(f[2], "handshake") {
-			continue
-		}
-		out[f[0]] = nodeLine{id: f[0], addr: f[1], flags: f[2], master: f[3], epoch: f[6], link: f[7], slots: f[8:]}
-	}
-	return out
-}
-
-// view is a node's CLUSTER NODES reduced to what every node must agree on:
-// per node id, its flags without "myself", its master, its config epoch
-// and its slots (open-slot markers dropped).
-func view(text string) string {
-	var lines []string
-	for id, n := range parseNodes(text) {
-		var flags []string
-		for _, f := range strings.Split(n.flags, ",") {
-			if f != "myself" {
-				flags = append(flags, f)
-			}
-		}
-		var slots []string
-		for _, s := range n.slots {
-			if !strings.HasPrefix(s, "[") {
-				slots = append(slots, s)
-			}
-		}
-		lines = append(lines, strings.Join([]string{id, n.addr, strings.Join(flags, ","), n.master, n.epoch, strings.Join(slots, " ")}, " "))
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
-}
-
 // waitAgree waits until every node of ps reports cluster_state:ok and the
 // same view of the cluster (ids, flags, masters, epochs, slots), with
 // want nodes in it.
@@ -199,17 +145,17 @@ func waitAgree(t *testing.T, ps []*testutil.Proc, want int) {
 		first := ""
 		for _, p := range ps {
 			info, ok := tryDo(p, "CLUSTER", "INFO")
-			if !ok || infoField(info, "cluster_state") != "ok" {
-				last = append(last, p.Addr()+": "+infoField(info, "cluster_state"))
+			if !ok || testutil.InfoField(info, "cluster_state") != "ok" {
+				last = append(last, p.Addr()+": "+testutil.InfoField(info, "cluster_state"))
 				return false
 			}
 			nodes, ok := tryDo(p, "CLUSTER", "NODES")
 			if !ok {
 				return false
 			}
-			v := view(nodes)
+			v := testutil.NodesView(nodes)
 			last = append(last, p.Addr()+":\n"+v)
-			if len(parseNodes(nodes)) != want || strings.Contains(nodes, "fail") {
+			if len(testutil.ParseNodes(nodes)) != want || strings.Contains(nodes, "fail") {
 				return false
 			}
 			if first == "" {
@@ -242,22 +188,3 @@ func myID(t *testing.T, p *testutil.Proc) string { return do(t, p, "CLUSTER", "M
 
 // busPort returns the bus port of a node started by the helpers.
 func busPort(p *testutil.Proc) int { return p.Port + 10000 }
-
-// keyInSlotOf returns a key whose slot is served by the node at addr,
-// according to CLUSTER SLOTS-style ranges of that node's NODES line.
-func slotRanges(line nodeLine) [][2]int {
-	var out [][2]int
-	for _, s := range line.slots {
-		if strings.HasPrefix(s, "[") {
-			continue
-		}
-		a, b, ok := strings.Cut(s, "-")
-		lo, _ := strconv.Atoi(a)
-		hi := lo
-		if ok {
-			hi, _ = strconv.Atoi(b)
-		}
-		out = append(out, [2]int{lo, hi})
-	}
-	return out
-}

@@ -27,16 +27,16 @@ func TestMixedCluster(t *testing.T) {
 	createCluster(t, ps, 0)
 
 	t.Run("same view", func(t *testing.T) {
-		nodes := parseNodes(do(t, redis[0], "CLUSTER", "NODES"))
+		nodes := testutil.ParseNodes(do(t, redis[0], "CLUSTER", "NODES"))
 		if len(nodes) != 5 {
 			t.Fatalf("redis knows %d nodes", len(nodes))
 		}
 		var slots int
 		for _, n := range nodes {
-			if !strings.Contains(n.flags, "master") || n.link != "connected" || n.epoch == "0" {
+			if !strings.Contains(n.Flags, "master") || n.Link != "connected" || n.Epoch == 0 {
 				t.Errorf("redis sees %+v", n)
 			}
-			for _, rg := range slotRanges(n) {
+			for _, rg := range n.SlotRanges() {
 				slots += rg[1] - rg[0] + 1
 			}
 		}
@@ -46,10 +46,10 @@ func TestMixedCluster(t *testing.T) {
 		// waitAgree compared every node's view already; check the reef
 		// nodes' own lines against Redis's view of them once more.
 		for _, p := range reef {
-			mine := parseNodes(do(t, p, "CLUSTER", "NODES"))
+			mine := testutil.ParseNodes(do(t, p, "CLUSTER", "NODES"))
 			id := myID(t, p)
-			if mine[id].epoch != nodes[id].epoch || strings.Join(mine[id].slots, " ") != strings.Join(nodes[id].slots, " ") ||
-				mine[id].addr != nodes[id].addr {
+			if mine[id].Epoch != nodes[id].Epoch || strings.Join(mine[id].Slots, " ") != strings.Join(nodes[id].Slots, " ") ||
+				mine[id].Addr != nodes[id].Addr {
 				t.Fatalf("reef %s says %+v, redis says %+v", p.Addr(), mine[id], nodes[id])
 			}
 		}
@@ -58,7 +58,7 @@ func TestMixedCluster(t *testing.T) {
 	t.Run("garbage on the bus", func(t *testing.T) {
 		target := reef[0]
 		bus := "127.0.0.1:" + strconv.Itoa(busPort(target))
-		before := infoField(do(t, target, "CLUSTER", "INFO"), "cluster_known_nodes")
+		before := testutil.InfoField(do(t, target, "CLUSTER", "INFO"), "cluster_known_nodes")
 		hdr := func(sig string, totlen uint32, ver uint16) []byte {
 			b := make([]byte, 2256)
 			copy(b, sig)
@@ -95,7 +95,7 @@ func TestMixedCluster(t *testing.T) {
 		}
 		c.Write(hdr("RCmb", 2256, 1)[:100])
 		c.Close()
-		if do(t, target, "PING") != "PONG" || infoField(do(t, target, "CLUSTER", "INFO"), "cluster_known_nodes") != before {
+		if do(t, target, "PING") != "PONG" || testutil.InfoField(do(t, target, "CLUSTER", "INFO"), "cluster_known_nodes") != before {
 			t.Fatal("the node was harmed")
 		}
 		waitAgree(t, ps, 5)
@@ -108,7 +108,7 @@ func TestMixedCluster(t *testing.T) {
 		if !ok {
 			return false
 		}
-		for _, f := range strings.Split(parseNodes(text)[id].flags, ",") {
+		for _, f := range strings.Split(testutil.ParseNodes(text)[id].Flags, ",") {
 			if f == "fail" {
 				return true
 			}

@@ -48,7 +48,7 @@ func membershipWalkthrough(t *testing.T, start func(t *testing.T, n int, extra .
 	if nodes := do(t, b, "CLUSTER", "NODES"); strings.Contains(nodes, idC) {
 		t.Fatalf("B still knows C:\n%s", nodes)
 	}
-	if n := infoField(do(t, b, "CLUSTER", "INFO"), "cluster_known_nodes"); n != "2" {
+	if n := testutil.InfoField(do(t, b, "CLUSTER", "INFO"), "cluster_known_nodes"); n != "2" {
 		t.Fatalf("B knows %s nodes", n)
 	}
 	// MEET brings it back, with its slots.
@@ -65,8 +65,8 @@ func membershipWalkthrough(t *testing.T, start func(t *testing.T, n int, extra .
 	ps = append(ps, d)
 	waitAgree(t, ps, 4)
 	for _, p := range ps {
-		n := parseNodes(do(t, p, "CLUSTER", "NODES"))[idD]
-		if !strings.Contains(n.flags, "master") || len(n.slots) != 0 {
+		n := testutil.ParseNodes(do(t, p, "CLUSTER", "NODES"))[idD]
+		if !strings.Contains(n.Flags, "master") || len(n.Slots) != 0 {
 			t.Fatalf("%s sees the new node as %+v", p.Addr(), n)
 		}
 	}
@@ -85,13 +85,13 @@ func membershipWalkthrough(t *testing.T, start func(t *testing.T, n int, extra .
 	}
 	for _, p := range []*testutil.Proc{a, b, d} {
 		testutil.WaitFor(t, 10*time.Second, p.Addr()+" in cluster_state:fail", func() bool {
-			return infoField(do(t, p, "CLUSTER", "INFO"), "cluster_state") == "fail"
+			return testutil.InfoField(do(t, p, "CLUSTER", "INFO"), "cluster_state") == "fail"
 		})
 		info := do(t, p, "CLUSTER", "INFO")
-		if got := infoField(info, "cluster_slots_assigned"); got != "10923" {
+		if got := testutil.InfoField(info, "cluster_slots_assigned"); got != "10923" {
 			t.Fatalf("%s: cluster_slots_assigned:%s", p.Addr(), got)
 		}
-		if got := infoField(info, "cluster_known_nodes"); got != "3" {
+		if got := testutil.InfoField(info, "cluster_known_nodes"); got != "3" {
 			t.Fatalf("%s: cluster_known_nodes:%s", p.Addr(), got)
 		}
 	}

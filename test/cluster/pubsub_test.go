@@ -68,10 +68,10 @@ func pubsub(t *testing.T, start func(t *testing.T, n int, extra ...string) []*te
 	const ch = "{user1000}"
 	owner, ownerID := ps[0], myID(t, ps[0])
 	var replica *testutil.Proc
-	for _, n := range parseNodes(do(t, owner, "CLUSTER", "NODES")) {
-		if n.master == ownerID {
+	for _, n := range testutil.ParseNodes(do(t, owner, "CLUSTER", "NODES")) {
+		if n.Master == ownerID {
 			for _, p := range ps {
-				if strings.HasPrefix(n.addr, p.Addr()+"@") {
+				if strings.HasPrefix(n.Addr, p.Addr()+"@") {
 					replica = p
 				}
 			}

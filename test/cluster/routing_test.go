@@ -26,10 +26,10 @@ func newRoutedCluster(t *testing.T, start func(t *testing.T, n int, extra ...str
 	for _, p := range ps {
 		rc.ids = append(rc.ids, myID(t, p))
 	}
-	for _, n := range parseNodes(do(t, ps[0], "CLUSTER", "NODES")) {
-		if n.master == rc.ids[0] {
+	for _, n := range testutil.ParseNodes(do(t, ps[0], "CLUSTER", "NODES")) {
+		if n.Master == rc.ids[0] {
 			for i, id := range rc.ids {
-				if id == n.id {
+				if id == n.ID {
 					rc.replica = ps[i]
 				}
 			}
@@ -94,7 +94,7 @@ func (rc *routedCluster) run(t *testing.T, script []step) []string {
 		if s.node == "wait-m2-fail" {
 			p := rc.ps[2]
 			testutil.WaitFor(t, 10*time.Second, p.Addr()+" in cluster_state:fail", func() bool {
-				return infoField(do(t, p, "CLUSTER", "INFO"), "cluster_state") == "fail"
+				return testutil.InfoField(do(t, p, "CLUSTER", "INFO"), "cluster_state") == "fail"
 			})
 			continue
 		}

@@ -146,8 +146,8 @@ func consistencyRun(t *testing.T, kind string, kills int) (plain, waited counter
 		start := time.Now()
 		victim.kill()
 		testutil.WaitFor(t, 30*time.Second, "the replica serving the killed master's slots", func() bool {
-			return c.ownerOf(heir, s).port() == heir.port() &&
-				infoField(heir.text("CLUSTER", "INFO"), "cluster_state") == "ok"
+			return c.ownerOf(heir, s).Port() == heir.port() &&
+				testutil.InfoField(heir.text("CLUSTER", "INFO"), "cluster_state") == "ok"
 		})
 		t.Logf("%s kill %d: %s's slots served by %s after %v", kind, i+1, victim.addr(), heir.addr(), time.Since(start).Round(time.Millisecond))
 		victim.restart(t)

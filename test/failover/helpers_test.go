@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,7 +91,7 @@ func (n *node) must(t testing.TB, args ...string) string {
 }
 
 // info returns field name of INFO section (sec), "" when unknown.
-func (n *node) info(sec, name string) string { return infoField(n.text("INFO", sec), name) }
+func (n *node) info(sec, name string) string { return testutil.InfoField(n.text("INFO", sec), name) }
 
 func (n *node) alive() bool { return !n.p.Exited() }
 
@@ -125,93 +124,6 @@ func (n *node) set(t testing.TB, name, value string) {
 		}
 	}
 	n.sets = append(n.sets, name, value)
-}
-
-func infoField(text, name string) string {
-	for _, l := range strings.Split(text, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimRight(l, "\r"), name+":"); ok {
-			return v
-		}
-	}
-	return ""
-}
-
-// nodeLine is one parsed CLUSTER NODES line.
-type nodeLine struct {
-	id, addr, flags, master, link string
-	epoch                         int
-	slots                         []string
-}
-
-func (l nodeLine) has(flag string) bool {
-	for _, f := range strings.Split(l.flags, ",") {
-		if f == flag {
-			return true
-		}
-	}
-	return false
-}
-
-func (l nodeLine) port() string {
-	a, _, _ := strings.Cut(l.addr, "@")
-	_, p, _ := net.SplitHostPort(a)
-	return p
-}
-
-// parseNodes parses CLUSTER NODES, skipping handshake nodes.
-func parseNodes(text string) map[string]nodeLine {
-	out := map[string]nodeLine{}
-	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 8 || strings.Contains(f[2], "handshake") {
-			continue
-		}
-		e, _ := strconv.Atoi(f[6])
-		out[f[0]] = nodeLine{id: f[0], addr: f[1], flags: f[2], master: f[3], epoch: e, link: f[7], slots: f[8:]}
-	}
-	return out
-}
-
-// ownsSlot reports whether l's slot list covers s.
-func (l nodeLine) ownsSlot(s int) bool {
-	for _, r := range l.slots {
-		if strings.HasPrefix(r, "[") {
-			continue
-		}
-		a, b, ok := strings.Cut(r, "-")
-		lo, _ := strconv.Atoi(a)
-		hi := lo
-		if ok {
-			hi, _ = strconv.Atoi(b)
-		}
-		if lo <= s && s <= hi {
-			return true
-		}
-	}
-	return false
-}
-
-// view reduces CLUSTER NODES to what all nodes must agree on: per node,
-// its flags without myself, master, config epoch and slots.
-func view(text string) string {
-	var lines []string
-	for id, n := range parseNodes(text) {
-		var flags []string
-		for _, f := range strings.Split(n.flags, ",") {
-			if f != "myself" {
-				flags = append(flags, f)
-			}
-		}
-		var slots []string
-		for _, s := range n.slots {
-			if !strings.HasPrefix(s, "[") {
-				slots = append(slots, s)
-			}
-		}
-		lines = append(lines, fmt.Sprintf("%s %s %s %s %d %s", id, n.addr, strings.Join(flags, ","), n.master, n.epoch, strings.Join(slots, " ")))
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
 }
 
 // cluster is a test cluster of one kind.
@@ -341,28 +253,28 @@ func (c *cluster) byPort(port string) *node {
 }
 
 // nodesView returns CLUSTER NODES of n, parsed.
-func (c *cluster) nodesView(n *node) map[string]nodeLine {
-	return parseNodes(n.text("CLUSTER", "NODES"))
+func (c *cluster) nodesView(n *node) map[string]testutil.NodeLine {
+	return testutil.ParseNodes(n.text("CLUSTER", "NODES"))
 }
 
 // myLine returns n's own CLUSTER NODES line.
-func (c *cluster) myLine(n *node) nodeLine {
+func (c *cluster) myLine(n *node) testutil.NodeLine {
 	for _, l := range c.nodesView(n) {
-		if l.has("myself") {
+		if l.Has("myself") {
 			return l
 		}
 	}
-	return nodeLine{}
+	return testutil.NodeLine{}
 }
 
 // ownerOf returns the node that serves slot s according to n.
-func (c *cluster) ownerOf(n *node, s int) nodeLine {
+func (c *cluster) ownerOf(n *node, s int) testutil.NodeLine {
 	for _, l := range c.nodesView(n) {
-		if l.has("master") && l.ownsSlot(s) {
+		if l.Has("master") && l.OwnsSlot(s) {
 			return l
 		}
 	}
-	return nodeLine{}
+	return testutil.NodeLine{}
 }
 
 // waitAgree waits until every live node reports cluster_state:ok and the
@@ -379,19 +291,19 @@ func (c *cluster) waitAgree(timeout time.Duration) {
 		first := ""
 		for _, n := range c.live() {
 			info := n.text("CLUSTER", "INFO")
-			if infoField(info, "cluster_state") != "ok" {
-				last = n.addr() + " state " + infoField(info, "cluster_state")
+			if testutil.InfoField(info, "cluster_state") != "ok" {
+				last = n.addr() + " state " + testutil.InfoField(info, "cluster_state")
 				return false
 			}
 			nodes := n.text("CLUSTER", "NODES")
-			v := view(nodes)
-			lines := parseNodes(nodes)
+			v := testutil.NodesView(nodes)
+			lines := testutil.ParseNodes(nodes)
 			if len(lines) != len(c.nodes) {
 				last = n.addr() + ":\n" + nodes
 				return false
 			}
 			for _, l := range lines {
-				if l.has("fail") || l.has("fail?") {
+				if l.Has("fail") || l.Has("fail?") {
 					last = n.addr() + ":\n" + nodes
 					return false
 				}
@@ -414,15 +326,15 @@ func (c *cluster) waitSynced(timeout time.Duration) {
 	testutil.WaitFor(c.t, timeout, "every replica in sync", func() bool {
 		for _, n := range c.live() {
 			info := n.text("INFO", "replication")
-			switch infoField(info, "role") {
+			switch testutil.InfoField(info, "role") {
 			case "slave":
-				if infoField(info, "master_link_status") != "up" || infoField(info, "master_sync_in_progress") != "0" {
+				if testutil.InfoField(info, "master_link_status") != "up" || testutil.InfoField(info, "master_sync_in_progress") != "0" {
 					return false
 				}
 			case "master":
-				k, _ := strconv.Atoi(infoField(info, "connected_slaves"))
+				k, _ := strconv.Atoi(testutil.InfoField(info, "connected_slaves"))
 				for i := 0; i < k; i++ {
-					if !strings.Contains(infoField(info, "slave"+strconv.Itoa(i)), "state=online") {
+					if !strings.Contains(testutil.InfoField(info, "slave"+strconv.Itoa(i)), "state=online") {
 						return false
 					}
 				}
@@ -441,13 +353,13 @@ func (c *cluster) waitCaughtUp(timeout time.Duration) {
 	testutil.WaitFor(c.t, timeout, "replicas caught up", func() bool {
 		for _, n := range c.live() {
 			info := n.text("INFO", "replication")
-			if infoField(info, "role") != "master" {
+			if testutil.InfoField(info, "role") != "master" {
 				continue
 			}
-			off := infoField(info, "master_repl_offset")
-			k, _ := strconv.Atoi(infoField(info, "connected_slaves"))
+			off := testutil.InfoField(info, "master_repl_offset")
+			k, _ := strconv.Atoi(testutil.InfoField(info, "connected_slaves"))
 			for i := 0; i < k; i++ {
-				if !strings.Contains(infoField(info, "slave"+strconv.Itoa(i)), "offset="+off+",") {
+				if !strings.Contains(testutil.InfoField(info, "slave"+strconv.Itoa(i)), "offset="+off+",") {
 					return false
 				}
 			}
@@ -463,13 +375,13 @@ func (c *cluster) shardOf(s int) (master *node, replicas []*node) {
 	for _, n := range c.live() {
 		view := c.nodesView(n)
 		for _, l := range view {
-			if !l.has("master") || !l.ownsSlot(s) {
+			if !l.Has("master") || !l.OwnsSlot(s) {
 				continue
 			}
-			master = c.byPort(l.port())
+			master = c.byPort(l.Port())
 			for _, r := range view {
-				if r.master == l.id {
-					replicas = append(replicas, c.byPort(r.port()))
+				if r.Master == l.ID {
+					replicas = append(replicas, c.byPort(r.Port()))
 				}
 			}
 			return master, replicas

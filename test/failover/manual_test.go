@@ -93,7 +93,7 @@ func TestManualFailover(t *testing.T) {
 	c := startCluster(t, clusterOpts{timeout: 2000})
 	master, replicas := c.shardOf(0)
 	replica := replicas[0]
-	mID, rID := c.myLine(master).id, c.myLine(replica).id
+	mID, rID := c.myLine(master).ID, c.myLine(replica).ID
 
 	// Keys of the shard being failed over (the first slots of slot 0's
 	// owner), one list per writer.
@@ -129,7 +129,7 @@ func TestManualFailover(t *testing.T) {
 		start := time.Now()
 		from.must(t, args...)
 		testutil.WaitFor(t, 10*time.Second, "CLUSTER FAILOVER "+mode+" to complete", func() bool {
-			return c.myLine(from).has("master") && c.myLine(to).master == fromID
+			return c.myLine(from).Has("master") && c.myLine(to).Master == fromID
 		})
 		took := time.Since(start)
 		time.Sleep(300 * time.Millisecond) // and after it
@@ -178,9 +178,9 @@ func TestManualFailover(t *testing.T) {
 	})
 
 	// TAKEOVER: no election, a new configEpoch without agreement.
-	epoch := c.myLine(master).epoch
+	epoch := c.myLine(master).Epoch
 	failoverUnderLoad("TAKEOVER", replica, master, rID, mID)
-	if e := c.myLine(replica).epoch; e <= epoch {
+	if e := c.myLine(replica).Epoch; e <= epoch {
 		t.Errorf("TAKEOVER: configEpoch %d, not above %d", e, epoch)
 	}
 	c.waitAgree(10 * time.Second)
@@ -203,24 +203,24 @@ func TestManualFailover(t *testing.T) {
 	testutil.WaitFor(t, 10*time.Second, "the manual failover to time out", func() bool {
 		return strings.Contains(newReplica.p.Output(), "Manual failover timed out.")
 	})
-	if c.myLine(newReplica).has("master") {
+	if c.myLine(newReplica).Has("master") {
 		t.Fatal("a default manual failover completed without its master")
 	}
 	testutil.WaitFor(t, 10*time.Second, "the stopped master failing", func() bool {
-		return c.nodesView(newReplica)[rID].has("fail")
+		return c.nodesView(newReplica)[rID].Has("fail")
 	})
 	if v, _ := newReplica.call("CLUSTER", "FAILOVER"); v.Text() != "ERR Master is down or failed, please use CLUSTER FAILOVER FORCE" {
 		t.Errorf("FAILOVER with the master failed: %q", v.Text())
 	}
 	newReplica.must(t, "CLUSTER", "FAILOVER", "FORCE")
 	testutil.WaitFor(t, 10*time.Second, "FORCE with the master down", func() bool {
-		return c.myLine(newReplica).has("master")
+		return c.myLine(newReplica).Has("master")
 	})
 	newMaster.p.Signal(syscall.SIGCONT)
 	stopped = false
 	testutil.WaitFor(t, 15*time.Second, "the stopped master back as a replica", func() bool {
 		l := c.myLine(newMaster)
-		return l.has("slave") && l.master == mID && !strings.Contains(newMaster.text("CLUSTER", "INFO"), "cluster_state:fail")
+		return l.Has("slave") && l.Master == mID && !strings.Contains(newMaster.text("CLUSTER", "INFO"), "cluster_state:fail")
 	})
 	c.waitAgree(15 * time.Second)
 }

@@ -31,11 +31,11 @@ func TestReplicaMigration(t *testing.T) {
 	if rich == nil || poor == nil {
 		t.Fatal("redis-cli did not give one master two replicas")
 	}
-	poorID := c.myLine(poor).id
-	richID := c.myLine(rich).id
+	poorID := c.myLine(poor).ID
+	richID := c.myLine(rich).ID
 	// The replica that may move: the smallest ID among the rich master's.
 	mover, stayer := richReplicas[0], richReplicas[1]
-	if c.myLine(stayer).id < c.myLine(mover).id {
+	if c.myLine(stayer).ID < c.myLine(mover).ID {
 		mover, stayer = stayer, mover
 	}
 	setAll := func(args ...string) {
@@ -46,18 +46,18 @@ func TestReplicaMigration(t *testing.T) {
 	unmoved := func(phase string) {
 		t.Helper()
 		for _, r := range richReplicas {
-			if l := c.myLine(r); l.master != richID {
-				t.Fatalf("%s: %s migrated to %s", phase, r.addr(), l.master)
+			if l := c.myLine(r); l.Master != richID {
+				t.Fatalf("%s: %s migrated to %s", phase, r.addr(), l.Master)
 			}
 		}
 	}
 
 	setAll("cluster-allow-replica-migration", "no")
 	lost := poorReplicas[0]
-	lostID := c.myLine(lost).id
+	lostID := c.myLine(lost).ID
 	lost.kill()
 	testutil.WaitFor(t, 10*time.Second, "the lost replica failing", func() bool {
-		return c.nodesView(mover)[lostID].has("fail")
+		return c.nodesView(mover)[lostID].Has("fail")
 	})
 	// The orphan delay is 5 s: wait past it.
 	time.Sleep(6 * time.Second)
@@ -69,13 +69,13 @@ func TestReplicaMigration(t *testing.T) {
 
 	setAll("cluster-migration-barrier", "1")
 	testutil.WaitFor(t, 10*time.Second, "a replica migrating to the orphaned master", func() bool {
-		return c.myLine(mover).master == poorID
+		return c.myLine(mover).Master == poorID
 	})
 	if !strings.Contains(mover.p.Output(), "Migrating to orphaned master "+poorID) {
 		t.Errorf("no migration log line:\n%s", mover.p.Output())
 	}
-	if l := c.myLine(stayer); l.master != richID {
-		t.Fatalf("both replicas moved: %s follows %s", stayer.addr(), l.master)
+	if l := c.myLine(stayer); l.Master != richID {
+		t.Fatalf("both replicas moved: %s follows %s", stayer.addr(), l.Master)
 	}
 	testutil.WaitFor(t, 10*time.Second, "the migrated replica in sync", func() bool {
 		return mover.info("replication", "master_link_status") == "up" && mover.info("replication", "master_port") == poor.port()
@@ -83,7 +83,7 @@ func TestReplicaMigration(t *testing.T) {
 	// The orphaned master got a working replica: its failure is covered.
 	poor.kill()
 	testutil.WaitFor(t, 10*time.Second, "the migrated replica taking over", func() bool {
-		return c.myLine(mover).has("master") && len(c.myLine(mover).slots) > 0
+		return c.myLine(mover).Has("master") && len(c.myLine(mover).Slots) > 0
 	})
 }
 
@@ -112,7 +112,7 @@ func TestEmptiedMaster(t *testing.T) {
 			c := &cluster{t: t, kind: "reef", nodes: ns}
 			c.waitAgree(30 * time.Second)
 			small, big := ns[3], ns[0]
-			smallID, bigID := c.myLine(small).id, c.myLine(big).id
+			smallID, bigID := c.myLine(small).ID, c.myLine(big).ID
 			out, code := redisCLI(t, "", "--cluster", "reshard", big.addr(), "--cluster-from", smallID,
 				"--cluster-to", bigID, "--cluster-slots", "10", "--cluster-yes")
 			if code != 0 {
@@ -120,19 +120,19 @@ func TestEmptiedMaster(t *testing.T) {
 			}
 			testutil.WaitFor(t, 10*time.Second, "the emptied master's role", func() bool {
 				l := c.myLine(small)
-				if len(l.slots) != 0 {
+				if len(l.Slots) != 0 {
 					return false
 				}
 				if allow == "yes" {
-					return l.has("slave") && l.master == bigID
+					return l.Has("slave") && l.Master == bigID
 				}
-				return l.has("master")
+				return l.Has("master")
 			})
 			if allow == "no" {
 				// It stays an empty master: give it time to change its mind.
 				time.Sleep(500 * time.Millisecond)
-				if l := c.myLine(small); !l.has("master") {
-					t.Fatalf("emptied master became %s", l.flags)
+				if l := c.myLine(small); !l.Has("master") {
+					t.Fatalf("emptied master became %s", l.Flags)
 				}
 			}
 		})
@@ -150,11 +150,11 @@ func TestFailoverRestraints(t *testing.T) {
 	// every node and stays a replica when its master fails.
 	master, rs := c.shardOf(0)
 	replica := rs[0]
-	mID, rID := c.myLine(master).id, c.myLine(replica).id
+	mID, rID := c.myLine(master).ID, c.myLine(replica).ID
 	replica.must(t, "CONFIG", "SET", "cluster-replica-no-failover", "yes")
 	testutil.WaitFor(t, 10*time.Second, "the nofailover flag spread", func() bool {
 		for _, n := range c.live() {
-			if !c.nodesView(n)[rID].has("nofailover") {
+			if !c.nodesView(n)[rID].Has("nofailover") {
 				return false
 			}
 		}
@@ -162,16 +162,16 @@ func TestFailoverRestraints(t *testing.T) {
 	})
 	master.kill()
 	testutil.WaitFor(t, 10*time.Second, "the master failing", func() bool {
-		return c.nodesView(replica)[mID].has("fail")
+		return c.nodesView(replica)[mID].Has("fail")
 	})
 	// An election would start within ~70 ms at this node timeout.
 	time.Sleep(1500 * time.Millisecond)
-	if c.myLine(replica).has("master") {
+	if c.myLine(replica).Has("master") {
 		t.Fatal("a nofailover replica promoted itself")
 	}
 	replica.must(t, "CONFIG", "SET", "cluster-replica-no-failover", "no")
 	testutil.WaitFor(t, 10*time.Second, "promotion once allowed", func() bool {
-		return c.myLine(replica).has("master")
+		return c.myLine(replica).Has("master")
 	})
 	master.restart(t)
 	c.waitAgree(20 * time.Second)
@@ -182,14 +182,14 @@ func TestFailoverRestraints(t *testing.T) {
 	// (beyond the node timeout itself) does not fail over.
 	var other int
 	for s := 5461; s < 16384; s += 5461 {
-		if c.ownerOf(c.nodes[0], s).id != rID {
+		if c.ownerOf(c.nodes[0], s).ID != rID {
 			other = s
 			break
 		}
 	}
 	master, rs = c.shardOf(other)
 	replica = rs[0]
-	mID = c.myLine(master).id
+	mID = c.myLine(master).ID
 	// A wrong masterauth keeps the link down after it is cut, while the
 	// master stays healthy on the bus.
 	replica.must(t, "CONFIG", "SET", "masterauth", "wrong")
@@ -200,15 +200,15 @@ func TestFailoverRestraints(t *testing.T) {
 	})
 	master.kill()
 	testutil.WaitFor(t, 10*time.Second, "the master failing", func() bool {
-		return c.nodesView(replica)[mID].has("fail")
+		return c.nodesView(replica)[mID].Has("fail")
 	})
 	time.Sleep(1500 * time.Millisecond)
-	if c.myLine(replica).has("master") {
+	if c.myLine(replica).Has("master") {
 		t.Fatal("a replica with stale data promoted itself")
 	}
 	replica.must(t, "CONFIG", "SET", "cluster-replica-validity-factor", "0")
 	testutil.WaitFor(t, 10*time.Second, "promotion with the validity check off", func() bool {
-		return c.myLine(replica).has("master")
+		return c.myLine(replica).Has("master")
 	})
 	replica.must(t, "CONFIG", "SET", "masterauth", "secret")
 	master.restart(t)

@@ -119,7 +119,7 @@ func TestStalledMasterTakesNoWrites(t *testing.T) {
 	c := startCluster(t, clusterOpts{timeout: timeout})
 	master, rs := c.shardOf(0)
 	replica := rs[0]
-	mID, rID := c.myLine(master).id, c.myLine(replica).id
+	mID, rID := c.myLine(master).ID, c.myLine(replica).ID
 	key := keyForSlot("stall", 0)
 
 	conn, err := net.Dial("tcp", master.addr())
@@ -152,7 +152,7 @@ func TestStalledMasterTakesNoWrites(t *testing.T) {
 	}()
 	start := time.Now()
 	testutil.WaitFor(t, 20*time.Second, "the replica promoted while its master is stopped", func() bool {
-		return c.myLine(replica).has("master") && c.nodesView(replica)[mID].has("fail")
+		return c.myLine(replica).Has("master") && c.nodesView(replica)[mID].Has("fail")
 	})
 	if d := time.Duration(3*timeout)*time.Millisecond - time.Since(start); d > 0 {
 		time.Sleep(d) // stopped for three node timeouts in all
@@ -179,7 +179,7 @@ func TestStalledMasterTakesNoWrites(t *testing.T) {
 	}
 	testutil.WaitFor(t, 15*time.Second, "the old master a replica of its replica", func() bool {
 		l := c.myLine(master)
-		return l.has("slave") && l.master == rID
+		return l.Has("slave") && l.Master == rID
 	})
 	cl := newClient(c)
 	defer cl.close()

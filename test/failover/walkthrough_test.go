@@ -56,7 +56,7 @@ func TestWalkthrough(t *testing.T) {
 		}
 		heir := replicas[0]
 		victimLine := c.myLine(victim)
-		heirID := c.myLine(heir).id
+		heirID := c.myLine(heir).ID
 		// The observer is a node of another shard.
 		var observer *node
 		for _, n := range c.live() {
@@ -69,26 +69,26 @@ func TestWalkthrough(t *testing.T) {
 		fault(victim)
 		testutil.WaitFor(t, 20*time.Second, name+": failover seen by "+observer.addr(), func() bool {
 			info := observer.text("CLUSTER", "INFO")
-			if infoField(info, "cluster_state") != "ok" || infoField(info, "cluster_slots_ok") != "16384" {
+			if testutil.InfoField(info, "cluster_state") != "ok" || testutil.InfoField(info, "cluster_slots_ok") != "16384" {
 				return false
 			}
 			view := c.nodesView(observer)
-			dead, h := view[victimLine.id], view[heirID]
-			return dead.has("master") && dead.has("fail") && len(dead.slots) == 0 &&
-				h.has("master") && h.ownsSlot(s) && h.epoch > victimLine.epoch
+			dead, h := view[victimLine.ID], view[heirID]
+			return dead.Has("master") && dead.Has("fail") && len(dead.Slots) == 0 &&
+				h.Has("master") && h.OwnsSlot(s) && h.Epoch > victimLine.Epoch
 		})
 		t.Logf("%s: %s's slots served by %s %v after the fault", name, victim.addr(), heir.addr(), time.Since(start).Round(time.Millisecond))
 		// The redis-cli view of the same facts.
 		out, _ := redisCLI(t, "", "-p", observer.port(), "cluster", "nodes")
 		for _, l := range strings.Split(out, "\n") {
-			if strings.HasPrefix(l, victimLine.id) && !strings.Contains(l, " master,fail ") {
+			if strings.HasPrefix(l, victimLine.ID) && !strings.Contains(l, " master,fail ") {
 				t.Fatalf("%s: redis-cli cluster nodes shows %q", name, l)
 			}
 		}
 		h := c.myLine(heir)
-		for _, r := range victimLine.slots {
-			if !strings.Contains(" "+strings.Join(h.slots, " ")+" ", " "+r+" ") {
-				t.Fatalf("%s: new master %s lacks slots %s: %v", name, heir.addr(), r, h.slots)
+		for _, r := range victimLine.Slots {
+			if !strings.Contains(" "+strings.Join(h.Slots, " ")+" ", " "+r+" ") {
+				t.Fatalf("%s: new master %s lacks slots %s: %v", name, heir.addr(), r, h.Slots)
 			}
 		}
 		readBack()
@@ -111,9 +111,9 @@ func TestWalkthrough(t *testing.T) {
 	stop("kill -9", slot.OfString("key:0"), func(n *node) { n.kill() })
 	// The other fault hits another shard.
 	var other int
-	killedOwner := c.ownerOf(c.nodes[0], slot.OfString("key:0")).id
+	killedOwner := c.ownerOf(c.nodes[0], slot.OfString("key:0")).ID
 	for s := 0; s < slot.Count; s += 1000 {
-		if c.ownerOf(c.nodes[0], s).id != killedOwner {
+		if c.ownerOf(c.nodes[0], s).ID != killedOwner {
 			other = s
 			break
 		}
@@ -128,8 +128,8 @@ func TestWalkthrough(t *testing.T) {
 	}
 	epochs := map[string]bool{}
 	for _, l := range c.nodesView(c.nodes[0]) {
-		if l.has("master") {
-			e := strconv.Itoa(l.epoch)
+		if l.Has("master") {
+			e := strconv.Itoa(l.Epoch)
 			if epochs[e] {
 				t.Fatalf("two masters with configEpoch %s", e)
 			}

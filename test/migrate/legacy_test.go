@@ -178,7 +178,7 @@ func TestLegacyFailures(t *testing.T) {
 		waitFor(t, "b's replica to have everything b has", func() bool {
 			m, ok1 := tryDo(b, "INFO", "replication")
 			r, ok2 := tryDo(rb, "INFO", "replication")
-			return ok1 && ok2 && field(m, "master_repl_offset") != "" && field(m, "master_repl_offset") == field(r, "slave_repl_offset")
+			return ok1 && ok2 && testutil.InfoField(m, "master_repl_offset") != "" && testutil.InfoField(m, "master_repl_offset") == testutil.InfoField(r, "slave_repl_offset")
 		})
 		dead := id(t, b)
 		b.Kill()
@@ -192,14 +192,4 @@ func TestLegacyFailures(t *testing.T) {
 		forget(dead)
 		fix(ra)
 	})
-}
-
-// field returns the value of name in an INFO reply.
-func field(info, name string) string {
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, name+":"); ok {
-			return v
-		}
-	}
-	return ""
 }
