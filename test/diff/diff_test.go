@@ -157,4 +157,3 @@ func runStep(g *G, gen *Generator) error {
 	}
 	return nil
 }
-
