@@ -169,12 +169,17 @@ func (c *Ctx) restoredAccessField(v keyspace.Value, lfuFreq, lruIdle int64) uint
 		return f
 	}
 	if lruIdle >= 0 {
-		clock := int64(c.Env.LRUClock())
-		abs := clock - lruIdle // LRU_CLOCK_RESOLUTION is 1000 ms
+		// Redis 7.0 scales the seconds to the clock's resolution
+		// (lru_idle*1000/1000, which wraps for huge values), steps a
+		// negative access time forward by LRU_CLOCK_MAX once, and stores
+		// the low 24 bits: measured against redis-server 7.0.15, where a
+		// huge IDLETIME gives OBJECT IDLETIME near the value modulo 2^24.
+		idle := lruIdle * 1000 / 1000
+		abs := int64(c.Env.LRUClock()) - idle
 		if abs < 0 {
-			abs = (clock + lruClockMax/2) % lruClockMax
+			abs += lruClockMax
 		}
-		f = uint32(abs)
+		f = uint32(abs) & lruClockMax
 	}
 	return f
 }

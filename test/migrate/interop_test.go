@@ -155,6 +155,17 @@ func TestRestoreErrors(t *testing.T) {
 	both("RESTORE", "new", "0", string(withCRC([]byte{2, 0, 10, 0})))
 	both("RESTORE", "new", "0", p, "IDLETIME", "100")
 	both("OBJECT", "IDLETIME", "new")
+	// Huge idle times wrap in Redis's arithmetic (the scaling overflows,
+	// the 24-bit field keeps its low bits). The two servers' LRU clocks may
+	// tick a second apart, hence the tolerance of one.
+	for _, idle := range []string{"16777215", "16777300", "1000000000000", "4294967296000", "9223372036854775", "9223372036854775807"} {
+		both("RESTORE", "big", "0", p, "IDLETIME", idle, "REPLACE")
+		a, _ := rc.Do("OBJECT", "IDLETIME", "big")
+		b, _ := fc.Do("OBJECT", "IDLETIME", "big")
+		if d := a.Int - b.Int; d < -1 || d > 1 || a.IsError() || b.IsError() {
+			t.Errorf("RESTORE IDLETIME %s: OBJECT IDLETIME redis %q reef %q", idle, a.Text(), b.Text())
+		}
+	}
 	both("RESTORE", "s", "0", hp, "REPLACE")
 	both("TYPE", "s")
 	both("RESTORE", "exp", "1", p, "ABSTTL")
