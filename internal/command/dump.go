@@ -131,7 +131,7 @@ func restoreCommand(c *Ctx, codec DumpCodec) {
 		c.OK()
 		return
 	}
-	v = v.WithLRU(c.restoredAccessField(v, lfuFreq, lruIdle))
+	v = v.WithLRU(c.restoredAccessField(lfuFreq, lruIdle))
 	s := slotOf(key)
 	c.KS.Put(c.DB, s, key, v, false)
 	if t := v.Type(); t == keyspace.TypeList || t == keyspace.TypeZSet {
@@ -158,30 +158,9 @@ func restoreCommand(c *Ctx, codec DumpCodec) {
 	c.Dirty++
 }
 
-// restoredAccessField is createObject's access field adjusted by
-// objectSetLRUOrLFU for the FREQ / IDLETIME options.
-func (c *Ctx) restoredAccessField(v keyspace.Value, lfuFreq, lruIdle int64) uint32 {
-	f := c.newAccessField()
-	if isLFU(c.Cfg.MaxMemoryPolicy) {
-		if lfuFreq >= 0 {
-			f = lfuMinutes()<<8 | uint32(lfuFreq)
-		}
-		return f
-	}
-	if lruIdle >= 0 {
-		// Redis 7.0 scales the seconds to the clock's resolution
-		// (lru_idle*1000/1000, which wraps for huge values), steps a
-		// negative access time forward by LRU_CLOCK_MAX once, and stores
-		// the low 24 bits: measured against redis-server 7.0.15, where a
-		// huge IDLETIME gives OBJECT IDLETIME near the value modulo 2^24.
-		idle := lruIdle * 1000 / 1000
-		abs := int64(c.Env.LRUClock()) - idle
-		if abs < 0 {
-			abs += lruClockMax
-		}
-		f = uint32(abs) & lruClockMax
-	}
-	return f
+// restoredAccessField is RestoredAccessField for this server.
+func (c *Ctx) restoredAccessField(lfuFreq, lruIdle int64) uint32 {
+	return RestoredAccessField(c.Cfg, c.Env.LRUClock(), lfuFreq, lruIdle)
 }
 
 // MigrateGetKeys is Redis's migrateGetKeys: the key at position 3, or the

@@ -58,11 +58,61 @@ func AccessField(ks *keyspace.Keyspace, cfg *config.Config, v keyspace.Value) ui
 }
 
 // newAccessField is the field of a freshly created object (createObject).
-func (c *Ctx) newAccessField() uint32 {
-	if isLFU(c.Cfg.MaxMemoryPolicy) {
+func (c *Ctx) newAccessField() uint32 { return NewAccessField(c.Cfg, c.Env.LRUClock()) }
+
+// NewAccessField is the field of a freshly created object (createObject)
+// under cfg's maxmemory-policy, lruClock being the server's LRU clock.
+func NewAccessField(cfg *config.Config, lruClock uint32) uint32 {
+	if isLFU(cfg.MaxMemoryPolicy) {
 		return lfuMinutes()<<8 | lfuInitVal
 	}
-	return c.Env.LRUClock()
+	return lruClock
+}
+
+// RestoredAccessField is NewAccessField adjusted by objectSetLRUOrLFU for
+// an LFU frequency or an LRU idle time in seconds (-1 when not given):
+// what RESTORE's FREQ / IDLETIME options and the FREQ / IDLE records of an
+// RDB file give a key. The frequency counts under an LFU policy only, the
+// idle time under any other.
+func RestoredAccessField(cfg *config.Config, lruClock uint32, lfuFreq, lruIdle int64) uint32 {
+	f := NewAccessField(cfg, lruClock)
+	if isLFU(cfg.MaxMemoryPolicy) {
+		if lfuFreq >= 0 {
+			f = lfuMinutes()<<8 | uint32(lfuFreq)
+		}
+		return f
+	}
+	if lruIdle >= 0 {
+		// Redis 7.0 scales the seconds to the clock's resolution
+		// (lru_idle*1000/1000, which wraps for huge values), steps a
+		// negative access time forward by LRU_CLOCK_MAX once, and stores
+		// the low 24 bits: measured against redis-server 7.0.15, where a
+		// huge IDLETIME gives OBJECT IDLETIME near the value modulo 2^24.
+		idle := lruIdle * 1000 / 1000
+		abs := int64(lruClock) - idle
+		if abs < 0 {
+			abs += lruClockMax
+		}
+		f = uint32(abs) & lruClockMax
+	}
+	return f
+}
+
+// SavesAccessMeta reports whether RDB files carry access data under cfg's
+// maxmemory-policy (an LRU or an LFU one).
+func SavesAccessMeta(cfg *config.Config) bool { return noSharedIntegers(cfg.MaxMemoryPolicy) }
+
+// SavedAccessMeta is the access data rdbSaveKeyValuePair writes before a
+// key: its idle time under an LRU policy, its decayed counter under an LFU
+// one, nothing under the others (then it reports false).
+func SavedAccessMeta(ks *keyspace.Keyspace, cfg *config.Config, lruClock uint32, v keyspace.Value) (idle uint64, hasIdle bool, freq uint8, hasFreq bool) {
+	switch policy := cfg.MaxMemoryPolicy; {
+	case isLFU(policy):
+		return 0, false, uint8(lfuDecrement(AccessField(ks, cfg, v), cfg.LFUDecayTime)), true
+	case strings.Contains(policy, "lru"):
+		return uint64(IdleSeconds(lruClock, AccessField(ks, cfg, v))), true, 0, false
+	}
+	return 0, false, 0, false
 }
 
 // touch is lookupKey's access update (without LOOKUP_NOTOUCH): the LRU
@@ -88,10 +138,14 @@ func lfuMinutes() uint32 { return uint32(time.Now().Unix()/60) & 0xFFFF }
 
 // lfuDecr is LFUDecrAndReturn: the counter decremented by one per elapsed
 // lfu-decay-time minutes.
-func (c *Ctx) lfuDecr(field uint32) uint32 {
+func (c *Ctx) lfuDecr(field uint32) uint32 { return lfuDecrement(field, c.Cfg.LFUDecayTime) }
+
+// lfuDecrement is LFUDecrAndReturn for an lfu-decay-time of decayTime
+// minutes.
+func lfuDecrement(field uint32, decayTime int) uint32 {
 	ldt := field >> 8
 	counter := field & 0xFF
-	if c.Cfg.LFUDecayTime <= 0 {
+	if decayTime <= 0 {
 		return counter
 	}
 	now := lfuMinutes()
@@ -101,7 +155,7 @@ func (c *Ctx) lfuDecr(field uint32) uint32 {
 	} else {
 		elapsed = 65535 - ldt + now
 	}
-	periods := elapsed / uint32(c.Cfg.LFUDecayTime)
+	periods := elapsed / uint32(decayTime)
 	if periods > counter {
 		return 0
 	}

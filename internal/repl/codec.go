@@ -47,8 +47,10 @@ type LoadOptions struct {
 	KeepExpired bool
 	// Now is the time expiry is judged against, in unix ms.
 	Now int64
-	// LRU is the access field given to loaded keys.
-	LRU uint32
+	// Access gives the access field of a loaded key from the LFU frequency
+	// and LRU idle time saved with it (-1 when absent); nil leaves the
+	// field 0.
+	Access func(freq, idle int64) uint32
 }
 
 // LoadResult is what Load found besides the keys.
@@ -107,7 +109,18 @@ func Load(r io.Reader, ks *keyspace.Keyspace, codec Codec, opts LoadOptions) (Lo
 			if err != nil {
 				return res, fmt.Errorf("loading key %q: %w", rec.Key, err)
 			}
-			v = v.WithLRU(opts.LRU)
+			if opts.Access != nil {
+				freq, idle := int64(-1), int64(-1)
+				if rec.HasFreq {
+					freq = int64(rec.Freq)
+				}
+				if rec.HasIdle {
+					// As Redis's long long: a huge value turns negative
+					// and counts as absent.
+					idle = int64(rec.Idle)
+				}
+				v = v.WithLRU(opts.Access(freq, idle))
+			}
 			s := slot.Of(rec.Key)
 			ks.Lock(s)
 			ks.Put(rec.DB, s, rec.Key, v, false)

@@ -474,7 +474,7 @@ func (m *Manager) fullSyncFromMaster(conn net.Conn, br *bufio.Reader, replid str
 	m.host.EmptyData()
 	m.log.Info("MASTER <-> REPLICA sync: Loading DB in memory")
 	start := time.Now()
-	res, err := Load(bufio.NewReaderSize(f, 1<<20), m.ks, m.codec, LoadOptions{KeepExpired: true, LRU: m.host.LRUClock()})
+	res, err := Load(bufio.NewReaderSize(f, 1<<20), m.ks, m.codec, LoadOptions{KeepExpired: true, Access: m.host.LoadedAccess})
 	m.st.Reset(replid, off)
 	m.SetStreamDB(res.ReplStreamDB)
 	m.persist.loading.Store(false)

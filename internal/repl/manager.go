@@ -26,8 +26,14 @@ type Host interface {
 	SubDirty(n int64)
 	// UsedMemory is written as the used-mem AUX field.
 	UsedMemory() int64
-	// LRUClock is the access field loaded keys get.
-	LRUClock() uint32
+	// LoadedAccess is the access field (LRU clock or LFU counter) of a key
+	// loaded with the LFU frequency and LRU idle time the RDB file saved
+	// with it (-1 when absent).
+	LoadedAccess(freq, idle int64) uint32
+	// SavedAccess returns the access data to save with each key (its idle
+	// time or frequency) under the current maxmemory-policy, or nil when
+	// the policy saves none.
+	SavedAccess() func(v keyspace.Value, meta *rdb.KeyMeta)
 	// EmptyData removes every key (a replica about to load its master's
 	// dataset), invalidating WATCHes.
 	EmptyData()
@@ -216,6 +222,7 @@ func (m *Manager) snapshotOptions() SnapshotOptions {
 		},
 		Aux:       AuxNow(m.host.UsedMemory()),
 		Functions: m.host.Functions(),
+		KeyMeta:   m.host.SavedAccess(),
 	}
 }
 
@@ -409,7 +416,7 @@ func (m *Manager) LoadFile(path string, asReplica bool) (LoadResult, error) {
 	res, err := Load(bufio.NewReaderSize(f, 1<<20), m.ks, m.codec, LoadOptions{
 		KeepExpired: asReplica,
 		Now:         time.Now().UnixMilli(),
-		LRU:         m.host.LRUClock(),
+		Access:      m.host.LoadedAccess,
 		Read:        rdb.ReadOptions{SkipChecksum: !m.host.Config().RDBChecksum},
 	})
 	if err != nil {

@@ -399,7 +399,7 @@ func debugPopulate(ctx *command.Ctx) {
 			val = make([]byte, size)
 			copy(val, strconv.AppendInt([]byte("value:"), j, 10))
 		}
-		ks.Put(ctx.DB, sl, key, keyspace.StringValue(val, keyspace.StringEncodingFor(len(val))).WithLRU(ctx.Env.LRUClock()), false)
+		ks.Put(ctx.DB, sl, key, keyspace.StringValue(val, keyspace.StringEncodingFor(len(val))).WithLRU(command.NewAccessField(ctx.Cfg, ctx.Env.LRUClock())), false)
 		ks.Unlock(sl)
 	}
 	ctx.OK()

@@ -13,6 +13,7 @@ import (
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/digest"
+	"github.com/reefkv/reef/internal/keyspace"
 	"github.com/reefkv/reef/internal/rdb"
 	"github.com/reefkv/reef/internal/repl"
 	"github.com/reefkv/reef/internal/resp"
@@ -112,6 +113,25 @@ func (s *Server) EmptyData() {
 	}
 	s.ks.UnlockAll()
 	s.watches.touchDB(-1)
+}
+
+// LoadedAccess is the access field of a key loaded from an RDB file with
+// its saved LFU frequency and LRU idle time (-1 when absent).
+func (s *Server) LoadedAccess(freq, idle int64) uint32 {
+	return command.RestoredAccessField(s.cfg.Get(), s.LRUClock(), freq, idle)
+}
+
+// SavedAccess returns what a snapshot saves with each key under the current
+// maxmemory-policy (idle times under LRU, counters under LFU), or nil.
+func (s *Server) SavedAccess() func(v keyspace.Value, meta *rdb.KeyMeta) {
+	cfg := s.cfg.Get()
+	if !command.SavesAccessMeta(cfg) {
+		return nil
+	}
+	clock := s.LRUClock()
+	return func(v keyspace.Value, meta *rdb.KeyMeta) {
+		meta.Idle, meta.HasIdle, meta.Freq, meta.HasFreq = command.SavedAccessMeta(s.ks, cfg, clock, v)
+	}
 }
 
 // SetLoading switches the LOADING state.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/reefkv/reef/internal/encoding/crc64"
+	"github.com/reefkv/reef/internal/resp"
 	"github.com/reefkv/reef/internal/testutil"
 )
 
@@ -308,4 +309,53 @@ func firstDiff(a, b []byte) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// TestAccessDataSurvivesReload compares with redis-server what an RDB file
+// keeps of a key's access data: the idle time under an LRU policy and the
+// LFU counter under an LFU one are saved with each key and restored on
+// load (DEBUG RELOAD saves and loads). The two servers' clocks may tick a
+// second (or an LFU minute) apart between the commands, hence the
+// tolerance of one.
+func TestAccessDataSurvivesReload(t *testing.T) {
+	t.Parallel()
+	redis := testutil.StartRedis(t, debugArgs...)
+	reef := testutil.StartReef(t, debugArgs...)
+	rc := testutil.MustDial(t, redis.Addr())
+	fc := testutil.MustDial(t, reef.Addr())
+	both := func(args ...string) (a, b resp.Value) {
+		t.Helper()
+		a, err1 := rc.Do(args...)
+		b, err2 := fc.Do(args...)
+		if err1 != nil || err2 != nil || a.IsError() || b.IsError() {
+			t.Fatalf("%q: %v %v %q %q", args, err1, err2, a.Text(), b.Text())
+		}
+		return a, b
+	}
+	near := func(what string, a, b resp.Value, want int64) {
+		t.Helper()
+		if d := a.Int - b.Int; d < -1 || d > 1 || a.Int < want-1 || a.Int > want+1 {
+			t.Errorf("%s: redis %d reef %d, want about %d", what, a.Int, b.Int, want)
+		}
+	}
+	both("SET", "s", "hello")
+	d, _ := rc.Do("DUMP", "s")
+	p := string(d.Str)
+	for _, policy := range []string{"allkeys-lru", "volatile-lfu", "noeviction"} {
+		both("CONFIG", "SET", "maxmemory-policy", policy)
+		both("RESTORE", "idle", "0", p, "IDLETIME", "1000", "REPLACE")
+		both("RESTORE", "freq", "0", p, "FREQ", "100", "REPLACE")
+		both("DEBUG", "RELOAD")
+		if policy == "volatile-lfu" {
+			a, b := both("OBJECT", "FREQ", "freq")
+			near(policy+" OBJECT FREQ after reload", a, b, 100)
+			continue
+		}
+		a, b := both("OBJECT", "IDLETIME", "idle")
+		want := int64(1000)
+		if policy == "noeviction" {
+			want = 0 // nothing saved: the key is as new as the load
+		}
+		near(policy+" OBJECT IDLETIME after reload", a, b, want)
+	}
 }
