@@ -70,7 +70,7 @@ type eventLoop struct {
 	busySince atomic.Int64  // clock.Mono when the runner took its current client; 0 when waiting
 
 	mu    sync.Mutex
-	conns map[int32]*Client // by descriptor
+	conns []*Client // by descriptor (descriptors are small integers)
 }
 
 // startLoops creates one event loop per GOMAXPROCS and their watchdog.
@@ -89,7 +89,7 @@ func (s *Server) startLoops() error {
 		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}); err != nil {
 			return fmt.Errorf("epoll_ctl: %w", err)
 		}
-		l := &eventLoop{srv: s, epfd: epfd, wake: wake, conns: map[int32]*Client{}}
+		l := &eventLoop{srv: s, epfd: epfd, wake: wake}
 		if dup, err := unix.Dup(epfd); err == nil {
 			unix.CloseOnExec(dup)
 			unix.SetNonblock(dup, true)
@@ -123,11 +123,14 @@ func (l *eventLoop) add(c *Client, fd int) error {
 	c.loop = l
 	c.loopFD = fd
 	l.mu.Lock()
-	l.conns[int32(fd)] = c
+	if fd >= len(l.conns) {
+		l.conns = append(l.conns, make([]*Client, fd+1-len(l.conns))...)
+	}
+	l.conns[fd] = c
 	l.mu.Unlock()
 	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}); err != nil {
 		l.mu.Lock()
-		delete(l.conns, int32(fd))
+		l.conns[fd] = nil
 		l.mu.Unlock()
 		c.loop = nil
 		return err
@@ -138,8 +141,8 @@ func (l *eventLoop) add(c *Client, fd int) error {
 // remove drops a client from the epoll set and the table. Idempotent.
 func (l *eventLoop) remove(c *Client) {
 	l.mu.Lock()
-	if l.conns[int32(c.loopFD)] == c {
-		delete(l.conns, int32(c.loopFD))
+	if fd := c.loopFD; fd < len(l.conns) && l.conns[fd] == c {
+		l.conns[fd] = nil
 		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.loopFD, nil)
 	}
 	l.mu.Unlock()
@@ -148,6 +151,9 @@ func (l *eventLoop) remove(c *Client) {
 func (l *eventLoop) lookup(fd int32) *Client {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if int(fd) >= len(l.conns) {
+		return nil
+	}
 	return l.conns[fd]
 }
 
@@ -351,9 +357,11 @@ func (l *eventLoop) closeClient(c *Client) {
 // closeAll ends every client still in the loop (shutdown).
 func (l *eventLoop) closeAll() {
 	l.mu.Lock()
-	cs := make([]*Client, 0, len(l.conns))
+	var cs []*Client
 	for _, c := range l.conns {
-		cs = append(cs, c)
+		if c != nil {
+			cs = append(cs, c)
+		}
 	}
 	l.mu.Unlock()
 	for _, c := range cs {
