@@ -75,15 +75,22 @@ func (s *Server) newReplManager() *repl.Manager {
 func (s *Server) startRepl() error {
 	cfg := s.cfg.Get()
 	_, _, asReplica := cfg.Master()
-	if !cfg.AppendOnly {
-		path := filepath.Join(cfg.Dir, cfg.DBFilename)
-		s.loading.Store(true)
-		_, err := s.repl.LoadFile(path, asReplica)
-		s.loading.Store(false)
-		if err != nil {
-			s.log.Warn(fmt.Sprintf("Fatal error loading the DB: %v. Exiting.", err))
-			return err
-		}
+	if cfg.AppendOnly {
+		// Redis would load the append-only file and ignore the snapshot.
+		// Reef writes no append-only file: loading nothing would lose the
+		// dataset at every restart, so the snapshot stands in for it (it
+		// is also saved at shutdown in this mode).
+		s.log.Warn("WARNING: appendonly yes: Reef does not implement the append-only file. " +
+			"The dataset is persisted by RDB snapshots only (save points, BGSAVE, and at shutdown) " +
+			"and loaded from " + cfg.DBFilename + "; writes since the last snapshot are lost in a crash.")
+	}
+	path := filepath.Join(cfg.Dir, cfg.DBFilename)
+	s.loading.Store(true)
+	_, err := s.repl.LoadFile(path, asReplica)
+	s.loading.Store(false)
+	if err != nil {
+		s.log.Warn(fmt.Sprintf("Fatal error loading the DB: %v. Exiting.", err))
+		return err
 	}
 	if asReplica {
 		s.logOut.SetRole('S')
@@ -758,7 +765,7 @@ func (s *Server) infoPersistence(b *strings.Builder, cfg *config.Config) {
 	field(b, "rdb_last_cow_size", 0)
 	field(b, "rdb_last_load_keys_expired", 0)
 	field(b, "rdb_last_load_keys_loaded", 0)
-	field(b, "aof_enabled", boolInt(cfg.AppendOnly))
+	field(b, "aof_enabled", 0) // no append-only file is written, whatever appendonly says
 	field(b, "aof_rewrite_in_progress", 0)
 	field(b, "aof_rewrite_scheduled", 0)
 	field(b, "aof_last_rewrite_time_sec", -1)

@@ -410,7 +410,10 @@ func (s *Server) finishShutdown(req shutdownRequest) bool {
 	cfg := s.cfg.Get()
 	s.shutdownWaitReplicas(cfg)
 	s.log.Warn("User requested shutdown...")
-	if (len(cfg.Save) > 0 && !req.noSave) || req.save {
+	// Reef has no append-only file: with appendonly yes the snapshot is
+	// what persists the dataset, so shutdown saves it as if save points
+	// were set (see startRepl).
+	if ((len(cfg.Save) > 0 || cfg.AppendOnly) && !req.noSave) || req.save {
 		if err := s.saveOnShutdown(); err != nil {
 			s.log.Warn("Error trying to save the DB, can't exit.")
 			s.log.Warn("Errors trying to shut down the server. Check the logs for more information.")
