@@ -140,6 +140,12 @@ func lfuMinutes() uint32 { return uint32(time.Now().Unix()/60) & 0xFFFF }
 // lfu-decay-time minutes.
 func (c *Ctx) lfuDecr(field uint32) uint32 { return lfuDecrement(field, c.Cfg.LFUDecayTime) }
 
+// LFUCounter is an LFU access field's counter after its decay
+// (LFUDecrAndReturn).
+func LFUCounter(cfg *config.Config, field uint32) uint32 {
+	return lfuDecrement(field, cfg.LFUDecayTime)
+}
+
 // lfuDecrement is LFUDecrAndReturn for an lfu-decay-time of decayTime
 // minutes.
 func lfuDecrement(field uint32, decayTime int) uint32 {

@@ -78,8 +78,11 @@ type Keyspace struct {
 	// cache line, and one global counter would bounce between the cores.
 	lookups [lookupStripes]lookupCounter
 	// volatileSlots has bit s set while slot s has a key with an expiry.
-	volatileSlots [slot.Count / 64]atomic.Uint64
-	databases     int
+	volatileSlots slotBitmap
+	// occupied[db] has bit s set while slot s holds a key of database db,
+	// so that eviction finds keys without reading 16384 counts.
+	occupied  []slotBitmap
+	databases int
 	// sharedLRU is the LRU/LFU field of each of Redis's shared integer
 	// objects: every key holding such an integer reads and updates the
 	// same field, as in Redis, where they all point to one object.
@@ -94,7 +97,7 @@ type Keyspace struct {
 
 // New returns an empty keyspace with n logical databases.
 func New(databases int) *Keyspace {
-	ks := &Keyspace{databases: databases}
+	ks := &Keyspace{databases: databases, occupied: make([]slotBitmap, databases)}
 	for i := range ks.shards {
 		ks.shards[i].others = make([]*Table, databases-1)
 		ks.shards[i].count = make([]atomic.Int64, databases)
@@ -328,7 +331,7 @@ func (ks *Keyspace) Put(db, s int, key []byte, v Value, keepTTL bool) bool {
 		// New, or lazily expired in this lock hold: it comes back as new
 		// (a dead entry has no expiry left).
 		*p = v
-		ks.shards[s].count[db].Add(1)
+		ks.addCount(db, s, 1)
 		return true
 	default:
 		*p = v
@@ -360,7 +363,7 @@ func (ks *Keyspace) Delete(db, s int, key []byte) bool {
 	if ks.shards[s].hasExpiries(t) && t.Expires.DeleteBytes(key) {
 		ks.addVolatile(s, -1)
 	}
-	ks.shards[s].count[db].Add(-1)
+	ks.addCount(db, s, -1)
 	return true
 }
 
@@ -385,7 +388,7 @@ func (ks *Keyspace) ExpireDelete(db, s int, key []byte) bool {
 	if sh.hasExpiries(t) && t.Expires.DeleteBytes(key) {
 		ks.addVolatile(s, -1)
 	}
-	sh.count[db].Add(-1)
+	ks.addCount(db, s, -1)
 	sh.dead = append(sh.dead, deadEntry{db: db, key: e.Key})
 	sh.ndead++
 	return true
@@ -450,22 +453,47 @@ func (ks *Keyspace) addVolatile(s int, d int32) {
 // NextVolatile returns the first slot from s on (wrapping around) with a
 // key that has an expiry, or -1 when there is none: the active expiry cycle
 // visits only those, without touching the other slots' shards.
-func (ks *Keyspace) NextVolatile(s int) int {
-	const words = len(ks.volatileSlots)
+func (ks *Keyspace) NextVolatile(s int) int { return ks.volatileSlots.next(s) }
+
+// slotBitmap has one bit per slot.
+type slotBitmap [slot.Count / 64]atomic.Uint64
+
+// next returns the first slot from s on (wrapping around) whose bit is
+// set, or -1.
+func (b *slotBitmap) next(s int) int {
+	const words = len(b)
 	s %= slot.Count
 	w := s / 64
-	if bits := ks.volatileSlots[w].Load() >> (s % 64); bits != 0 {
+	if bits := b[w].Load() >> (s % 64); bits != 0 {
 		return s + mathbits.TrailingZeros64(bits)
 	}
 	// The following words, ending with s's own again (its slots before s).
 	for i := 1; i <= words; i++ {
 		ww := (w + i) % words
-		if bits := ks.volatileSlots[ww].Load(); bits != 0 {
+		if bits := b[ww].Load(); bits != 0 {
 			return ww*64 + mathbits.TrailingZeros64(bits)
 		}
 	}
 	return -1
 }
+
+// addCount changes slot s's count of keys in database db by d and keeps
+// occupied in step. REQUIRES: slot s locked (which orders the transitions
+// of one slot's bit).
+func (ks *Keyspace) addCount(db, s int, d int64) {
+	n := ks.shards[s].count[db].Add(d)
+	word, bit := &ks.occupied[db][s/64], uint64(1)<<(s%64)
+	switch {
+	case n == d && d > 0: // from empty
+		word.Or(bit)
+	case n == 0 && d != 0:
+		word.And(^bit)
+	}
+}
+
+// NextOccupied returns the first slot from s on (wrapping around) holding a
+// key of database db, or -1 when the database is empty.
+func (ks *Keyspace) NextOccupied(db, s int) int { return ks.occupied[db].next(s) }
 
 // volatileOf returns the number of keys with an expiry in slot s, across
 // databases (for tests; NextVolatile serves the expiry cycle).
@@ -486,7 +514,7 @@ func (ks *Keyspace) FlushSlot(db, s int) int64 {
 	} else {
 		sh.others[db-1] = nil
 	}
-	sh.count[db].Add(-n)
+	ks.addCount(db, s, -n)
 	return n
 }
 
@@ -501,6 +529,11 @@ func (ks *Keyspace) SwapDBs(a, b int) {
 		ca, cb := sh.count[a].Load(), sh.count[b].Load()
 		sh.count[a].Store(cb)
 		sh.count[b].Store(ca)
+	}
+	for w := range ks.occupied[a] {
+		wa, wb := ks.occupied[a][w].Load(), ks.occupied[b][w].Load()
+		ks.occupied[a][w].Store(wb)
+		ks.occupied[b][w].Store(wa)
 	}
 }
 

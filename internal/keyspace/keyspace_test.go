@@ -167,3 +167,56 @@ func TestNextVolatile(t *testing.T) {
 		t.Errorf("all expiries gone, NextVolatile = %d", got)
 	}
 }
+
+func TestNextOccupied(t *testing.T) {
+	ks := New(3)
+	keyIn := func(s int) []byte {
+		for i := 0; ; i++ {
+			if k := []byte("k" + strconv.Itoa(i)); slot.Of(k) == s {
+				return k
+			}
+		}
+	}
+	put := func(db, s int) {
+		ks.Lock(s)
+		ks.Put(db, s, keyIn(s), NewString([]byte("v")), false)
+		ks.Unlock(s)
+	}
+	for _, s := range []int{5, 63, 64, 200, 16383} {
+		put(1, s)
+	}
+	put(1, 200) // the same key again: no second bit flip
+	if got := ks.NextOccupied(0, 0); got != -1 {
+		t.Fatalf("empty database 0: %d", got)
+	}
+	for _, c := range [][2]int{{0, 5}, {6, 63}, {64, 64}, {65, 200}, {201, 16383}, {16384, 5}} {
+		if got := ks.NextOccupied(1, c[0]); got != c[1] {
+			t.Errorf("NextOccupied(1, %d) = %d, want %d", c[0], got, c[1])
+		}
+	}
+	// Delete, lazy expiry (ExpireDelete) and FlushSlot clear a slot's bit
+	// once it holds no key of the database.
+	ks.Lock(16383)
+	ks.Delete(1, 16383, keyIn(16383))
+	ks.Unlock(16383)
+	ks.Lock(200)
+	ks.ExpireDelete(1, 200, keyIn(200))
+	ks.Unlock(200)
+	ks.Lock(64)
+	ks.FlushSlot(1, 64)
+	ks.Unlock(64)
+	if got := ks.NextOccupied(1, 64); got != 5 {
+		t.Errorf("after removals, NextOccupied(1, 64) = %d, want 5 (wrapped)", got)
+	}
+	// SWAPDB swaps the bitmaps with the data.
+	put(2, 7)
+	ks.LockAll()
+	ks.SwapDBs(1, 2)
+	ks.UnlockAll()
+	if got, want := ks.NextOccupied(1, 0), 7; got != want {
+		t.Errorf("after SWAPDB, NextOccupied(1, 0) = %d, want %d", got, want)
+	}
+	if got, want := ks.NextOccupied(2, 6), 63; got != want {
+		t.Errorf("after SWAPDB, NextOccupied(2, 6) = %d, want %d", got, want)
+	}
+}

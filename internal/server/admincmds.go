@@ -24,6 +24,10 @@ import (
 // registerConfigHooks applies runtime configuration changes that need more
 // than reading the new snapshot.
 func (s *Server) registerConfigHooks() {
+	s.cfg.OnApply([]string{"maxmemory"}, func(old, new *config.Config) error {
+		s.configureMaxmemory(new)
+		return nil
+	})
 	s.cfg.OnApply([]string{"loglevel"}, func(old, new *config.Config) error {
 		s.logOut.SetLevel(logging.ParseLevel(new.LogLevel))
 		return nil

@@ -234,7 +234,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		field(b, "expired_stale_perc", fmt.Sprintf("%.2f", float64(s.stats.expiredStalePerc.Load())/100))
 		field(b, "expired_time_cap_reached_count", s.stats.expiredTimeCapReached.Load())
 		field(b, "expire_cycle_cpu_milliseconds", s.stats.expireCycleMicros.Load()/1000)
-		field(b, "evicted_keys", 0)
+		field(b, "evicted_keys", s.evict.keys.Load())
 		field(b, "evicted_clients", 0)
 		field(b, "total_eviction_exceeded_time", 0)
 		field(b, "current_eviction_exceeded_time", 0)

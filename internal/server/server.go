@@ -33,6 +33,7 @@ type Server struct {
 	log    *slog.Logger
 	logOut *logging.Output
 	ks     *keyspace.Keyspace
+	evict  *evictor // maxmemory (evict.go)
 	table  *command.Table
 
 	runID     string
@@ -135,6 +136,7 @@ func New(cfg *config.Config, logOut *logging.Output) *Server {
 		logOut:       logOut,
 		log:          logOut.Logger(),
 		ks:           keyspace.New(cfg.Databases),
+		evict:        newEvictor(),
 		clients:      map[uint64]*Client{},
 		startTime:    time.Now(),
 		shutdownCh:   make(chan shutdownRequest, 1),
@@ -187,6 +189,7 @@ func (s *Server) Run() int {
 			return 1
 		}
 	}
+	s.configureMaxmemory(cfg)
 	if os.Getenv("REEF_EVENT_LOOP") != "0" {
 		if err := s.startLoops(); err != nil {
 			s.log.Warn("Event loops unavailable, serving every client with a goroutine: " + err.Error())
