@@ -12,6 +12,7 @@ import (
 
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
+	"github.com/reefkv/reef/internal/dict"
 	"github.com/reefkv/reef/internal/keyspace"
 	"github.com/reefkv/reef/internal/repl"
 	"github.com/reefkv/reef/internal/slot"
@@ -204,7 +205,7 @@ func (s *Server) performEvictions(cfg *config.Config) bool {
 	// likely garbage (temporary buffers, overwritten values). Collect it
 	// first instead of evicting live keys for it; commands run meanwhile,
 	// as the Go memory limit keeps the overshoot bounded.
-	if e.used.Load()-e.live.Load() > max(cfg.MaxMemory/8, 4<<20) {
+	if e.used.Load()-e.live.Load() > max(cfg.MaxMemory/4, 4<<20) {
 		e.collect()
 	}
 	if cfg.MaxMemoryPolicy == "noeviction" {
@@ -290,23 +291,19 @@ func (s *Server) evictionCandidate(cfg *config.Config, dbs []int) (evictCandidat
 	volatile := len(policy) > 9 && policy[:9] == "volatile-"
 	if policy == "allkeys-random" || policy == "volatile-random" {
 		for _, db := range dbs {
-			if c, ok := s.randomKey(db, volatile, nil); ok {
+			var c evictCandidate
+			found := false
+			s.sampleKeys(db, volatile, 1, nil, func(x evictCandidate) { c, found = x, true })
+			if found {
 				return c, true
 			}
 		}
 		return evictCandidate{}, false
 	}
 	e := s.evict
-	samples := max(cfg.MaxMemorySamples, 1)
+	score := func(v *keyspace.Value, expireAt int64) uint64 { return s.evictionScore(cfg, v, expireAt) }
 	for _, db := range dbs {
-		for i := 0; i < samples; i++ {
-			score := func(v *keyspace.Value, expireAt int64) uint64 {
-				return s.evictionScore(cfg, v, expireAt)
-			}
-			if c, ok := s.randomKey(db, volatile, score); ok {
-				e.offer(c)
-			}
-		}
+		s.sampleKeys(db, volatile, max(cfg.MaxMemorySamples, 1), score, e.offer)
 	}
 	// The best candidate (Redis walks its pool from the end; evictKey
 	// skips one deleted since it was sampled).
@@ -357,13 +354,14 @@ func (s *Server) evictionScore(cfg *config.Config, v *keyspace.Value, expireAt i
 	}
 }
 
-// randomKey draws a key of database db from a random slot holding one
-// (one with expiries when volatile) and, when score is set, scores it.
-// Slots rather than keys are drawn uniformly: close enough for eviction,
-// and found in the keyspace's bitmaps without reading 16384 counts.
-func (s *Server) randomKey(db int, volatile bool, score func(*keyspace.Value, int64) uint64) (evictCandidate, bool) {
+// sampleKeys hands n keys of database db (with an expiry when volatile)
+// to fn, scored by score when set. Like Redis's dictGetSomeKeys it takes
+// neighbouring entries, of a random occupied slot (found in the keyspace's
+// bitmaps), from a random position, moving to other slots when one has
+// fewer: one lock and a few cache lines per slot, not per key.
+func (s *Server) sampleKeys(db int, volatile bool, n int, score func(*keyspace.Value, int64) uint64, fn func(evictCandidate)) {
 	e := s.evict
-	for try := 0; try < 16; try++ {
+	for tries := 0; n > 0 && tries < 16; tries++ {
 		var sl int
 		if volatile {
 			sl = s.ks.NextVolatile(e.rng.IntN(slot.Count)) // any database's
@@ -371,35 +369,45 @@ func (s *Server) randomKey(db int, volatile bool, score func(*keyspace.Value, in
 			sl = s.ks.NextOccupied(db, e.rng.IntN(slot.Count))
 		}
 		if sl < 0 {
-			return evictCandidate{}, false
+			return
 		}
 		s.ks.Lock(sl)
-		t := s.ks.Table(db, sl)
-		var c evictCandidate
-		found := false
-		switch {
-		case t == nil:
-		case volatile:
-			if x := t.Expires.Random(e.rng); x != nil {
-				c, found = evictCandidate{db: db, slot: sl, key: x.Key}, true
-				if v := s.ks.Get(db, sl, []byte(x.Key)); v != nil && score != nil {
-					c.score = score(v, x.Val)
-				}
-			}
-		default:
-			if x := t.Keys.Random(e.rng); x != nil && !x.Val.Dead() {
-				c, found = evictCandidate{db: db, slot: sl, key: x.Key}, true
-				if score != nil {
-					c.score = score(&x.Val, s.ks.ExpireAt(db, sl, []byte(x.Key)))
-				}
+		if t := s.ks.Table(db, sl); t != nil {
+			if volatile {
+				n -= sampleTable(&t.Expires, n, e.rng, func(x *dict.Entry[int64]) {
+					c := evictCandidate{db: db, slot: sl, key: x.Key}
+					if v := t.Keys.Get(x.Key); v != nil && score != nil {
+						c.score = score(v, x.Val)
+					}
+					fn(c)
+				})
+			} else {
+				n -= sampleTable(&t.Keys, n, e.rng, func(x *dict.Entry[keyspace.Value]) {
+					c := evictCandidate{db: db, slot: sl, key: x.Key}
+					if score != nil {
+						c.score = score(&x.Val, s.ks.ExpireAt(db, sl, []byte(x.Key)))
+					}
+					fn(c)
+				})
 			}
 		}
 		s.ks.Unlock(sl)
-		if found {
-			return c, true
-		}
 	}
-	return evictCandidate{}, false
+}
+
+// sampleTable hands up to n neighbouring entries of d, from a random
+// position, to fn and returns how many it handed.
+func sampleTable[V any](d *dict.Dict[V], n int, r *rand.Rand, fn func(*dict.Entry[V])) int {
+	size := d.Len()
+	if size == 0 {
+		return 0
+	}
+	n = min(n, size)
+	start := r.IntN(size)
+	for i := 0; i < n; i++ {
+		fn(d.At((start + i) % size))
+	}
+	return n
 }
 
 // deniedOnOOM reports whether spec is refused when memory stays over
