@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,6 +142,10 @@ func (s *Server) startCluster(cfg *config.Config) error {
 	if cport == 0 {
 		cport = cfg.Port + 10000
 	}
+	if err := checkEmptyNodesConf(cfg); err != nil {
+		s.log.Warn(err.Error())
+		return err
+	}
 	bind, shown := busListenAddr(cfg.Bind)
 	n := &clusterNode{s: s}
 	n.work.init()
@@ -187,6 +193,25 @@ func (s *Server) fatalExit() {
 	case s.shutdownCh <- shutdownRequest{noSave: true, reason: "fatal cluster error"}:
 	default:
 	}
+}
+
+// checkEmptyNodesConf refuses a zero-length cluster config file next to a
+// data file that holds something. Redis reads an empty nodes.conf as no
+// configuration and starts as a new node, which then claims the slots its
+// keys hash to; an empty file next to data is rather the trace of a crash
+// or a full disk during a save, and the node's identity would be lost.
+func checkEmptyNodesConf(cfg *config.Config) error {
+	st, err := os.Stat(cfg.ClusterConfigFile)
+	if err != nil || st.Size() != 0 {
+		return nil // missing (a new node) or with content (parsed later)
+	}
+	rdb := filepath.Join(cfg.Dir, cfg.DBFilename)
+	if d, err := os.Stat(rdb); err != nil || d.Size() == 0 {
+		return nil
+	}
+	return fmt.Errorf("Refusing to start: the cluster config file %s is empty while %s holds data. "+
+		"The node would start with a new identity and claim the slots of its keys. "+
+		"Restore %s, or remove the data file to start a new node.", cfg.ClusterConfigFile, rdb, cfg.ClusterConfigFile)
 }
 
 // busListenAddr returns the host the bus listens on: the first bind

@@ -330,3 +330,30 @@ func TestLoglevel(t *testing.T) {
 		t.Errorf("no exit warning:\n%s", out)
 	}
 }
+
+// A zero-length nodes.conf next to a data file is refused (Redis would
+// start as a new node and claim the slots of the keys it loads); with no
+// data file it means "no configuration" and the node starts, as in Redis.
+func TestEmptyNodesConfNextToData(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "nodes.conf", "")
+	writeFile(t, dir, "dump.rdb", "REDIS0010 not loaded: the check comes first")
+	port := testutil.FreePort(t)
+	args := []string{"--port", strconv.Itoa(port), "--save", "", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"}
+	p := startReef(t, dir, port, args...)
+	if code := p.WaitExit(t, 20*time.Second); code != 1 {
+		t.Fatalf("exit code %d, want 1; output:\n%s", code, p.Output())
+	}
+	if out := p.Output(); !strings.Contains(out, "nodes.conf is empty while") {
+		t.Fatalf("the refusal does not say why:\n%s", out)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "nodes.conf")); err != nil || len(b) != 0 {
+		t.Fatalf("nodes.conf was touched: %q %v", b, err)
+	}
+	os.Remove(filepath.Join(dir, "dump.rdb"))
+	p = startReef(t, dir, port, args...)
+	p.WaitReady(t)
+	if v, err := testutil.MustDial(t, p.Addr()).Do("CLUSTER", "MYID"); err != nil || len(v.Text()) != 40 {
+		t.Fatalf("CLUSTER MYID: %q %v", v.Text(), err)
+	}
+}

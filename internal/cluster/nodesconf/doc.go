@@ -9,5 +9,6 @@
 // ... is already used" error); every Save is atomic (temporary file, fsync,
 // rename, directory fsync), so a crash leaves the old or the new content; a
 // damaged file is an error naming the file and line, never a silent fresh
-// start, while a zero-length file means "no configuration", as in Redis.
+// start, while a zero-length file means "no configuration", as in Redis
+// (the server refuses one next to a data file: checkEmptyNodesConf).
 package nodesconf
