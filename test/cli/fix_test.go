@@ -72,7 +72,16 @@ func ownerIndex(t *testing.T, ps []*testutil.Proc, s int) int {
 // (migrating only, no keys), and an uncovered slot.
 func TestFix(t *testing.T) {
 	t.Parallel()
-	ps := startNodes(t, 3)
+	testFix(t, startNodes(t, 3))
+}
+
+// TestFixReef repairs the same damage in a cluster of reef-servers.
+func TestFixReef(t *testing.T) {
+	t.Parallel()
+	testFix(t, startReefNodes(t, 3))
+}
+
+func testFix(t *testing.T, ps []*testutil.Proc) {
 	create(t, redisCLI(t), ps, 0)
 	writeKeys(t, ps[0].Addr(), 300, "k")
 	seed := ps[0].Addr()
@@ -163,9 +172,6 @@ func TestFix(t *testing.T) {
 	// a typed yes even with --cluster-yes.
 	s5 := 5000
 	o5 := ps[ownerIndex(t, ps, s5)]
-	for _, k := range []string{} {
-		_ = k
-	}
 	c5, _ := client.Dial(o5.Addr(), client.Options{})
 	v, _ := c5.Do("CLUSTER", "GETKEYSINSLOT", itoa(s5), "100")
 	for _, k := range v.Elems {

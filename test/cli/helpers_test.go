@@ -31,6 +31,16 @@ func startNodes(t *testing.T, n int, extra ...string) []*testutil.Proc {
 	return ps
 }
 
+// startReefNodes is startNodes with reef-servers.
+func startReefNodes(t *testing.T, n int, extra ...string) []*testutil.Proc {
+	t.Helper()
+	ps := make([]*testutil.Proc, n)
+	for i := range ps {
+		ps[i] = testutil.StartReef(t, append(append([]string{}, nodeArgs...), extra...)...)
+	}
+	return ps
+}
+
 func addrs(ps []*testutil.Proc) []string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
