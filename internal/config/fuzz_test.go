@@ -17,7 +17,8 @@ func roundTripSkip(p *param) bool {
 }
 
 // checkRoundTrip sets every settable parameter to the value CONFIG GET
-// prints for it, which Redis always accepts, and checks nothing changes.
+// prints for it, which Redis accepts (but for one quirk, below), and checks
+// nothing changes.
 func checkRoundTrip(t *testing.T, l *Live) {
 	t.Helper()
 	before := l.Get()
@@ -26,6 +27,12 @@ func checkRoundTrip(t *testing.T, l *Live) {
 			continue
 		}
 		v := p.get(before)
+		if p.name == "save" && strings.Contains(v, "-") {
+			// Redis keeps a save point's change count in a C int: "save
+			// 1 2170000000" prints back as "1 -2124967296", which it
+			// then refuses (checked against redis-server 7.0.15).
+			continue
+		}
 		if got := l.Set([][]byte{[]byte(p.name), []byte(v)}); got != "" {
 			t.Fatalf("CONFIG SET %s %q (its own value): %s", p.name, v, got)
 		}
