@@ -483,10 +483,10 @@ func (b *slotBitmap) next(s int) int {
 func (ks *Keyspace) addCount(db, s int, d int64) {
 	n := ks.shards[s].count[db].Add(d)
 	word, bit := &ks.occupied[db][s/64], uint64(1)<<(s%64)
-	switch {
-	case n == d && d > 0: // from empty
+	switch was := n - d; {
+	case n > 0 && was <= 0:
 		word.Or(bit)
-	case n == 0 && d != 0:
+	case n <= 0 && was > 0:
 		word.And(^bit)
 	}
 }
@@ -507,7 +507,9 @@ func (ks *Keyspace) FlushSlot(db, s int) int64 {
 	if t == nil {
 		return 0
 	}
-	n := int64(t.Keys.Len())
+	// The count, not the table's length: entries ExpireDelete marked dead
+	// in this lock hold are in the table but no longer counted.
+	n := sh.count[db].Load()
 	ks.addVolatile(s, -int32(t.Expires.Len()))
 	if db == 0 {
 		sh.db0 = Table{}

@@ -208,6 +208,27 @@ func TestNextOccupied(t *testing.T) {
 	if got := ks.NextOccupied(1, 64); got != 5 {
 		t.Errorf("after removals, NextOccupied(1, 64) = %d, want 5 (wrapped)", got)
 	}
+	// A lazily expired entry still in the table when the slot is flushed
+	// in the same lock hold is not subtracted twice.
+	ks.Lock(300)
+	ks.Put(1, 300, keyIn(300), NewString([]byte("v")), false)
+	ks.Put(1, 300, []byte("{"+string(keyIn(300))+"}2"), NewString([]byte("v")), false)
+	ks.ExpireDelete(1, 300, keyIn(300))
+	if n := ks.FlushSlot(1, 300); n != 1 {
+		t.Errorf("FlushSlot counted %d keys, want 1", n)
+	}
+	ks.Put(1, 300, keyIn(300), NewString([]byte("v")), false)
+	ks.Unlock(300)
+	if got := ks.Count(1, 300); got != 1 {
+		t.Errorf("count after flush and put: %d", got)
+	}
+	if got := ks.NextOccupied(1, 300); got != 300 {
+		t.Errorf("NextOccupied(1, 300) = %d after a put into a flushed slot", got)
+	}
+	ks.Lock(300)
+	ks.FlushSlot(1, 300)
+	ks.Unlock(300)
+
 	// SWAPDB swaps the bitmaps with the data.
 	put(2, 7)
 	ks.LockAll()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,11 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/reefkv/reef/internal/clock"
 	"github.com/reefkv/reef/internal/cluster/driver"
 	"github.com/reefkv/reef/internal/cluster/state"
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
+	"github.com/reefkv/reef/internal/rdb"
 	"github.com/reefkv/reef/internal/repl"
 	"github.com/reefkv/reef/internal/slot"
 )
@@ -206,12 +207,36 @@ func checkEmptyNodesConf(cfg *config.Config) error {
 		return nil // missing (a new node) or with content (parsed later)
 	}
 	rdb := filepath.Join(cfg.Dir, cfg.DBFilename)
-	if d, err := os.Stat(rdb); err != nil || d.Size() == 0 {
+	if !rdbHasKeys(rdb) {
 		return nil
 	}
 	return fmt.Errorf("Refusing to start: the cluster config file %s is empty while %s holds data. "+
 		"The node would start with a new identity and claim the slots of its keys. "+
 		"Restore %s, or remove the data file to start a new node.", cfg.ClusterConfigFile, rdb, cfg.ClusterConfigFile)
+}
+
+// rdbHasKeys reports whether the RDB file at path holds at least one key.
+// A missing or unreadable file holds none here: loading it reports the
+// damage later.
+func rdbHasKeys(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	r, err := rdb.NewReader(bufio.NewReader(f), &rdb.ReadOptions{Databases: 1 << 16})
+	if err != nil {
+		return false
+	}
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			return false
+		}
+		if rec.Kind == rdb.RecordKey {
+			return true
+		}
+	}
 }
 
 // busListenAddr returns the host the bus listens on: the first bind
@@ -390,9 +415,11 @@ func (n *clusterNode) drainWrites(gen uint64) {
 // writable reports whether the write lease lets this node take a write
 // for the slots it serves now (read with the real clock: after a stall the
 // server's cached clock would still show the time before it).
-// writable is asked for every write: it reads the clock the cheap way
-// (one monotonic read; time.Now reads two clocks).
-func (n *clusterNode) writable() bool { return n.d.Writable(clock.UnixMilli(clock.Mono())) }
+// writable is asked for every write. It reads the wall clock, as the
+// driver's lease and stall bookkeeping do: a monotonic reading on a
+// cron-refreshed base would lag after the host was suspended, the moment
+// the lease must not be trusted.
+func (n *clusterNode) writable() bool { return n.d.Writable(time.Now().UnixMilli()) }
 
 // writesDrained reports whether a manual failover's pause is in force
 // with every earlier write finished (ReplInfo.WritesPaused).

@@ -4,8 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"runtime/debug"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,13 +29,14 @@ import (
 // reclaimed yet, and counting it as data would evict live keys for it:
 //   - the bytes an eviction frees (estimated as MEMORY USAGE does) are
 //     subtracted from the sample until the next collection;
-//   - when much has been allocated since the last collection, a
-//     collection is started and commands run meanwhile instead of
-//     evicting (the Go memory limit, set just above maxmemory, bounds the
-//     overshoot);
+//   - when much has been allocated since the last collection (a quarter of
+//     maxmemory), a collection is started, and commands get the previous
+//     decision meanwhile instead of evicting live keys for garbage;
 //   - a node refusing writes collects now and then (collectWhenStuck):
 //     garbage left by deletions is otherwise only reclaimed when the heap
 //     grows, which refused writes never make it do.
+// Replication buffers are heap too, and count (Redis leaves replica output
+// buffers out of the comparison).
 // Keys are chosen as Redis does: for the LRU, LFU and TTL policies the best
 // of maxmemory-samples sampled keys, kept in a pool of 16 candidates across
 // evictions; a random key for the random policies. Replicas do not evict
@@ -63,6 +64,10 @@ type evictor struct {
 	used  atomic.Int64 // heap object bytes at the last sample
 	live  atomic.Int64 // heap bytes the last collection found live
 	freed atomic.Int64 // bytes evicted since the last collection
+	// lastOK is the last decision of an eviction pass, given to commands
+	// that arrive while it cannot decide (a collection or another pass
+	// running).
+	lastOK atomic.Bool
 	// collecting is set while a collection asked by performEvictions runs.
 	collecting atomic.Bool
 	// nextStuckGC (unix ns) and stuckWait pace the collections
@@ -80,26 +85,26 @@ type evictor struct {
 }
 
 func newEvictor() *evictor {
-	return &evictor{rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	e := &evictor{rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	e.lastOK.Store(true)
+	return e
 }
 
-// configureMaxmemory starts or stops the memory sampler and sets the Go
-// memory limit for cfg's maxmemory. Called at start and when it changes.
+// configureMaxmemory starts or stops the memory sampler for cfg's
+// maxmemory. Called at start and when it changes. (The Go memory limit is
+// left alone: with live data above it, as on a replica, which does not
+// evict, the collector would run without end.)
 func (s *Server) configureMaxmemory(cfg *config.Config) {
 	e := s.evict
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if cfg.MaxMemory <= 0 {
-		debug.SetMemoryLimit(math.MaxInt64)
 		if e.running {
 			close(e.stop)
 			e.running = false
 		}
 		return
 	}
-	// Headroom for garbage and the runtime's own memory (stacks, metadata)
-	// above the data: an eighth, and 32 MB for small limits.
-	debug.SetMemoryLimit(cfg.MaxMemory + cfg.MaxMemory/8 + 32<<20)
 	e.sample()
 	if !e.running {
 		e.stop = make(chan struct{})
@@ -198,13 +203,15 @@ func (s *Server) performEvictions(cfg *config.Config) bool {
 	if e.usedForEviction() <= cfg.MaxMemory {
 		return true
 	}
-	if (s.repl.IsReplica() && cfg.ReplicaIgnoreMaxmemory) || s.loading.Load() {
+	if (s.repl.IsReplica() && cfg.ReplicaIgnoreMaxmemory) || s.loading.Load() || s.clientsPaused() {
+		// Redis's isSafeToPerformEvictions. While clients are paused the
+		// dataset must stay as it is: a manual failover or SHUTDOWN is
+		// waiting for replicas to reach an offset.
 		return true
 	}
 	// Much allocated since the last collection: part of the excess is
 	// likely garbage (temporary buffers, overwritten values). Collect it
-	// first instead of evicting live keys for it; commands run meanwhile,
-	// as the Go memory limit keeps the overshoot bounded.
+	// first instead of evicting live keys for it.
 	if e.used.Load()-e.live.Load() > max(cfg.MaxMemory/4, 4<<20) {
 		e.collect()
 	}
@@ -212,23 +219,28 @@ func (s *Server) performEvictions(cfg *config.Config) bool {
 		e.collectWhenStuck()
 		return false // the next command sees what the collection freed
 	}
-	if e.collecting.Load() {
-		return true
-	}
-	// One eviction at a time: a command arriving meanwhile runs, as it
-	// would while Redis's eviction timer is still working.
-	if !e.mu.TryLock() {
-		return true
+	// One eviction pass at a time, none during a collection: a command
+	// arriving meanwhile gets the last pass's decision.
+	if e.collecting.Load() || !e.mu.TryLock() {
+		return e.lastOK.Load()
 	}
 	defer e.mu.Unlock()
-	// Like Redis's evictionTimeLimitUs: 50 µs at the default tenacity of
-	// 10, growing to unlimited at 100. Past it the command runs anyway
-	// and the next one goes on evicting (Redis goes on in a timer).
+	ok := s.evictPass(cfg)
+	e.lastOK.Store(ok)
+	return ok
+}
+
+// evictPass evicts until memory is under maxmemory, for at most Redis's
+// evictionTimeLimitUs (500 µs at the default tenacity of 10, unlimited at
+// 100); past it the command runs anyway and the next one goes on evicting
+// (Redis goes on in a timer). REQUIRES: e.mu held.
+func (s *Server) evictPass(cfg *config.Config) bool {
+	e := s.evict
 	limit := time.Duration(math.MaxInt64)
 	if t := cfg.MaxMemoryEvictionTenacity; t <= 10 {
-		limit = 50 * time.Microsecond * time.Duration(t) / 10
+		limit = 50 * time.Microsecond * time.Duration(t)
 	} else if t < 100 {
-		limit = time.Duration(500.0*math.Pow(1.15, float64(t-10))) * time.Microsecond / 10
+		limit = time.Duration(500.0*math.Pow(1.15, float64(t-10))) * time.Microsecond
 	}
 	start := time.Now()
 	// The databases holding keys (Redis skips empty ones too); finding
@@ -249,7 +261,7 @@ func (s *Server) performEvictions(cfg *config.Config) bool {
 			e.collectWhenStuck()
 			return false // nothing evictable: out of memory
 		}
-		e.freed.Add(s.evictKey(cfg, c))
+		e.freed.Add(s.evictKey(cfg, c, isVolatilePolicy(cfg.MaxMemoryPolicy)))
 		if n%16 == 0 && time.Since(start) > limit {
 			return true
 		}
@@ -260,18 +272,21 @@ func (s *Server) performEvictions(cfg *config.Config) bool {
 // deletion is propagated (DEL, or UNLINK with lazyfree-lazy-eviction),
 // WATCHers see it modified and an "evicted" event fires. It returns the
 // estimated bytes freed, 0 when the key had gone meanwhile.
-func (s *Server) evictKey(cfg *config.Config, c evictCandidate) int64 {
+func (s *Server) evictKey(cfg *config.Config, c evictCandidate, volatile bool) int64 {
 	key := []byte(c.key)
 	s.ks.Lock(c.slot)
 	v := s.ks.Get(c.db, c.slot, key)
-	if v == nil {
+	// A pooled key may have gone, or lost its expiry (PERSIST, a SET),
+	// since it was sampled: Redis skips such ghosts too.
+	if v == nil || volatile && s.ks.ExpireAt(c.db, c.slot, key) < 0 {
 		s.ks.Unlock(c.slot)
 		return 0
 	}
 	freed := command.MemoryUsage(key, *v)
 	s.ks.Delete(c.db, c.slot, key)
-	s.ks.Unlock(c.slot)
 	s.evict.keys.Add(1)
+	// The stream and WATCH bookkeeping want the slot locked, so that a
+	// write to the same key on another core comes after the DEL.
 	if !s.repl.IsReplica() && s.propagating() {
 		del := []byte("DEL")
 		if cfg.LazyfreeLazyEviction {
@@ -280,6 +295,7 @@ func (s *Server) evictKey(cfg *config.Config, c evictCandidate) int64 {
 		s.feedWrites(c.slot, []repl.Op{{DB: c.db, Argv: [][]byte{del, key}}})
 	}
 	s.KeyModified(c.db, key)
+	s.ks.Unlock(c.slot)
 	s.Notify(command.NotifyEvicted, "evicted", c.db, key)
 	return freed
 }
@@ -288,7 +304,7 @@ func (s *Server) evictKey(cfg *config.Config, c evictCandidate) int64 {
 // databases dbs.
 func (s *Server) evictionCandidate(cfg *config.Config, dbs []int) (evictCandidate, bool) {
 	policy := cfg.MaxMemoryPolicy
-	volatile := len(policy) > 9 && policy[:9] == "volatile-"
+	volatile := isVolatilePolicy(policy)
 	if policy == "allkeys-random" || policy == "volatile-random" {
 		for _, db := range dbs {
 			var c evictCandidate
@@ -371,6 +387,12 @@ func (s *Server) sampleKeys(db int, volatile bool, n int, score func(*keyspace.V
 		if sl < 0 {
 			return
 		}
+		if s.cluster != nil && s.importingSlot(sl) {
+			// Its keys are the source's until the handoff: deleting one
+			// here would let a later forwarded INCR or APPEND start from
+			// nothing.
+			continue
+		}
 		s.ks.Lock(sl)
 		if t := s.ks.Table(db, sl); t != nil {
 			if volatile {
@@ -433,4 +455,17 @@ func (c *Client) deniedOnOOM(spec *command.Spec) bool {
 		return false
 	}
 	return true
+}
+
+// isVolatilePolicy reports the policies that evict only keys with an
+// expiry.
+func isVolatilePolicy(policy string) bool { return strings.HasPrefix(policy, "volatile-") }
+
+// clientsPaused reports whether a pause holds clients back: CLIENT PAUSE,
+// SHUTDOWN's wait for its replicas, or a manual failover.
+func (s *Server) clientsPaused() bool {
+	if s.pause.active.Load() || s.shutdownPause.active.Load() {
+		return true
+	}
+	return s.cluster != nil && s.cluster.pausing.Load()
 }

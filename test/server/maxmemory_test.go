@@ -199,8 +199,14 @@ func TestVolatileEvictionAndItsSideEffects(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Keys pooled as candidates before the PERSIST are no longer volatile:
+	// none may be evicted now.
+	evictedBefore := infoInt(t, mc, "stats", "evicted_keys")
 	errs := fillValues(t, mc, "more", 40<<10, 1000)
 	if len(errs) == 0 || errs[0] != "OOM command not allowed when used memory > 'maxmemory'." {
 		t.Fatalf("writes past the limit with nothing evictable: %d errors %q", len(errs), errs)
+	}
+	if n := infoInt(t, mc, "stats", "evicted_keys"); n != evictedBefore {
+		t.Fatalf("%d keys evicted after every key lost its expiry", n-evictedBefore)
 	}
 }

@@ -134,7 +134,7 @@ func Open(cfg Config, srv Server) (*Driver, error) {
 	b, err := bus.Listen(bus.Config{Addr: cfg.BusAddr, SendBufLimit: cfg.SendBufLimit,
 		KeepAlive: 2 * time.Duration(cfg.State.NodeTimeout) * time.Millisecond, Logger: log})
 	if err != nil {
-		file.Close()
+		file.Abandon()
 		return nil, fmt.Errorf("Failed listening on port %s (cluster), aborting: %w", portOf(cfg.BusAddr), err)
 	}
 	if cfg.State.CPort == 0 {
@@ -150,7 +150,7 @@ func Open(cfg Config, srv Server) (*Driver, error) {
 	m, err := state.New(cfg.State, rng, saved, cfg.Now().UnixMilli())
 	if err != nil {
 		b.Close()
-		file.Close()
+		file.Abandon()
 		return nil, fmt.Errorf("load cluster config %s: %w", cfg.ConfigFile, err)
 	}
 	d := &Driver{cfg: cfg, log: log, srv: srv, m: m, file: file, bus: b, now: cfg.Now,
@@ -160,7 +160,7 @@ func Open(cfg Config, srv Server) (*Driver, error) {
 	d.myID.Store(m.MyID().String())
 	if err := d.apply(false); err != nil {
 		b.Close()
-		file.Close()
+		file.Abandon()
 		return nil, err
 	}
 	return d, nil

@@ -23,6 +23,8 @@ type File struct {
 	dir  string
 	mu   sync.Mutex
 	lock *os.File // flocked descriptor of the current file
+	// fresh: Open created the file, and nothing was saved in it yet.
+	fresh bool
 }
 
 // Open opens (creating if missing) and locks path, then reads and parses
@@ -31,6 +33,7 @@ type File struct {
 // *ParseError naming the file and line; the caller must exit rather than
 // start with a new identity.
 func Open(path string) (*File, *state.Saved, error) {
+	_, statErr := os.Stat(path)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open cluster config file %s: %w", path, err)
@@ -56,7 +59,7 @@ func Open(path string) (*File, *state.Saved, error) {
 		}
 		return nil, nil, err
 	}
-	return &File{path: path, dir: filepath.Dir(path), lock: f}, saved, nil
+	return &File{path: path, dir: filepath.Dir(path), lock: f, fresh: os.IsNotExist(statErr)}, saved, nil
 }
 
 type lockedError struct{ path string }
@@ -125,6 +128,7 @@ func (f *File) Save(content []byte, fsync bool) error {
 		os.Remove(tmp)
 		return err
 	}
+	f.fresh = false
 	if fsync {
 		if d, err := os.Open(f.dir); err == nil {
 			err = d.Sync()
@@ -154,4 +158,18 @@ func (f *File) Close() error {
 	err := f.lock.Close()
 	f.lock = nil
 	return err
+}
+
+// Abandon closes a file the node gives up on before it started (its bus
+// port is taken, say). A file Open created and nothing was saved in is
+// removed: left behind empty, it would read as a node that lost its
+// configuration rather than one that never had one.
+func (f *File) Abandon() {
+	f.mu.Lock()
+	fresh := f.fresh
+	f.mu.Unlock()
+	if fresh {
+		os.Remove(f.path)
+	}
+	f.Close()
 }

@@ -186,3 +186,42 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Abandon removes a file Open created for a node that never saved, so that
+// a failed first start leaves no empty nodes.conf behind, and keeps any
+// other.
+func TestAbandon(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "nodes.conf")
+	f, _, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Abandon()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("a created, never saved file was left: %v", err)
+	}
+	// Saved once: kept.
+	if f, _, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Save([]byte("vars currentEpoch 0 lastVoteEpoch 0\n"), true); err != nil {
+		t.Fatal(err)
+	}
+	f.Abandon()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("a saved file was removed: %v", err)
+	}
+	// Already there (empty): kept.
+	empty := filepath.Join(dir, "empty.conf")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if f, _, err = Open(empty); err != nil {
+		t.Fatal(err)
+	}
+	f.Abandon()
+	if _, err := os.Stat(empty); err != nil {
+		t.Fatalf("a file Open did not create was removed: %v", err)
+	}
+}
