@@ -26,6 +26,13 @@ import (
 func (s *Server) registerConfigHooks() {
 	s.cfg.OnApply([]string{"maxmemory"}, func(old, new *config.Config) error {
 		s.configureMaxmemory(new)
+		if new.MaxMemory > 0 {
+			// Redis's updateMaxmemory: warn, and evict at once.
+			if used := s.evict.usedForEviction(); new.MaxMemory < used {
+				s.log.Warn(fmt.Sprintf("WARNING: the new maxmemory value set via CONFIG SET (%d) is smaller than the current memory usage (%d). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.", new.MaxMemory, used))
+			}
+			s.performEvictions(new)
+		}
 		return nil
 	})
 	s.cfg.OnApply([]string{"loglevel"}, func(old, new *config.Config) error {

@@ -79,6 +79,7 @@ type evictor struct {
 
 	mu      sync.Mutex // one eviction at a time; guards the fields below
 	pool    []evictCandidate
+	nextDB  int // where the random policies look first
 	rng     *rand.Rand
 	stop    chan struct{}
 	running bool
@@ -303,10 +304,14 @@ func (s *Server) evictKey(cfg *config.Config, c evictCandidate, volatile bool) i
 // evictionCandidate picks the next key to evict under cfg's policy, from
 // databases dbs.
 func (s *Server) evictionCandidate(cfg *config.Config, dbs []int) (evictCandidate, bool) {
+	e := s.evict
 	policy := cfg.MaxMemoryPolicy
 	volatile := isVolatilePolicy(policy)
 	if policy == "allkeys-random" || policy == "volatile-random" {
-		for _, db := range dbs {
+		// Each pick starts at the next database, as Redis's next_db.
+		e.nextDB++
+		for i := range dbs {
+			db := dbs[(e.nextDB+i)%len(dbs)]
 			var c evictCandidate
 			found := false
 			s.sampleKeys(db, volatile, 1, nil, func(x evictCandidate) { c, found = x, true })
@@ -316,7 +321,6 @@ func (s *Server) evictionCandidate(cfg *config.Config, dbs []int) (evictCandidat
 		}
 		return evictCandidate{}, false
 	}
-	e := s.evict
 	score := func(v *keyspace.Value, expireAt int64) uint64 { return s.evictionScore(cfg, v, expireAt) }
 	for _, db := range dbs {
 		s.sampleKeys(db, volatile, max(cfg.MaxMemorySamples, 1), score, e.offer)

@@ -210,3 +210,26 @@ func TestVolatileEvictionAndItsSideEffects(t *testing.T) {
 		t.Fatalf("%d keys evicted after every key lost its expiry", n-evictedBefore)
 	}
 }
+
+// Lowering maxmemory below what is used warns, as Redis does, and evicts.
+func TestMaxmemoryLoweredBelowUse(t *testing.T) {
+	p := testutil.StartReef(t, "--maxmemory-policy", "allkeys-random")
+	c := testutil.MustDial(t, p.Addr())
+	startup := infoInt(t, c, "memory", "used_memory")
+	if errs := fillValues(t, c, "k", 16<<10, 1000); len(errs) > 0 {
+		t.Fatalf("writes refused: %s", errs[0])
+	}
+	limit := strconv.FormatInt(startup+4<<20, 10)
+	if v, err := c.Do("CONFIG", "SET", "maxmemory", limit); err != nil || v.Text() != "OK" {
+		t.Fatalf("CONFIG SET maxmemory: %q %v", v.Text(), err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the warning in the log", func() bool {
+		return strings.Contains(p.Output(), "WARNING: the new maxmemory value set via CONFIG SET ("+limit+") is smaller than the current memory usage")
+	})
+	// Every command evicts while memory is over (a collection may run
+	// first, to see how much of the heap is garbage).
+	testutil.WaitFor(t, 10*time.Second, "keys evicted down to the new limit", func() bool {
+		v, err := c.Do("DBSIZE")
+		return err == nil && v.Int*1000 <= 8<<20 && infoInt(t, c, "stats", "evicted_keys") > 0
+	})
+}
