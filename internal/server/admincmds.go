@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reefkv/reef/internal/cluster/state"
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/keyspace"
@@ -171,6 +172,30 @@ func debugCommand(ctx *command.Ctx) {
 		ctx.OK()
 	case sub == "populate" && len(ctx.Args) >= 3 && len(ctx.Args) <= 5:
 		debugPopulate(ctx)
+	case sub == "drop-cluster-packet-filter" && len(ctx.Args) == 3:
+		// Fault injection for tests: the cluster bus drops every received
+		// packet of that type (-1: none), as in Redis.
+		t, ok := rconv.ParseInt(ctx.Args[2])
+		if !ok {
+			ctx.Err(command.ErrNotInt)
+			return
+		}
+		if s.cluster != nil {
+			s.cluster.d.Machine(s.ctx, func(m *state.Machine) { m.SetDropFilter(t) })
+		}
+		ctx.OK()
+	case sub == "clusterlink" && len(ctx.Args) == 5 && strings.EqualFold(string(ctx.Args[2]), "kill"):
+		if s.cluster == nil {
+			ctx.Err("ERR Debug option only available for cluster mode enabled setup!")
+			return
+		}
+		var err error
+		s.cluster.d.Machine(s.ctx, func(m *state.Machine) { err = m.KillLink(string(ctx.Args[3]), string(ctx.Args[4])) })
+		if err != nil {
+			ctx.Err("ERR " + err.Error())
+			return
+		}
+		ctx.OK()
 	case sub == "object" && len(ctx.Args) == 3:
 		key := ctx.Args[2]
 		sl := slot.Of(key)

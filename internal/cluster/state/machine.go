@@ -3,6 +3,7 @@ package state
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/reefkv/reef/internal/cluster/msg"
 	"github.com/reefkv/reef/internal/slot"
@@ -133,6 +134,9 @@ type Machine struct {
 	statsSent     [msg.TypeCount]uint64
 	statsRecv     [msg.TypeCount]uint64
 	statsLinksBuf uint64
+	// dropFilter is DEBUG DROP-CLUSTER-PACKET-FILTER: received packets of
+	// this type are dropped (-1: none).
+	dropFilter int64
 
 	// role behaviour, set by becomeMaster / becomeReplica
 	roleTick func()
@@ -161,6 +165,7 @@ func New(cfg Config, rng *rand.Rand, saved *Saved, now int64) (*Machine, error) 
 		links:       map[uint64]*node{},
 		size:        1,
 		mfMasterOff: -1,
+		dropFilter:  -1,
 	}
 	if saved == nil {
 		me := m.newNode(m.randomID(), msg.FlagMyself|msg.FlagMaster)
@@ -324,6 +329,42 @@ func (m *Machine) addNodeDialSoon(n *node) {
 	m.addNode(n)
 	m.fresh = append(m.fresh, n)
 	m.todo |= todoDialNew
+}
+
+// SetDropFilter is DEBUG DROP-CLUSTER-PACKET-FILTER: every packet of type t
+// received from now on is dropped unprocessed (-1: none). A fault injection
+// for tests, as in Redis.
+func (m *Machine) SetDropFilter(t int64) { m.dropFilter = t }
+
+// KillLink is DEBUG CLUSTERLINK KILL: it closes my outbound link to the node
+// ("to"), its inbound link to me ("from") or both ("all"). The outbound link
+// is opened again by the next tick, as after any link failure. The errors
+// are Redis's texts.
+func (m *Machine) KillLink(dir, id string) error {
+	n := m.lookup(id)
+	if n == nil {
+		return fmt.Errorf("Unknown node %s", id)
+	}
+	to, from := false, false
+	switch strings.ToLower(dir) {
+	case "to":
+		to = true
+	case "from":
+		from = true
+	case "all":
+		to, from = true, true
+	default:
+		return fmt.Errorf("Unknown direction %s", dir)
+	}
+	if to {
+		m.freeLink(n)
+	}
+	if from && n.inbound != 0 {
+		m.out.Ops = append(m.out.Ops, Op{Kind: OpCloseInbound, Link: n.inbound})
+		n.inbound = 0
+		m.version++
+	}
+	return nil
 }
 
 // lookup finds a node by textual ID, with Redis's validity rule.

@@ -12,6 +12,10 @@ func (m *Machine) processPacket(p *Packet) {
 	if int(h.Type) < msg.TypeCount {
 		m.statsRecv[h.Type]++
 	}
+	if int64(h.Type) == m.dropFilter {
+		m.logf(LevelWarning, "Dropping packet that matches debug drop filter")
+		return
+	}
 	me := m.myself
 	var ln *node // node of my outbound link the packet came on
 	if p.Inbound == 0 {
