@@ -35,8 +35,9 @@ import (
 //   - a node refusing writes collects now and then (collectWhenStuck):
 //     garbage left by deletions is otherwise only reclaimed when the heap
 //     grows, which refused writes never make it do.
-// Replication buffers are heap too, and count (Redis leaves replica output
-// buffers out of the comparison).
+// As in Redis, the replication stream's bytes beyond repl-backlog-size
+// (held until slow replicas read them) are left out of the comparison, or
+// the DELs of evictions would fill it and cause more evictions.
 // Keys are chosen as Redis does: for the LRU, LFU and TTL policies the best
 // of maxmemory-samples sampled keys, kept in a pool of 16 candidates across
 // evictions; a random key for the random policies. Replicas do not evict
@@ -204,6 +205,10 @@ func (s *Server) performEvictions(cfg *config.Config) bool {
 	if e.usedForEviction() <= cfg.MaxMemory {
 		return true
 	}
+	notCounted := s.notCountedForEviction()
+	if e.usedForEviction()-notCounted <= cfg.MaxMemory {
+		return true
+	}
 	if (s.repl.IsReplica() && cfg.ReplicaIgnoreMaxmemory) || s.loading.Load() || s.clientsPaused() {
 		// Redis's isSafeToPerformEvictions. While clients are paused the
 		// dataset must stay as it is: a manual failover or SHUTDOWN is
@@ -226,7 +231,7 @@ func (s *Server) performEvictions(cfg *config.Config) bool {
 		return e.lastOK.Load()
 	}
 	defer e.mu.Unlock()
-	ok := s.evictPass(cfg)
+	ok := s.evictPass(cfg, notCounted)
 	e.lastOK.Store(ok)
 	return ok
 }
@@ -234,8 +239,9 @@ func (s *Server) performEvictions(cfg *config.Config) bool {
 // evictPass evicts until memory is under maxmemory, for at most Redis's
 // evictionTimeLimitUs (500 µs at the default tenacity of 10, unlimited at
 // 100); past it the command runs anyway and the next one goes on evicting
-// (Redis goes on in a timer). REQUIRES: e.mu held.
-func (s *Server) evictPass(cfg *config.Config) bool {
+// (Redis goes on in a timer). notCounted is left out of the memory
+// compared. REQUIRES: e.mu held.
+func (s *Server) evictPass(cfg *config.Config, notCounted int64) bool {
 	e := s.evict
 	limit := time.Duration(math.MaxInt64)
 	if t := cfg.MaxMemoryEvictionTenacity; t <= 10 {
@@ -253,8 +259,7 @@ func (s *Server) evictPass(cfg *config.Config) bool {
 		}
 	}
 	for n := 1; ; n++ {
-		over := e.usedForEviction() - cfg.MaxMemory
-		if over <= 0 {
+		if e.usedForEviction()-notCounted <= cfg.MaxMemory {
 			return true
 		}
 		c, ok := s.evictionCandidate(cfg, dbs)
@@ -472,4 +477,15 @@ func (s *Server) clientsPaused() bool {
 		return true
 	}
 	return s.cluster != nil && s.cluster.pausing.Load()
+}
+
+// notCountedForEviction is Redis's freeMemoryGetNotCountedMemory: the part
+// of the replication stream beyond repl-backlog-size, which the replicas
+// still have to read.
+func (s *Server) notCountedForEviction() int64 {
+	b := s.repl.Stream().BacklogInfo()
+	if !b.Active || b.HistLen <= b.Size {
+		return 0
+	}
+	return b.HistLen - b.Size
 }

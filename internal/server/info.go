@@ -199,7 +199,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		field(b, "rss_overhead_bytes", rss-heap.resident)
 		field(b, "mem_fragmentation_ratio", ratio2(rss, used))
 		field(b, "mem_fragmentation_bytes", rss-used)
-		field(b, "mem_not_counted_for_evict", 0)
+		field(b, "mem_not_counted_for_evict", s.notCountedForEviction())
 		field(b, "mem_replication_backlog", 0)
 		field(b, "mem_total_replication_buffers", 0)
 		field(b, "mem_clients_slaves", 0)
