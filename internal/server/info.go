@@ -199,10 +199,18 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		field(b, "rss_overhead_bytes", rss-heap.resident)
 		field(b, "mem_fragmentation_ratio", ratio2(rss, used))
 		field(b, "mem_fragmentation_bytes", rss-used)
-		field(b, "mem_not_counted_for_evict", s.notCountedForEviction())
-		field(b, "mem_replication_backlog", 0)
-		field(b, "mem_total_replication_buffers", 0)
-		field(b, "mem_clients_slaves", 0)
+		// The replication stream is one buffer shared by the backlog and
+		// the replicas, as Redis 7.0's: the backlog's part is up to
+		// repl-backlog-size, the replicas' what lies beyond.
+		replExcess := s.notCountedForEviction()
+		var replTotal int64
+		if bl := s.repl.Stream().BacklogInfo(); bl.Active {
+			replTotal = bl.HistLen
+		}
+		field(b, "mem_not_counted_for_evict", replExcess)
+		field(b, "mem_replication_backlog", replTotal-replExcess)
+		field(b, "mem_total_replication_buffers", replTotal)
+		field(b, "mem_clients_slaves", replExcess)
 		field(b, "mem_clients_normal", 0)
 		field(b, "mem_cluster_links", s.clusterLinksMemory())
 		field(b, "mem_aof_buffer", 0)
