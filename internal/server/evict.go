@@ -344,7 +344,8 @@ func (s *Server) evictionCandidate(cfg *config.Config, dbs []int) (evictCandidat
 // ascending, dropping the worst when full; a key already there is updated.
 func (e *evictor) offer(c evictCandidate) {
 	for i := range e.pool {
-		if e.pool[i].key == c.key && e.pool[i].db == c.db {
+		// The slot first: an int, where comparing the keys reads them.
+		if e.pool[i].slot == c.slot && e.pool[i].key == c.key && e.pool[i].db == c.db {
 			e.pool = append(e.pool[:i], e.pool[i+1:]...)
 			break
 		}
@@ -416,7 +417,9 @@ func (s *Server) sampleKeys(db int, volatile bool, n int, score func(*keyspace.V
 				n -= sampleTable(&t.Keys, n, e.rng, func(x *dict.Entry[keyspace.Value]) {
 					c := evictCandidate{db: db, slot: sl, key: x.Key}
 					if score != nil {
-						c.score = score(&x.Val, s.ks.ExpireAt(db, sl, []byte(x.Key)))
+						// Only volatile-ttl reads the expiry, and it
+						// samples the expiry table (above).
+						c.score = score(&x.Val, 0)
 					}
 					fn(c)
 				})
