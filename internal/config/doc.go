@@ -49,5 +49,6 @@
 //     defrag support) refuses it; TLS parameters exist because that build
 //     has TLS, and are kept although Reef serves no TLS.
 //
-// It imports only the standard library and internal/splitargs.
+// It imports only the standard library, internal/splitargs and
+// internal/glob.
 package config

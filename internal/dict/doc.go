@@ -1,8 +1,9 @@
 // Package dict is the hash table behind every keyspace slot and every large
 // hash, set and sorted set.
 //
-// A Dict keeps its entries in a dense slice and an open-addressing index of
-// positions into it (linear probing, backward-shift deletion, no
+// A Dict keeps its entries in a dense sequence of positions (one slice,
+// then fixed segments, so that growing never copies entries) and an
+// open-addressing index of positions into it (linear probing, backward-shift deletion, no
 // tombstones). Dense storage gives what Redis needs and Go maps lack: O(1)
 // random entries (RANDOMKEY, SPOP, active expiry sampling), a resumable SCAN
 // cursor, and low memory per entry.

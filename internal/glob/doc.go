@@ -1,3 +1,4 @@
-// Package glob is Redis's stringmatchlen: the glob patterns of KEYS, SCAN
-// MATCH, PSUBSCRIBE, CONFIG GET and CLIENT KILL. It imports nothing of ours.
+// Package glob is Redis's stringmatchlen: the glob patterns of KEYS, the
+// SCAN family's MATCH, PSUBSCRIBE, PUBSUB CHANNELS, CONFIG GET and COMMAND
+// LIST FILTERBY PATTERN. It imports nothing of ours.
 package glob

@@ -1,7 +1,7 @@
 // Package rdb reads and writes Redis 7.0's persistence format (RDB version
 // 10) and DUMP/RESTORE payloads, byte-compatible with redis-server 7.0.15.
-// Replication full syncs, MIGRATE, DUMP/RESTORE, SAVE/BGSAVE and the AOF
-// preamble all go through it.
+// Replication full syncs, MIGRATE, DUMP/RESTORE and SAVE/BGSAVE all go
+// through it.
 //
 // It owns:
 //   - the neutral object model (Object) that the keyspace converts to and

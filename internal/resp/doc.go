@@ -13,6 +13,6 @@
 //   - ReplyReader parses replies (the client side), for reef-cli, the cluster
 //     manager, replication and MIGRATE.
 //
-// The package imports nothing of ours and never touches the network beyond
-// the io.Reader it is given.
+// The package imports only internal/rconv and internal/splitargs of ours and
+// never touches the network beyond the io.Reader it is given.
 package resp

@@ -25,8 +25,8 @@ import (
 // under that key) records it in its slot's ready list; before that command
 // releases its slot locks, the server serves the clients blocked on the
 // ready keys, longest-waiting first, from the pusher's goroutine: it runs
-// the blocked client's pop on the blocked client's context, which writes
-// the reply into that client's output, then wakes it. Serving therefore
+// the blocked client's pop on a fresh context with that client's DB,
+// protocol and command, and hands it the reply with the wake-up. Serving therefore
 // happens atomically with the push, as in Redis's handleClientsBlockedOnKeys.
 //
 // Each blocked client has a state that exactly one party moves out of

@@ -8,7 +8,8 @@
 // Limits (Redis's *-max-listpack-* and set-max-intset-entries settings) it
 // converts to the big encoding: a dict.Dict for hashes and sets, a dict plus
 // an order-statistic chunked list for sorted sets (reported as "skiplist").
-// Like Redis, a collection never converts back.
+// Like Redis, a collection never converts back, except sorted-set results
+// stored by Z*STORE (zsetConvertToListpackIfNeeded).
 //
 // Lists are always quicklists (a sequence of listpack nodes sized by
 // list-max-listpack-size), which is what Redis 7.0 reports for every list.

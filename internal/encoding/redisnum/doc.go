@@ -5,5 +5,6 @@
 //
 // Getting these rules wrong silently changes encodings (a "007" stored as an
 // integer would come back as "7"), so they live in one place. The package
-// imports nothing of ours and never allocates except in Append functions.
+// imports only internal/rconv of ours and never allocates except in Append
+// functions.
 package redisnum
