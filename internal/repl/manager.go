@@ -299,8 +299,14 @@ func (m *Manager) saveUnlocked() error {
 		return err
 	}
 	m.log.Info("DB saved on disk")
+	m.persist.lastBgOK.Store(true) // as Redis's rdbSave
 	return nil
 }
+
+// LastBgsaveFailed reports whether the last background save failed (and no
+// save succeeded since): Redis's lastbgsave_status == C_ERR, which refuses
+// writes under stop-writes-on-bgsave-error.
+func (m *Manager) LastBgsaveFailed() bool { return !m.persist.lastBgOK.Load() }
 
 // BGSave is BGSAVE: it starts writing the RDB file in the background.
 func (m *Manager) BGSave() error {

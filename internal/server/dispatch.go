@@ -77,6 +77,13 @@ func (c *Client) processCommand(args [][]byte, spec *command.Spec) {
 		c.reject(spec, errOOM)
 		return
 	}
+	if cfg.StopWritesOnBgsaveError && len(cfg.Save) > 0 && c.rp.link == nil && s.repl.LastBgsaveFailed() &&
+		(c.isWrite(spec) || spec.Name == "ping") {
+		// Redis's writeCommandsDeniedByDiskError: a failed background
+		// save stops writes (and PING) until a save succeeds.
+		c.reject(spec, errMISCONF)
+		return
+	}
 	if msg := c.replGate(spec, cfg); msg != "" {
 		c.reject(spec, msg)
 		return
@@ -95,6 +102,25 @@ func (c *Client) processCommand(args [][]byte, spec *command.Spec) {
 		return
 	}
 	c.call(spec, args, cfg)
+}
+
+// errMISCONF is Redis's shared.bgsaveerr.
+const errMISCONF = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
+
+// isWrite reports a write command, or EXEC of a transaction holding one
+// (Redis's is_write_command).
+func (c *Client) isWrite(spec *command.Spec) bool {
+	if spec.Flags&command.FlagWrite != 0 {
+		return true
+	}
+	if spec.Name == "exec" && c.multi != nil {
+		for _, q := range c.multi.queue {
+			if q.spec.Flags&command.FlagWrite != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // isTransactionControl reports the commands that run immediately inside
