@@ -100,7 +100,7 @@ func run(args []string) int {
 				name = "SIGINT"
 			}
 			log.Warn(fmt.Sprintf("Received %s scheduling shutdown...", name))
-			srv.RequestShutdown(name, false, false)
+			srv.RequestShutdown(name, srv.ShutdownOnSignal(sig == syscall.SIGINT))
 		}
 	}()
 	return srv.Run()

@@ -118,13 +118,19 @@ func configHelp(ctx *command.Ctx) {
 func shutdownCommand(ctx *command.Ctx) {
 	c := clientOf(ctx)
 	var save, noSave, abort bool
+	flags := 0
 	for _, a := range ctx.Args[1:] {
 		switch {
 		case command.EqualFold(a, "nosave"):
 			noSave = true
+			flags |= config.ShutdownNoSave
 		case command.EqualFold(a, "save"):
 			save = true
-		case command.EqualFold(a, "now"), command.EqualFold(a, "force"):
+			flags |= config.ShutdownSave
+		case command.EqualFold(a, "now"):
+			flags |= config.ShutdownNow
+		case command.EqualFold(a, "force"):
+			flags |= config.ShutdownForce
 		case command.EqualFold(a, "abort"):
 			abort = true
 		default:
@@ -142,7 +148,7 @@ func shutdownCommand(ctx *command.Ctx) {
 	}
 	c.yieldLoop() // SHUTDOWN waits for the server to stop
 	done := make(chan error, 1)
-	c.srv.shutdownCh <- shutdownRequest{save: save, noSave: noSave, done: done}
+	c.srv.shutdownCh <- shutdownRequest{flags: flags, done: done}
 	if err := <-done; err != nil {
 		ctx.Err("ERR Errors trying to SHUTDOWN. Check logs.")
 		return

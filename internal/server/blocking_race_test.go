@@ -39,7 +39,7 @@ func inProcess(t *testing.T) string {
 		return true
 	})
 	t.Cleanup(func() {
-		s.RequestShutdown("test", false, true)
+		s.RequestShutdown("test", config.ShutdownNoSave)
 		<-done
 	})
 	return addr

@@ -191,7 +191,7 @@ func (s *Server) startCluster(cfg *config.Config) error {
 func (s *Server) fatalExit() {
 	s.exitCode = 1
 	select {
-	case s.shutdownCh <- shutdownRequest{noSave: true, reason: "fatal cluster error"}:
+	case s.shutdownCh <- shutdownRequest{flags: config.ShutdownNoSave | config.ShutdownNow, reason: "fatal cluster error"}:
 	default:
 	}
 }

@@ -124,9 +124,12 @@ type stats struct {
 }
 
 type shutdownRequest struct {
-	save, noSave bool
-	reason       string
-	done         chan error
+	// flags are config.ShutdownSave, NoSave, Now (no wait for lagging
+	// replicas) and Force (exit even if the save fails), as SHUTDOWN's
+	// options and shutdown-on-sigterm/sigint give them.
+	flags  int
+	reason string
+	done   chan error
 }
 
 // New builds a server from a loaded configuration. It does not listen yet.
@@ -396,13 +399,24 @@ func isLocal(conn net.Conn) bool {
 
 const protectedModeError = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"
 
-// RequestShutdown asks the server to shut down (signals, SHUTDOWN). It
-// returns once the request is queued; reason is logged.
-func (s *Server) RequestShutdown(reason string, save, noSave bool) {
+// RequestShutdown asks the server to shut down (signals, SHUTDOWN) with
+// config.Shutdown* flags. It returns once the request is queued; reason is
+// logged.
+func (s *Server) RequestShutdown(reason string, flags int) {
 	select {
-	case s.shutdownCh <- shutdownRequest{save: save, noSave: noSave, reason: reason}:
+	case s.shutdownCh <- shutdownRequest{flags: flags, reason: reason}:
 	default:
 	}
+}
+
+// ShutdownOnSignal is the flags shutdown-on-sigterm or shutdown-on-sigint
+// give the shutdown a signal asks for.
+func (s *Server) ShutdownOnSignal(sigint bool) int {
+	cfg := s.cfg.Get()
+	if sigint {
+		return cfg.ShutdownOnSigint
+	}
+	return cfg.ShutdownOnSigterm
 }
 
 // finishShutdown saves if configured and, unless that fails, stops
@@ -411,13 +425,18 @@ func (s *Server) RequestShutdown(reason string, save, noSave bool) {
 // running, as in Redis.
 func (s *Server) finishShutdown(req shutdownRequest) bool {
 	cfg := s.cfg.Get()
-	s.shutdownWaitReplicas(cfg)
+	save, noSave := req.flags&config.ShutdownSave != 0, req.flags&config.ShutdownNoSave != 0
+	if req.flags&config.ShutdownNow == 0 {
+		s.shutdownWaitReplicas(cfg)
+	}
 	s.log.Warn("User requested shutdown...")
 	// Reef has no append-only file: with appendonly yes the snapshot is
 	// what persists the dataset, so shutdown saves it as if save points
 	// were set (see startRepl).
-	if ((len(cfg.Save) > 0 || cfg.AppendOnly) && !req.noSave) || req.save {
-		if err := s.saveOnShutdown(); err != nil {
+	if ((len(cfg.Save) > 0 || cfg.AppendOnly) && !noSave) || save {
+		if err := s.saveOnShutdown(); err != nil && req.flags&config.ShutdownForce != 0 {
+			s.log.Warn("Error trying to save the DB. Exit anyway.")
+		} else if err != nil {
 			s.log.Warn("Error trying to save the DB, can't exit.")
 			s.log.Warn("Errors trying to shut down the server. Check the logs for more information.")
 			// The server stays up: writes resume, as after Redis's

@@ -6,10 +6,12 @@ package repl_test
 import (
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -585,4 +587,54 @@ func TestFailedShutdownResumesWrites(t *testing.T) {
 	// connection's 30 s deadline catches that.
 	master.ok("SET", "b", "2")
 	synced(t, master, replica)
+}
+
+// TestShutdownFlags: SHUTDOWN FORCE exits even when the final save fails
+// (plain SHUTDOWN SAVE stays up, above), and a signal shuts down as
+// shutdown-on-sigterm says: "save" saves without save points, "nosave"
+// does not save with them.
+func TestShutdownFlags(t *testing.T) {
+	bin := testutil.Binary(t, "reef-server")
+	// FORCE: the dump directory is gone, the save fails, the node exits.
+	dir := t.TempDir()
+	port := testutil.FreePort(t)
+	p := testutil.Start(t, bin, port, dir, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "3600 1", "--enable-protected-configs", "yes")
+	p.WaitReady(t)
+	n := newNode(t, p)
+	gone := filepath.Join(t.TempDir(), "gone")
+	if err := os.Mkdir(gone, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	n.ok("CONFIG", "SET", "dir", gone)
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	n.c.Do("SHUTDOWN", "SAVE", "FORCE")
+	if code := p.WaitExit(t, 20*time.Second); code != 0 {
+		t.Fatalf("SHUTDOWN SAVE FORCE: exit code %d\n%s", code, p.Output())
+	}
+	if !strings.Contains(p.Output(), "Error trying to save the DB. Exit anyway.") {
+		t.Fatalf("no 'Exit anyway' line:\n%s", p.Output())
+	}
+
+	// shutdown-on-sigterm.
+	for _, c := range []struct {
+		flag, save string
+		saved      bool
+	}{{"save", "", true}, {"nosave", "3600 1", false}, {"default", "3600 1", true}, {"default", "", false}} {
+		dir := t.TempDir()
+		p := testutil.Start(t, bin, port, dir, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", c.save, "--shutdown-on-sigterm", c.flag)
+		p.WaitReady(t)
+		newNode(t, p).ok("SET", "k", "v")
+		p.Signal(syscall.SIGTERM)
+		if code := p.WaitExit(t, 20*time.Second); code != 0 {
+			t.Fatalf("shutdown-on-sigterm %s: exit code %d", c.flag, code)
+		}
+		_, err := os.Stat(filepath.Join(dir, "dump.rdb"))
+		if saved := err == nil; saved != c.saved {
+			t.Errorf("shutdown-on-sigterm %s, save %q: saved %v, want %v", c.flag, c.save, saved, c.saved)
+		}
+	}
 }
