@@ -62,15 +62,17 @@ type Client struct {
 	writing atomic.Bool
 
 	// Read by other goroutines (CLIENT LIST/KILL/INFO).
-	mu       sync.Mutex
-	name     string
-	lastCmd  atomic.Pointer[command.Spec] // the command running or last run
-	dbShown  atomic.Int32                 // db as CLIENT LIST shows it
-	flags    string
-	proto    int
-	noEvict  bool
-	lastSeen atomic.Int64 // unix ms of the last command
-	killed   atomic.Bool
+	mu      sync.Mutex
+	name    string
+	lastCmd atomic.Pointer[command.Spec] // the command running or last run
+	dbShown atomic.Int32                 // db as CLIENT LIST shows it
+	flags   string
+	proto   int
+	noEvict bool
+	// unixSocket: connected through the unix socket (CLIENT LIST flag U).
+	unixSocket bool
+	lastSeen   atomic.Int64 // unix ms of the last command
+	killed     atomic.Bool
 
 	// Out-of-band output, written by the pusher goroutine.
 	wmu     sync.Mutex // serializes writes to conn
@@ -116,6 +118,12 @@ func (s *Server) newClient(nc net.Conn) *Client {
 		addr:    conn.RemoteAddr().String(),
 		laddr:   conn.LocalAddr().String(),
 		proto:   resp.RESP2,
+	}
+	if conn.LocalAddr().Network() == "unix" {
+		// Redis shows a unix socket client as the socket's path, port 0.
+		c.unixSocket = true
+		c.addr = conn.LocalAddr().String() + ":0"
+		c.laddr = c.addr
 	}
 	c.rd = resp.NewRequestReader(c.cr)
 	c.authenticated = cfg.RequirePass == ""
@@ -384,6 +392,9 @@ func (c *Client) flagString() string {
 	}
 	if c.noEvict {
 		b.WriteByte('e')
+	}
+	if c.unixSocket {
+		b.WriteByte('U')
 	}
 	if b.Len() == 0 {
 		return "N"

@@ -50,11 +50,11 @@ type clientConn struct {
 // descriptor and closes nc, so the Go runtime's poller forgets the socket
 // and only the loop watches it.
 func newRawConn(nc net.Conn) (*clientConn, error) {
-	tc, ok := nc.(*net.TCPConn)
+	sc, ok := nc.(syscall.Conn)
 	if !ok {
-		return nil, errors.New("not a TCP connection")
+		return nil, errors.New("not a socket")
 	}
-	raw, err := tc.SyscallConn()
+	raw, err := sc.SyscallConn()
 	if err != nil {
 		return nil, err
 	}

@@ -245,12 +245,12 @@ func (s *Server) mode() string {
 // listen binds every configured address. As in Redis, an address prefixed
 // with '-' may fail (e.g. IPv6 missing); any other failure is fatal.
 func (s *Server) listen(cfg *config.Config) error {
-	if cfg.Port == 0 {
-		return nil
-	}
 	binds := cfg.Bind
 	if len(binds) == 0 {
 		binds = []string{"*", "-::*"}
+	}
+	if cfg.Port == 0 {
+		binds = nil // port 0: no TCP, the unix socket only
 	}
 	for _, b := range binds {
 		optional := strings.HasPrefix(b, "-")
@@ -276,6 +276,22 @@ func (s *Server) listen(cfg *config.Config) error {
 		}
 		s.lmu.Lock()
 		s.listeners = append(s.listeners, l)
+		s.lmu.Unlock()
+	}
+	if cfg.UnixSocket != "" {
+		// As Redis's anetUnixServer: a stale socket file is replaced.
+		os.Remove(cfg.UnixSocket)
+		l, err := net.Listen("unix", cfg.UnixSocket)
+		if err == nil && cfg.UnixSocketPerm != 0 {
+			err = os.Chmod(cfg.UnixSocket, os.FileMode(cfg.UnixSocketPerm))
+		}
+		if err != nil {
+			s.log.Warn("Failed opening Unix socket: " + describeListenErr(err))
+			s.closeListeners()
+			return errors.New("Failed opening Unix socket")
+		}
+		s.lmu.Lock()
+		s.listeners = append(s.listeners, l) // closing it removes the file
 		s.lmu.Unlock()
 	}
 	s.lmu.Lock()
@@ -448,6 +464,9 @@ func (s *Server) finishShutdown(req shutdownRequest) bool {
 			}
 			return false
 		}
+	}
+	if cfg.UnixSocket != "" {
+		s.log.Info("Removing the unix socket file.")
 	}
 	s.closeListeners()
 	if cfg.Pidfile != "" {
