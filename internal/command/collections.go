@@ -43,17 +43,6 @@ func (c *Ctx) EmptyArray() { c.Out = append(c.Out, "*0\r\n"...) }
 // modified is signalModifiedKey for a collection changed in place.
 func (c *Ctx) modified(key []byte) { c.Env.KeyModified(c.DB, key) }
 
-// deleteIfEmpty deletes key when its collection became empty, with the
-// "del" notification, and reports whether it did.
-func (c *Ctx) deleteIfEmpty(key []byte, n int) bool {
-	if n > 0 {
-		return false
-	}
-	c.deleteKey(key)
-	c.notify(NotifyGeneric, "del", key)
-	return true
-}
-
 // collectionEncoding returns the encoding of a list, set, sorted set or hash
 // value.
 func collectionEncoding(v keyspace.Value) keyspace.Encoding {

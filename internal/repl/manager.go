@@ -104,7 +104,6 @@ type persistState struct {
 	lastBgTry     atomic.Int64 // unix seconds
 	saves         atomic.Int64
 	tmpSeq        atomic.Int64
-	changesAtSave atomic.Int64
 	loading       atomic.Bool
 	loadStart     atomic.Int64
 }

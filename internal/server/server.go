@@ -99,9 +99,8 @@ type Server struct {
 	startupMem   int64          // heap in use once New returns (MEMORY DOCTOR's baseline)
 	avgTTL       []atomic.Int64 // per database: INFO keyspace avg_ttl, in ms
 
-	shutdownOnce sync.Once
-	shutdownCh   chan shutdownRequest
-	exitCode     int
+	shutdownCh chan shutdownRequest
+	exitCode   int
 }
 
 // stats are the INFO stats counters.
@@ -113,9 +112,6 @@ type stats struct {
 	netOutput           atomic.Int64
 	expiredKeys         atomic.Int64
 	totalErrorReplies   atomic.Int64
-	totalReads          atomic.Int64
-	totalWrites         atomic.Int64
-	expiredStaleCycles  atomic.Int64
 	// Active expiry: percentage of stale keys in the last cycle's samples
 	// (hundredths), cycles that hit their time budget, time spent.
 	expiredStalePerc      atomic.Int64

@@ -230,17 +230,6 @@ func (c *cluster) live() []*node {
 	return out
 }
 
-// byID returns the node whose CLUSTER MYID is id.
-func (c *cluster) byID(id string) *node {
-	for _, n := range c.live() {
-		if n.text("CLUSTER", "MYID") == id {
-			return n
-		}
-	}
-	c.t.Fatalf("no live node with ID %s", id)
-	return nil
-}
-
 // byPort returns the node listening on port.
 func (c *cluster) byPort(port string) *node {
 	for _, n := range c.nodes {

@@ -1,7 +1,6 @@
 package migrate
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -127,5 +126,3 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	testutil.WaitFor(t, 30*time.Second, what, cond)
 }
-
-func errorf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -142,12 +142,10 @@ type Machine struct {
 	roleTick func()
 	roleStep func(sender *node, p *Packet)
 
-	out        Ready
-	lastSaved  string
-	lastState  bool
-	stateKnown bool
-	version    uint64  // bumped on every slot-map relevant change
-	fresh      []*node // added since the last Ready: dialed before it
+	out       Ready
+	lastSaved string
+	version   uint64  // bumped on every slot-map relevant change
+	fresh     []*node // added since the last Ready: dialed before it
 }
 
 // New returns a machine. saved is the loaded nodes.conf, or nil for a
