@@ -78,7 +78,7 @@ func (c *Client) processCommand(args [][]byte, spec *command.Spec) {
 		return
 	}
 	if cfg.StopWritesOnBgsaveError && len(cfg.Save) > 0 && c.rp.link == nil && s.repl.LastBgsaveFailed() &&
-		(c.isWrite(spec) || spec.Name == "ping") {
+		(c.commandFlags(spec)&command.FlagWrite != 0 || spec.Name == "ping") {
 		// Redis's writeCommandsDeniedByDiskError: a failed background
 		// save stops writes (and PING) until a save succeeds.
 		c.reject(spec, errMISCONF)
@@ -107,20 +107,17 @@ func (c *Client) processCommand(args [][]byte, spec *command.Spec) {
 // errMISCONF is Redis's shared.bgsaveerr.
 const errMISCONF = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
 
-// isWrite reports a write command, or EXEC of a transaction holding one
-// (Redis's is_write_command).
-func (c *Client) isWrite(spec *command.Spec) bool {
-	if spec.Flags&command.FlagWrite != 0 {
-		return true
-	}
+// commandFlags is spec's flags, and for EXEC also those of the commands it
+// queued (Redis's mstate.cmd_flags): the write, denyoom and pause gates
+// judge a transaction by what it holds.
+func (c *Client) commandFlags(spec *command.Spec) command.Flags {
+	f := spec.Flags
 	if spec.Name == "exec" && c.multi != nil {
 		for _, q := range c.multi.queue {
-			if q.spec.Flags&command.FlagWrite != 0 {
-				return true
-			}
+			f |= q.spec.Flags
 		}
 	}
-	return false
+	return f
 }
 
 // isTransactionControl reports the commands that run immediately inside

@@ -449,21 +449,14 @@ func sampleTable[V any](d *dict.Dict[V], n int, r *rand.Rand, fn func(*dict.Entr
 // transaction holding one, and anything queued inside MULTI but EXEC,
 // DISCARD, QUIT and RESET.
 func (c *Client) deniedOnOOM(spec *command.Spec) bool {
-	if spec.Flags&command.FlagDenyOOM != 0 {
+	if c.commandFlags(spec)&command.FlagDenyOOM != 0 {
 		return true
 	}
 	if c.multi == nil {
 		return false
 	}
 	switch spec.Name {
-	case "exec":
-		for _, q := range c.multi.queue {
-			if q.spec.Flags&command.FlagDenyOOM != 0 {
-				return true
-			}
-		}
-		return false
-	case "discard", "quit", "reset":
+	case "exec", "discard", "quit", "reset":
 		return false
 	}
 	return true

@@ -123,18 +123,7 @@ func (c *Client) waitPause(p *pauseState, spec *command.Spec) {
 // mayWrite reports whether a write pause holds spec back: a write or
 // may-replicate command, or EXEC of a transaction holding one (Redis 7.0).
 func (c *Client) mayWrite(spec *command.Spec) bool {
-	const w = command.FlagWrite | command.FlagMayReplicate
-	if spec.Flags&w != 0 {
-		return true
-	}
-	if spec.Name == "exec" && c.multi != nil {
-		for _, q := range c.multi.queue {
-			if q.spec.Flags&w != 0 {
-				return true
-			}
-		}
-	}
-	return false
+	return c.commandFlags(spec)&(command.FlagWrite|command.FlagMayReplicate) != 0
 }
 
 // holdsWrites reports whether the pause p holds write commands back now.

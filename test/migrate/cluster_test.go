@@ -105,22 +105,21 @@ func tryDo(p *testutil.Proc, args ...string) (string, bool) {
 }
 
 // signature is the slot assignment a node sees: "id slots" of each master
-// with slots, sorted, open-slot markers dropped.
+// not flagged failing with slots, sorted, open-slot markers dropped.
 func signature(nodes string) string {
 	var lines []string
-	for _, l := range strings.Split(strings.TrimSpace(nodes), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 8 || !strings.Contains(f[2], "master") || strings.Contains(f[2], "fail") {
+	for id, l := range testutil.ParseNodes(nodes) {
+		if !l.Has("master") || l.Has("fail") || l.Has("fail?") {
 			continue
 		}
 		var slots []string
-		for _, s := range f[8:] {
+		for _, s := range l.Slots {
 			if !strings.HasPrefix(s, "[") {
 				slots = append(slots, s)
 			}
 		}
 		if len(slots) > 0 {
-			lines = append(lines, f[0]+" "+strings.Join(slots, ","))
+			lines = append(lines, id+" "+strings.Join(slots, ","))
 		}
 	}
 	sort.Strings(lines)
