@@ -372,6 +372,17 @@ type Conn struct {
 	w *bufio.Writer
 }
 
+// StartMany starts n servers with start (StartReef or StartRedis), each
+// with args.
+func StartMany(t testing.TB, start func(testing.TB, ...string) *Proc, n int, args ...string) []*Proc {
+	t.Helper()
+	ps := make([]*Proc, n)
+	for i := range ps {
+		ps[i] = start(t, args...)
+	}
+	return ps
+}
+
 // Dial connects to addr.
 func Dial(addr string) (*Conn, error) {
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)

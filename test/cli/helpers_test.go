@@ -24,21 +24,13 @@ var nodeArgs = []string{"--cluster-enabled", "yes", "--cluster-node-timeout", "1
 // startNodes starts n empty cluster-enabled redis-servers.
 func startNodes(t *testing.T, n int, extra ...string) []*testutil.Proc {
 	t.Helper()
-	ps := make([]*testutil.Proc, n)
-	for i := range ps {
-		ps[i] = testutil.StartRedis(t, append(append([]string{}, nodeArgs...), extra...)...)
-	}
-	return ps
+	return testutil.StartMany(t, testutil.StartRedis, n, append(append([]string{}, nodeArgs...), extra...)...)
 }
 
 // startReefNodes is startNodes with reef-servers.
 func startReefNodes(t *testing.T, n int, extra ...string) []*testutil.Proc {
 	t.Helper()
-	ps := make([]*testutil.Proc, n)
-	for i := range ps {
-		ps[i] = testutil.StartReef(t, append(append([]string{}, nodeArgs...), extra...)...)
-	}
-	return ps
+	return testutil.StartMany(t, testutil.StartReef, n, append(append([]string{}, nodeArgs...), extra...)...)
 }
 
 func addrs(ps []*testutil.Proc) []string {

@@ -32,21 +32,13 @@ var clusterArgs = []string{"--cluster-enabled", "yes", "--cluster-node-timeout",
 // startReefNodes starts n empty cluster-enabled reef-servers.
 func startReefNodes(t *testing.T, n int, extra ...string) []*testutil.Proc {
 	t.Helper()
-	ps := make([]*testutil.Proc, n)
-	for i := range ps {
-		ps[i] = testutil.StartReef(t, append(append([]string{}, clusterArgs...), extra...)...)
-	}
-	return ps
+	return testutil.StartMany(t, testutil.StartReef, n, append(append([]string{}, clusterArgs...), extra...)...)
 }
 
 // startRedisNodes starts n empty cluster-enabled redis-servers 7.0.
 func startRedisNodes(t *testing.T, n int, extra ...string) []*testutil.Proc {
 	t.Helper()
-	ps := make([]*testutil.Proc, n)
-	for i := range ps {
-		ps[i] = testutil.StartRedis(t, append(append([]string{}, clusterArgs...), extra...)...)
-	}
-	return ps
+	return testutil.StartMany(t, testutil.StartRedis, n, append(append([]string{}, clusterArgs...), extra...)...)
 }
 
 func addrs(ps []*testutil.Proc) []string {
