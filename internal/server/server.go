@@ -282,9 +282,9 @@ func (s *Server) listen(cfg *config.Config) error {
 			err = os.Chmod(cfg.UnixSocket, os.FileMode(cfg.UnixSocketPerm))
 		}
 		if err != nil {
-			s.log.Warn("Failed opening Unix socket: " + describeListenErr(err))
+			// Redis's one line before exit(1); Run logs it.
 			s.closeListeners()
-			return errors.New("Failed opening Unix socket")
+			return fmt.Errorf("Failed opening Unix socket: %s", describeListenErr(err))
 		}
 		s.lmu.Lock()
 		s.listeners = append(s.listeners, l) // closing it removes the file
