@@ -21,6 +21,7 @@ import (
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/logging"
 	"github.com/reefkv/reef/internal/server"
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -75,6 +76,11 @@ func run(args []string) int {
 	log.Warn("oO0OoO0OoO0Oo Reef is starting oO0OoO0OoO0Oo")
 	log.Warn(fmt.Sprintf("Reef version=%s (Redis %s compatible), bits=64, PID: %d, just started", server.Version, command.RedisVersion, os.Getpid()))
 	log.Warn("Configuration loaded")
+	if cfg.DisableTHP && thpAlways() {
+		// As Redis does with disable-thp yes; the pages LATENCY DOCTOR
+		// warns of then stay away from this process.
+		unix.Prctl(unix.PR_SET_THP_DISABLE, 1, 0, 0, 0)
+	}
 	if cfg.Pidfile != "" {
 		if err := os.WriteFile(cfg.Pidfile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			log.Warn(fmt.Sprintf("Failed to write PID file: %v", err))
@@ -139,4 +145,11 @@ Examples:
        ./reef-server /etc/myredis.conf --loglevel verbose -
        ./reef-server /etc/myredis.conf --loglevel verbose
 `)
+}
+
+// thpAlways reports whether the kernel gives transparent huge pages to
+// every process ("[always]"), not only to those that ask ("[madvise]").
+func thpAlways() bool {
+	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	return err == nil && strings.Contains(string(b), "[always]")
 }

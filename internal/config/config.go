@@ -34,6 +34,9 @@ type Config struct {
 	Bind []string
 	// BindSourceAddr is the source address for outgoing connections, or "".
 	BindSourceAddr string
+	// DisableTHP opts the process out of transparent huge pages when the
+	// kernel gives them to every process.
+	DisableTHP bool
 	// ProtectedMode refuses non-loopback clients when no password is set.
 	ProtectedMode bool
 	// TCPBacklog is the listen(2) backlog.

@@ -76,7 +76,7 @@ func buildParams() []*param {
 		boolP("crash-log-enabled", "", 0, true, xBool()),
 		boolP("crash-memcheck-enabled", "", 0, true, xBool()),
 		boolP("use-exit-on-panic", "", hid, false, xBool()),
-		boolP("disable-thp", "", imm, true, xBool()),
+		boolP("disable-thp", "", imm, true, func(c *Config) *bool { return &c.DisableTHP }),
 		boolP("cluster-allow-replica-migration", "", 0, true, func(c *Config) *bool { return &c.ClusterAllowReplicaMigration }),
 		boolP("replica-announced", "", 0, true, func(c *Config) *bool { return &c.ReplicaAnnounced }),
 		boolP("latency-tracking", "", 0, true, func(c *Config) *bool { return &c.LatencyTracking }),

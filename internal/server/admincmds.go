@@ -13,6 +13,7 @@ import (
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/keyspace"
+	"github.com/reefkv/reef/internal/latency"
 	"github.com/reefkv/reef/internal/logging"
 	"github.com/reefkv/reef/internal/rconv"
 	"github.com/reefkv/reef/internal/rdb"
@@ -447,22 +448,65 @@ func debugPopulate(ctx *command.Ctx) {
 	ctx.OK()
 }
 
-// latency monitor: Reef records no latency events yet, so the replies are
-// the empty ones Redis gives when nothing crossed the threshold.
-func latencyLatest(ctx *command.Ctx) { ctx.ArrayLen(0) }
-
-func latencyHistory(ctx *command.Ctx) { ctx.ArrayLen(0) }
-
-func latencyReset(ctx *command.Ctx) { ctx.Int(0) }
-
-// latencyDoctor is Redis's createLatencyReport for an instance with no
-// recorded latency events.
-func latencyDoctor(ctx *command.Ctx) {
-	msg := "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep tonight.\n"
-	if ctx.Cfg.LatencyMonitorThreshold == 0 {
-		msg = "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n"
+// LATENCY LATEST: the latest spike of every event.
+func latencyLatest(ctx *command.Ctx) {
+	latest := clientOf(ctx).srv.latency.Latest()
+	ctx.ArrayLen(len(latest))
+	for _, l := range latest {
+		ctx.ArrayLen(4)
+		ctx.BulkString(l.Event)
+		ctx.Int(l.Time)
+		ctx.Int(l.Latency)
+		ctx.Int(l.Max)
 	}
-	ctx.Out = resp.AppendVerbatim(ctx.Out, ctx.Proto, "txt", []byte(msg))
+}
+
+// LATENCY HISTORY event: its samples, oldest first.
+func latencyHistory(ctx *command.Ctx) {
+	samples, _ := clientOf(ctx).srv.latency.History(cstr(ctx.Args[2]))
+	ctx.ArrayLen(len(samples))
+	for _, s := range samples {
+		ctx.ArrayLen(2)
+		ctx.Int(s.Time)
+		ctx.Int(s.Latency)
+	}
+}
+
+// LATENCY RESET [event ...]: the number of event series dropped.
+func latencyReset(ctx *command.Ctx) {
+	m := clientOf(ctx).srv.latency
+	if len(ctx.Args) == 2 {
+		ctx.Int(int64(m.ResetAll()))
+		return
+	}
+	n := 0
+	for _, ev := range ctx.Args[2:] {
+		n += m.Reset(cstr(ev))
+	}
+	ctx.Int(int64(n))
+}
+
+// LATENCY DOCTOR: Redis's report of the spikes, with its advice.
+func latencyDoctor(ctx *command.Ctx) {
+	cfg := ctx.Cfg
+	report := clientOf(ctx).srv.latency.Doctor(latency.DoctorConfig{
+		Threshold:            cfg.LatencyMonitorThreshold,
+		SlowlogLogSlowerThan: cfg.SlowlogLogSlowerThan,
+		Hz:                   cfg.Hz,
+		AppendFsyncAlways:    cfg.AppendFsync == "always",
+		AnonHugePages:        anonHugePages() > 0,
+	}, time.Now().Unix())
+	ctx.Out = resp.AppendVerbatim(ctx.Out, ctx.Proto, "txt", []byte(report))
+}
+
+// LATENCY GRAPH event: an ASCII graph of its samples.
+func latencyGraph(ctx *command.Ctx) {
+	graph, ok := clientOf(ctx).srv.latency.Graph(cstr(ctx.Args[2]), time.Now().Unix())
+	if !ok {
+		ctx.Err("ERR No samples available for event '" + cstr(ctx.Args[2]) + "'")
+		return
+	}
+	ctx.Out = resp.AppendVerbatim(ctx.Out, ctx.Proto, "txt", []byte(graph))
 }
 
 // latencyHistogram is LATENCY HISTOGRAM [command ...]: for each command
@@ -506,10 +550,6 @@ func latencyHistogram(ctx *command.Ctx) {
 			ctx.Int(int64(p[1]))
 		}
 	}
-}
-
-func latencyGraph(ctx *command.Ctx) {
-	ctx.Err("ERR No samples available for event '" + cstr(ctx.Args[2]) + "'")
 }
 
 // memoryDoctor is Redis's getMemoryDoctorReport, which reports nothing for

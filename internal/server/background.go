@@ -76,7 +76,9 @@ func (s *Server) activeExpireCycle(cursor, hz int) int {
 				s.noteAvgTTL(db, ttlSum[db]/ttlCount[db])
 			}
 		}
-		s.stats.expireCycleMicros.Add(time.Since(start).Microseconds())
+		elapsed := time.Since(start)
+		s.stats.expireCycleMicros.Add(elapsed.Microseconds())
+		s.latency.AddIfNeeded(cfg.LatencyMonitorThreshold, "expire-cycle", elapsed.Milliseconds())
 		if totalSampled > 0 {
 			// Like Redis, a running average of the stale ratio.
 			cur := int64(totalExpired * 10000 / totalSampled)

@@ -254,6 +254,15 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 	c.srv.drainPendingReady()
 
 	dur := time.Duration(clock.Mono() - start)
+	if c.blocking == nil {
+		// A command that blocked is timed without its wait, and Redis
+		// samples none then.
+		event := "command"
+		if spec.Flags&command.FlagFast != 0 {
+			event = "fast-command"
+		}
+		c.srv.latency.AddIfNeeded(cfg.LatencyMonitorThreshold, event, dur.Milliseconds())
+	}
 	if bc := c.blocking; bc != nil {
 		// The command parked the client on its keys (blocking.go): wait
 		// to be served, time out or be unblocked. Its reply was written to

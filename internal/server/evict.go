@@ -231,7 +231,9 @@ func (s *Server) performEvictions(cfg *config.Config) bool {
 		return e.lastOK.Load()
 	}
 	defer e.mu.Unlock()
+	start := time.Now()
 	ok := s.evictPass(cfg, notCounted)
+	s.latency.AddIfNeeded(cfg.LatencyMonitorThreshold, "eviction-cycle", time.Since(start).Milliseconds())
 	e.lastOK.Store(ok)
 	return ok
 }

@@ -102,6 +102,26 @@ func memoryRSS() int64 {
 	return pages * int64(os.Getpagesize())
 }
 
+// anonHugePages returns the bytes of transparent huge pages the process
+// maps (the AnonHugePages lines of /proc/self/smaps), which LATENCY DOCTOR
+// warns about as Redis does.
+func anonHugePages() int64 {
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return 0
+	}
+	var kb int64
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "AnonHugePages:"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				kb += n
+			}
+		}
+	}
+	return kb * 1024
+}
+
 func (s *Server) infoSection(b *strings.Builder, sec string) {
 	cfg := s.cfg.Get()
 	now := time.Now()

@@ -19,6 +19,7 @@ import (
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/keyspace"
+	"github.com/reefkv/reef/internal/latency"
 	"github.com/reefkv/reef/internal/logging"
 	"github.com/reefkv/reef/internal/repl"
 )
@@ -65,6 +66,7 @@ type Server struct {
 	shutdownPause pauseState
 	monitors      monitorSet
 	slowlog       slowlog
+	latency       *latency.Monitor // LATENCY's spikes (latency-monitor-threshold)
 	watches       watchRegistry
 	loops         []*eventLoop // event loops serving raw-mode clients (loop.go)
 	// The loop watchdog sleeps while every loop is idle (loopWatchdog):
@@ -136,6 +138,7 @@ func New(cfg *config.Config, logOut *logging.Output) *Server {
 		log:          logOut.Logger(),
 		ks:           keyspace.New(cfg.Databases),
 		evict:        newEvictor(),
+		latency:      latency.NewMonitor(),
 		clients:      map[uint64]*Client{},
 		startTime:    time.Now(),
 		shutdownCh:   make(chan shutdownRequest, 1),

@@ -1,10 +1,13 @@
 package diff
 
 import (
+	"bytes"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCommandTable compares COMMAND INFO and COMMAND DOCS of every command
@@ -419,4 +422,64 @@ func TestDirtyCounts(t *testing.T) {
 			t.Errorf("after %s: rdb_changes_since_last_save redis %s, reef %s", Quote(cmd), changes(a), changes(b))
 		}
 	}
+}
+
+// TestLatencyMonitor compares the latency monitor's replies after the same
+// slow commands. Times and durations differ between the two servers, so
+// the replies are compared with their digits masked, and the figures are
+// checked for what they must be.
+func TestLatencyMonitor(t *testing.T) {
+	redis, reef := startPair(t)
+	p := dialPair(t, redis, reef)
+	digits := regexp.MustCompile(`[0-9]+`)
+	same := func(args ...string) []byte {
+		t.Helper()
+		a, b, err := p.Do(args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ma, mb := digits.ReplaceAll(a, []byte("N")), digits.ReplaceAll(b, []byte("N")); !bytes.Equal(ma, mb) {
+			t.Fatalf("%v\n  redis: %s\n  reef:  %s", args, Show(a), Show(b))
+		}
+		return b
+	}
+	same("CONFIG", "SET", "latency-monitor-threshold", "40")
+	same("LATENCY", "DOCTOR") // enabled, nothing seen yet
+	same("DEBUG", "SLEEP", "0.001")
+	same("LATENCY", "LATEST") // under the threshold: nothing
+	// One spike: two could fall in one second on one server and in two
+	// on the other (the latency package's tests cover series).
+	before := time.Now().Unix()
+	same("DEBUG", "SLEEP", "0.05")
+	latest, _ := ParseReply(same("LATENCY", "LATEST"))
+	if len(latest.Elems) != 1 || len(latest.Elems[0].Elems) != 4 {
+		t.Fatalf("LATEST: %v", latest)
+	}
+	e := latest.Elems[0].Elems
+	if e[0].Str != "command" || e[1].Int < before || e[1].Int > time.Now().Unix() || e[2].Int < 50 || e[3].Int != e[2].Int || e[3].Int > 1000 {
+		t.Errorf("LATEST entry %v", e)
+	}
+	history, _ := ParseReply(same("LATENCY", "HISTORY", "command"))
+	if len(history.Elems) != 1 {
+		t.Errorf("HISTORY: %v", history)
+	}
+	same("LATENCY", "GRAPH", "command")
+	same("LATENCY", "GRAPH", "COMMAND") // event names are case-sensitive here
+	same("LATENCY", "HISTORY", "fast-command")
+	for _, slower := range []string{"10000", "-1", "100000"} { // the advice depends on the slow log's setting
+		same("CONFIG", "SET", "slowlog-log-slower-than", slower)
+		same("LATENCY", "DOCTOR")
+	}
+	same("HELLO", "3")
+	same("LATENCY", "GRAPH", "command")
+	same("LATENCY", "DOCTOR")
+	same("HELLO", "2")
+	if got := same("LATENCY", "RESET", "COMMAND", "nosuch"); string(got) != ":1\r\n" {
+		t.Errorf("RESET: %q", got)
+	}
+	same("LATENCY", "RESET")
+	same("LATENCY", "LATEST")
+	same("LATENCY", "GRAPH", "command")
+	same("CONFIG", "SET", "latency-monitor-threshold", "0")
+	same("LATENCY", "DOCTOR") // disabled, and nothing recorded
 }
