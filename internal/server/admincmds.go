@@ -47,6 +47,8 @@ func (s *Server) registerConfigHooks() {
 		s.stats.rejectedConnections.Store(0)
 		s.stats.netInput.Store(0)
 		s.stats.netOutput.Store(0)
+		s.stats.io.reads.Store(0)
+		s.stats.io.writes.Store(0)
 		s.stats.expiredKeys.Store(0)
 		s.stats.totalErrorReplies.Store(0)
 		s.ks.ResetHitsMisses()

@@ -107,6 +107,7 @@ func (s *Server) newClient(nc net.Conn) *Client {
 	if !ok {
 		cc = newGoConn(nc)
 	}
+	cc.io = &s.stats.io
 	conn := net.Conn(cc)
 	c := &Client{
 		srv:     s,

@@ -34,6 +34,9 @@ type clientConn struct {
 	closed atomic.Bool
 	laddr  net.Addr
 	raddr  net.Addr
+	// io counts the reads and writes for INFO stats, as Redis counts its
+	// read and write handler calls; nil counts nothing.
+	io *ioCounts
 
 	// writeWaiter is a Go-runtime view of a duplicate of fd, made the first
 	// time a raw-mode write finds the socket full: waiting through it parks
@@ -91,6 +94,9 @@ func (cc *clientConn) raw() bool {
 // Read reads in the current mode. In raw mode it never blocks: it returns
 // errWouldBlock when there is nothing to read.
 func (cc *clientConn) Read(p []byte) (int, error) {
+	if cc.io != nil {
+		cc.io.reads.Add(1)
+	}
 	cc.mu.RLock()
 	if nc := cc.nc; nc != nil {
 		cc.mu.RUnlock()
@@ -121,6 +127,9 @@ func (cc *clientConn) Read(p []byte) (int, error) {
 // writeWaiter); an event loop that must not wait hands its other clients to
 // a new runner first (see eventLoop.yield).
 func (cc *clientConn) Write(p []byte) (int, error) {
+	if cc.io != nil {
+		cc.io.writes.Add(1)
+	}
 	cc.mu.RLock()
 	if nc := cc.nc; nc != nil {
 		cc.mu.RUnlock()
@@ -356,4 +365,9 @@ func epollPoll(epfd int, events []unix.EpollEvent) (int, error) {
 		return 0, e
 	}
 	return int(n), nil
+}
+
+// ioCounts are INFO's total_reads_processed and total_writes_processed.
+type ioCounts struct {
+	reads, writes atomic.Int64
 }

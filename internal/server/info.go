@@ -282,8 +282,8 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		}
 		field(b, "total_error_replies", s.stats.totalErrorReplies.Load())
 		field(b, "dump_payload_sanitizations", 0)
-		field(b, "total_reads_processed", s.stats.totalCommands.Load())
-		field(b, "total_writes_processed", s.stats.totalCommands.Load())
+		field(b, "total_reads_processed", s.stats.io.reads.Load())
+		field(b, "total_writes_processed", s.stats.io.writes.Load())
 		field(b, "io_threaded_reads_processed", 0)
 		field(b, "io_threaded_writes_processed", 0)
 		field(b, "reply_buffer_shrinks", 0)

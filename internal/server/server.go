@@ -112,6 +112,7 @@ type stats struct {
 	rejectedConnections atomic.Int64
 	netInput            atomic.Int64
 	netOutput           atomic.Int64
+	io                  ioCounts
 	expiredKeys         atomic.Int64
 	totalErrorReplies   atomic.Int64
 	// Active expiry: percentage of stale keys in the last cycle's samples

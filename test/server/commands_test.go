@@ -195,3 +195,46 @@ func fieldLine(text, prefix string) string {
 	}
 	return ""
 }
+
+// TestReadsAndWritesProcessed: INFO counts socket reads and writes, not
+// commands: one pipelined burst is a read or a few, as in Redis.
+func TestReadsAndWritesProcessed(t *testing.T) {
+	both(t, nil, func(t *testing.T, p *testutil.Proc) {
+		c := testutil.MustDial(t, p.Addr())
+		counts := func() (reads, writes int64) {
+			t.Helper()
+			v, err := c.Do("INFO", "stats")
+			if err != nil {
+				t.Fatal(err)
+			}
+			reads, _ = strconv.ParseInt(testutil.InfoField(v.Text(), "total_reads_processed"), 10, 64)
+			writes, _ = strconv.ParseInt(testutil.InfoField(v.Text(), "total_writes_processed"), 10, 64)
+			return reads, writes
+		}
+		r0, w0 := counts()
+		for i := 0; i < 10; i++ {
+			do(t, c, "PONG", "PING")
+		}
+		r1, w1 := counts()
+		// Ten commands and INFO, each its own read and reply.
+		if r1-r0 < 11 || w1-w0 < 11 || r1-r0 > 15 || w1-w0 > 15 {
+			t.Fatalf("10 PINGs: %d reads, %d writes", r1-r0, w1-w0)
+		}
+		var burst []byte
+		for i := 0; i < 200; i++ {
+			burst = append(burst, "PING\r\n"...)
+		}
+		if err := c.WriteRaw(burst); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 200; i++ {
+			if v, err := c.R.ReadReply(); err != nil || v.Text() != "PONG" {
+				t.Fatalf("PING %d: %q %v", i, v.Text(), err)
+			}
+		}
+		r2, w2 := counts()
+		if r2-r1 < 2 || r2-r1 > 50 || w2-w1 < 2 || w2-w1 > 50 {
+			t.Fatalf("200 pipelined PINGs: %d reads, %d writes", r2-r1, w2-w1)
+		}
+	})
+}
