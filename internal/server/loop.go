@@ -24,7 +24,8 @@ import (
 // the read that finds the socket empty and the goroutine's park and wake-up
 // through the Go poller: a third of the CPU a small request costs.
 //
-// There is one loop per GOMAXPROCS, so commands still run on every core.
+// There is one loop per GOMAXPROCS at startup, so commands still run on
+// every core. (Under light load the node runs them all on one P: procs.go.)
 // A client leaves its loop for good, for a goroutine of its own (Go mode,
 // client.serve), as soon as it has to wait: a blocking command, WAIT,
 // CLIENT PAUSE, a replica's SYNC, a slow socket. Code about to wait calls

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +80,31 @@ func TestSlowCommandDoesNotStallItsLoop(t *testing.T) {
 	}
 	if done.at.Before(pong) {
 		t.Fatalf("PING answered only after KEYS finished (%v after)", pong.Sub(done.at))
+	}
+}
+
+// An idle node gives back all but one of its Ps (procs.go), and still
+// serves every client, on both its event loops.
+func TestIdleNodeRunsOnOneP(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("one CPU: there is nothing to give back")
+	}
+	p := testutil.StartReef(t)
+	c := testutil.MustDial(t, p.Addr())
+	procs := func() string {
+		v, err := c.Do("INFO", "server")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return testutil.InfoField(v.Text(), "reef_gomaxprocs")
+	}
+	testutil.WaitFor(t, 20*time.Second, "reef_gomaxprocs:1", func() bool { return procs() == "1" })
+	// Clients are spread over the loops by ID: a few consecutive ones
+	// land on every loop.
+	for i := 0; i < 4; i++ {
+		d := testutil.MustDial(t, p.Addr())
+		if v, err := d.Do("SET", "k"+strconv.Itoa(i), "v"); err != nil || v.Text() != "OK" {
+			t.Fatalf("SET on client %d: %q %v", i, v.Text(), err)
+		}
 	}
 }
