@@ -295,24 +295,44 @@ func (c *Client) pushLoop() {
 		c.pending = nil
 		c.inflight = len(buf)
 		c.pmu.Unlock()
-		c.wmu.Lock()
-		c.conn.SetWriteDeadline(time.Now().Add(time.Minute))
-		n, err := c.conn.Write(buf)
-		c.conn.SetWriteDeadline(time.Time{})
-		c.wmu.Unlock()
-		c.pmu.Lock()
-		c.inflight = 0
-		c.pmu.Unlock()
-		c.srv.stats.netOutput.Add(int64(n))
-		if err != nil {
+		if err := c.writePushed(buf); err != nil {
 			c.pmu.Lock()
 			c.pushing = false
 			c.pending = nil
+			c.inflight = 0
 			c.pmu.Unlock()
 			c.kill()
 			return
 		}
 	}
+}
+
+// pushChunk is the most of a push queue one write takes. The queue's
+// output limits count what is still to be written (c.inflight), as Redis
+// counts what it has not handed to the kernel yet; one write of the whole
+// queue, blocked on a full socket, would go on counting the part the
+// kernel already took, and close a subscriber that is keeping up.
+const pushChunk = 64 << 10
+
+// writePushed writes buf, a chunk at a time, keeping c.inflight to what is
+// left.
+func (c *Client) writePushed(buf []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.conn.SetWriteDeadline(time.Now().Add(time.Minute))
+	defer c.conn.SetWriteDeadline(time.Time{})
+	for len(buf) > 0 {
+		n, err := c.conn.Write(buf[:min(len(buf), pushChunk)])
+		c.srv.stats.netOutput.Add(int64(n))
+		buf = buf[n:]
+		c.pmu.Lock()
+		c.inflight = len(buf)
+		c.pmu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // kill closes the client from another goroutine (CLIENT KILL, output

@@ -177,8 +177,21 @@ func (l *eventLoop) takeover() {
 func (l *eventLoop) run(gen uint64) {
 	defer l.srv.wg.Done()
 	events := make([]unix.EpollEvent, 128)
+	lastYield := clock.Mono()
 	for l.isRunner(gen) {
-		n, err := l.wait(events)
+		if now := clock.Mono(); now-lastYield > int64(runnerYieldEvery) {
+			// Goroutines made runnable meanwhile (a subscriber's writer, a
+			// Go-mode client, the cluster bus) wait for a free P, and a
+			// runner that always finds more to do frees its P only when
+			// the runtime preempts it, after 10 ms: at one P (procs.go)
+			// a subscriber fell 256 KB behind in that time and was cut off.
+			runtime.Gosched()
+			lastYield = now
+		}
+		n, parked, err := l.wait(events)
+		if parked {
+			lastYield = clock.Mono()
+		}
 		if err != nil {
 			if err == unix.EINTR {
 				continue
@@ -223,7 +236,12 @@ func (l *eventLoop) run(gen uint64) {
 	}
 }
 
-// wait returns the loop's next ready events. It looks without waiting;
+// runnerYieldEvery is how long a runner works without parking before it
+// lets other goroutines have its P.
+const runnerYieldEvery = 200 * time.Microsecond
+
+// wait returns the loop's next ready events, and whether the runner
+// parked for them. It looks without waiting;
 // when nothing is ready it parks the runner in the Go poller until the
 // epoll descriptor becomes readable. Blocking in epoll_wait(2) would
 // cost one system call less, but a goroutine blocked in a system call keeps
@@ -231,15 +249,17 @@ func (l *eventLoop) run(gen uint64) {
 // runnable meanwhile (a client's pub/sub writer, the cluster bus, a
 // replica stream, a Go-mode client) wait until the runtime's monitor takes
 // a P back, which takes up to 10 ms after a quiet spell.
-func (l *eventLoop) wait(events []unix.EpollEvent) (int, error) {
+func (l *eventLoop) wait(events []unix.EpollEvent) (int, bool, error) {
 	if l.epollPoller == nil {
-		return unix.EpollWait(l.epfd, events, -1)
+		n, err := unix.EpollWait(l.epfd, events, -1)
+		return n, true, err
 	}
 	// The poller calls the function first and parks only when it finds
 	// nothing: one look before parking, not two.
-	var n int
+	var n, looks int
 	var err error
 	perr := l.epollPoller.Read(func(fd uintptr) bool {
+		looks++
 		for {
 			n, err = epollPoll(l.epfd, events)
 			if err != unix.EINTR {
@@ -250,9 +270,10 @@ func (l *eventLoop) wait(events []unix.EpollEvent) (int, error) {
 	if perr != nil {
 		// The runtime cannot poll the descriptor after all: block instead.
 		l.epollPoller = nil
-		return unix.EpollWait(l.epfd, events, -1)
+		n, err := unix.EpollWait(l.epfd, events, -1)
+		return n, true, err
 	}
-	return n, err
+	return n, looks > 1, err
 }
 
 // handle serves one readable client: one read, every complete command, one
