@@ -92,7 +92,10 @@ func (c *Client) readBatch() (int, error) {
 		}
 	}
 	b.gen = c.rd.Gen()
-	if len(b.pf.Keys)+len(b.pf.Members) > 1 {
+	// A walk pays off when its misses overlap: several keys, or several
+	// members of one key (HMGET). One key and one member of it (a lone
+	// HSET) is a chain of dependent misses the command itself walks anyway.
+	if len(b.pf.Keys) > 1 || len(b.pf.Members) > 1 {
 		b.pf.MemberDict = types.MemberDict
 		c.srv.ks.Prefetch(c.db, &b.pf)
 	}
