@@ -54,6 +54,24 @@ func openAndMoved(t *testing.T, ps []*testutil.Proc, target int, before int) boo
 	return open && slotCounts(slotMap(t, ps))[target] > before
 }
 
+// killWhileOpen kills a running apply while a slot is open after a
+// finished batch. The apply is stopped (SIGSTOP) during each look, so that
+// the state the look sees is the state the kill leaves: on a loaded
+// machine a look takes long enough for the apply to close the slot it saw.
+func killWhileOpen(t *testing.T, cmd *exec.Cmd, name string, ps []*testutil.Proc, target, before int) {
+	t.Helper()
+	testutil.WaitFor(t, 60*time.Second, name+": an open slot after a finished batch", func() bool {
+		cmd.Process.Signal(syscall.SIGSTOP)
+		if openAndMoved(t, ps, target, before) {
+			return true
+		}
+		cmd.Process.Signal(syscall.SIGCONT)
+		return false
+	})
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+}
+
 func planFile(t *testing.T, args ...string) string {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "plan.json")
@@ -82,11 +100,7 @@ func TestApplyResumesAfterCLIKilled(t *testing.T) {
 		t.Helper()
 		before := slotCounts(slotMap(t, ps))[target]
 		cmd, out := startApply(t, plan)
-		testutil.WaitFor(t, 60*time.Second, name+": an open slot after a finished batch", func() bool {
-			return openAndMoved(t, ps, target, before)
-		})
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+		killWhileOpen(t, cmd, name, ps, target, before)
 		if r := runCLI(t, redisCLI(t), "", "--cluster", "check", ps[0].Addr()); r.code == 0 {
 			t.Fatalf("%s: expected open slots after killing apply; output so far:\n%s", name, out)
 		}
@@ -126,11 +140,7 @@ func TestApplyResumesAfterCLIKilled(t *testing.T) {
 	plan = planFile(t, "reshard", ps[0].Addr(), "--cluster-from", ids[0], "--cluster-to", ids[1], "--cluster-slots", "300", "--cluster-yes")
 	before := slotCounts(slotMap(t, ps))[1]
 	cmd, out := startApply(t, plan)
-	testutil.WaitFor(t, 60*time.Second, "fix case: an open slot after a finished batch", func() bool {
-		return openAndMoved(t, ps, 1, before)
-	})
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	killWhileOpen(t, cmd, "fix case", ps, 1, before)
 	r := runCLI(t, reefCLI(t), "", "--cluster", "fix", ps[0].Addr())
 	if r.code != 0 || !strings.Contains(r.out, ">>> Fixing open slot") {
 		t.Fatalf("fix after a killed apply (%d):\n%s%s\napply output:\n%s", r.code, r.out, r.err, out)
