@@ -50,6 +50,10 @@ type Host interface {
 	// (outside MULTI blocks) until the returned function is called, so that
 	// a snapshot's offset falls between whole commands on a replica.
 	PauseApply() (resume func())
+	// SnapshotWorking is called when a snapshot starts walking the
+	// keyspace, a CPU-bound goroutine beside the clients' ones, and the
+	// function it returns when the walk ends.
+	SnapshotWorking() (done func())
 }
 
 // Manager owns a node's replication (both sides) and RDB persistence: the
@@ -222,6 +226,7 @@ func (m *Manager) snapshotOptions() SnapshotOptions {
 		Aux:       AuxNow(m.host.UsedMemory()),
 		Functions: m.host.Functions(),
 		KeyMeta:   m.host.SavedAccess(),
+		Working:   m.host.SnapshotWorking,
 	}
 }
 

@@ -36,6 +36,9 @@ type SnapshotOptions struct {
 	// KeyMeta, if set, adds idle/freq metadata for a value (maxmemory
 	// policies); expiry is always written.
 	KeyMeta func(v keyspace.Value, m *rdb.KeyMeta)
+	// Working, if set, is called as the walk starts; the function it
+	// returns, as the walk ends.
+	Working func() (done func())
 }
 
 // segPool recycles the buffers captures encode into, so that a snapshot
@@ -152,6 +155,9 @@ func (sn *Snapshot) Abort() { sn.ks.Abort(sn.cut) }
 // WriteTo writes the snapshot as an RDB file to w, walking the slots that
 // no writer captured yet. It always ends the cut, even on error.
 func (sn *Snapshot) WriteTo(w io.Writer) (n int64, err error) {
+	if sn.opts.Working != nil {
+		defer sn.opts.Working()()
+	}
 	wr := rdb.NewWriter(w, &sn.opts.Write)
 	aux := sn.opts.Aux
 	if err := wr.WriteAuxFields(aux); err != nil {

@@ -21,7 +21,6 @@ func (s *Server) cron() {
 	t := time.NewTicker(time.Second / time.Duration(hz))
 	defer t.Stop()
 	var cursor int
-	adapt := newProcAdapter()
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -42,7 +41,7 @@ func (s *Server) cron() {
 		// link, self-locking commands) are served here at the latest.
 		s.drainPendingReady()
 		s.releaseFreeHeap(time.Now())
-		adapt.tick(time.Now())
+		s.procs.tick(time.Now())
 	}
 }
 

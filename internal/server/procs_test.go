@@ -28,3 +28,25 @@ func TestProcAdapterDecide(t *testing.T) {
 		}
 	}
 }
+
+func TestProcAdapterHold(t *testing.T) {
+	a := &procAdapter{max: 4}
+	release := a.hold()
+	for i := 0; i < 3; i++ {
+		if got := a.decide(4, 0.1); got != 4 {
+			t.Fatalf("held: decide(4, 0.1) = %d", got)
+		}
+	}
+	if got := a.decide(1, 0.2); got != 4 {
+		t.Fatalf("held at one P: decide(1, 0.2) = %d", got)
+	}
+	release()
+	release() // idempotent
+	if a.holds.Load() != 0 {
+		t.Fatalf("holds = %d after release", a.holds.Load())
+	}
+	a.decide(4, 0.1)
+	if got := a.decide(4, 0.1); got != 1 {
+		t.Fatalf("released: decide(4, 0.1) = %d", got)
+	}
+}

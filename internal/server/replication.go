@@ -148,6 +148,10 @@ func (s *Server) SetLoading(on bool) { s.loading.Store(on) }
 func (s *Server) Functions() [][]byte { return nil }
 
 // PauseApply holds the master link between two commands.
+// SnapshotWorking gives the process every core while a snapshot walks the
+// keyspace: at one P the walk and the event loops would take turns.
+func (s *Server) SnapshotWorking() func() { return s.procs.hold() }
+
 func (s *Server) PauseApply() func() {
 	s.applyMu.Lock()
 	return s.applyMu.Unlock

@@ -67,6 +67,7 @@ type Server struct {
 	monitors      monitorSet
 	slowlog       slowlog
 	latency       *latency.Monitor // LATENCY's spikes (latency-monitor-threshold)
+	procs         *procAdapter     // sizes GOMAXPROCS to the load; nil when fixed
 	watches       watchRegistry
 	loops         []*eventLoop // event loops serving raw-mode clients (loop.go)
 	// The loop watchdog sleeps while every loop is idle (loopWatchdog):
@@ -140,6 +141,7 @@ func New(cfg *config.Config, logOut *logging.Output) *Server {
 		ks:           keyspace.New(cfg.Databases),
 		evict:        newEvictor(),
 		latency:      latency.NewMonitor(),
+		procs:        newProcAdapter(),
 		clients:      map[uint64]*Client{},
 		startTime:    time.Now(),
 		shutdownCh:   make(chan shutdownRequest, 1),
