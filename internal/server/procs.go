@@ -61,17 +61,22 @@ func (a *procAdapter) tick(now time.Time) {
 		return
 	}
 	cpu := processCPU()
+	if a.lastWall.IsZero() {
+		a.lastCPU, a.lastWall = cpu, now
+		return
+	}
 	wall := now.Sub(a.lastWall)
-	if a.lastWall.IsZero() || wall < procsWindow {
-		if a.lastWall.IsZero() {
-			a.lastCPU, a.lastWall = cpu, now
-		}
+	if wall < procsWindow {
 		return
 	}
 	used := float64(cpu-a.lastCPU) / float64(wall)
 	a.lastCPU, a.lastWall = cpu, now
 	cur := runtime.GOMAXPROCS(0)
-	if next := a.decide(cur, used); next != cur {
+	next := a.decide(cur, used)
+	if next < cur && a.holds.Load() > 0 {
+		return // a hold began since decide looked
+	}
+	if next != cur {
 		runtime.GOMAXPROCS(next)
 	}
 }
