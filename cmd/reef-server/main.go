@@ -17,11 +17,12 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/logging"
 	"github.com/reefkv/reef/internal/server"
-	"golang.org/x/sys/unix"
 )
 
 func main() {
