@@ -95,6 +95,7 @@ type Client struct {
 	loopFD    int
 	loopState atomic.Int32   // loopIdle, loopBusy or loopEvicted
 	onRunner  bool           // being served by its loop's runner right now
+	shown     shownBuffers   // CLIENT LIST's view of the buffers, for other clients
 	batch     cmdBatch       // commands parsed ahead (batch.go)
 	blocking  *blockedClient // registered by the running command
 }
@@ -136,6 +137,7 @@ func (s *Server) newClient(nc net.Conn) *Client {
 		Conn:  c,
 		Rand:  rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
+	c.shown.store(c) // before CLIENT LIST can find it
 	s.clientsMu.Lock()
 	s.clients[c.id] = c
 	s.clientsMu.Unlock()
@@ -223,6 +225,7 @@ func (c *Client) timeoutApplies() bool {
 // flush writes the pending replies. It reports false when the connection
 // failed.
 func (c *Client) flush() bool {
+	defer c.shown.store(c)
 	if len(c.ctx.Out) == 0 {
 		return true
 	}
@@ -270,7 +273,7 @@ func (c *Client) push(b []byte, limit int64) {
 	}
 	if limit > 0 && int64(len(c.pending)+len(b)) > limit {
 		c.pmu.Unlock()
-		c.srv.log.Warn("Client " + c.describe() + " scheduled to be closed ASAP for overcoming of output buffer limits.")
+		c.srv.log.Warn("Client " + c.infoLine(false) + " scheduled to be closed ASAP for overcoming of output buffer limits.")
 		c.kill()
 		return
 	}
@@ -362,13 +365,28 @@ func (c *Client) cleanup() {
 	c.srv.numClients.Add(-1)
 }
 
-// describe is the short form Redis logs for a client.
+// describe is the short form Redis logs for a client, from the client's
+// own goroutine.
 func (c *Client) describe() string {
-	return c.infoLine()
+	return c.infoLine(true)
 }
 
-// infoLine is the CLIENT LIST / CLIENT INFO line of c.
-func (c *Client) infoLine() string {
+// shownBuffers is what other clients' CLIENT LIST shows of a client's
+// buffers: its goroutine stores them as each batch ends (flush), since the
+// buffers themselves are only safe to read from that goroutine.
+type shownBuffers struct {
+	qbuf, rbs, outCap atomic.Int64
+}
+
+func (sb *shownBuffers) store(c *Client) {
+	sb.qbuf.Store(int64(c.rd.Buffered()))
+	sb.rbs.Store(int64(c.rd.BufferSize()))
+	sb.outCap.Store(int64(cap(c.ctx.Out)))
+}
+
+// infoLine is the CLIENT LIST / CLIENT INFO line of c. self says the
+// caller is c's own goroutine, which may read c's buffers as they are now.
+func (c *Client) infoLine(self bool) string {
 	c.mu.Lock()
 	name, proto := c.name, c.proto
 	c.mu.Unlock()
@@ -386,12 +404,15 @@ func (c *Client) infoLine() string {
 	if m := c.multi; m != nil {
 		multi = len(m.queue)
 	}
-	qbuf := c.rd.Buffered()
+	qbuf, rbs, outCap := int(c.shown.qbuf.Load()), int(c.shown.rbs.Load()), int(c.shown.outCap.Load())
+	if self {
+		qbuf, rbs, outCap = c.rd.Buffered(), c.rd.BufferSize(), cap(c.ctx.Out)
+	}
 	sub, psub, ssub := c.subCounts()
 	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=0 tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d",
 		c.id, c.addr, c.laddr, connFD(c.conn), name,
 		int64(now.Sub(c.created).Seconds()), (now.UnixMilli()-c.lastSeen.Load())/1000,
-		flags, db, sub, psub, ssub, multi, qbuf, c.rd.BufferSize()-qbuf, c.rd.BufferSize(), c.rd.BufferSize()+cap(c.ctx.Out), lastCmd, proto)
+		flags, db, sub, psub, ssub, multi, qbuf, rbs-qbuf, rbs, rbs+outCap, lastCmd, proto)
 }
 
 func (c *Client) flagString() string {

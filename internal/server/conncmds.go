@@ -48,7 +48,7 @@ func (s *Server) serverFamily() command.Family {
 				"getname": clientGetname,
 				"list":    clientList,
 				"info": func(ctx *command.Ctx) {
-					ctx.Out = resp.AppendVerbatim(ctx.Out, ctx.Proto, "txt", []byte(clientOf(ctx).infoLine()+"\n"))
+					ctx.Out = resp.AppendVerbatim(ctx.Out, ctx.Proto, "txt", []byte(clientOf(ctx).infoLine(true)+"\n"))
 				},
 				"kill":     clientKill,
 				"unblock":  clientUnblock,
@@ -370,7 +370,7 @@ func clientList(ctx *command.Ctx) {
 		if typeFilter != nil && !typeFilter(cl) {
 			continue
 		}
-		b.WriteString(cl.infoLine())
+		b.WriteString(cl.infoLine(cl == clientOf(ctx)))
 		b.WriteByte('\n')
 	}
 	ctx.Out = resp.AppendVerbatim(ctx.Out, ctx.Proto, "txt", []byte(b.String()))

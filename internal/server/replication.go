@@ -471,7 +471,7 @@ func replicaofCommand(ctx *command.Ctx) {
 			s.repl.ReplicaOfNoOne()
 			s.cfg.Update(func(cfg *config.Config) { cfg.ReplicaOf = "" })
 			s.logOut.SetRole('M')
-			s.log.Info("MASTER MODE enabled (user request from '" + c.infoLine() + "')")
+			s.log.Info("MASTER MODE enabled (user request from '" + c.infoLine(true) + "')")
 		}
 		ctx.OK()
 		return
@@ -493,7 +493,7 @@ func replicaofCommand(ctx *command.Ctx) {
 	s.repl.ReplicaOf(host, port)
 	s.cfg.Update(func(cfg *config.Config) { cfg.ReplicaOf = host + " " + strconv.Itoa(port) })
 	s.logOut.SetRole('S')
-	s.log.Info(fmt.Sprintf("REPLICAOF %s:%d enabled (user request from '%s')", host, port, c.infoLine()))
+	s.log.Info(fmt.Sprintf("REPLICAOF %s:%d enabled (user request from '%s')", host, port, c.infoLine(true)))
 	ctx.OK()
 }
 
