@@ -95,7 +95,7 @@ type Client struct {
 	loopFD    int
 	loopState atomic.Int32   // loopIdle, loopBusy or loopEvicted
 	onRunner  bool           // being served by its loop's runner right now
-	shown     shownBuffers   // CLIENT LIST's view of the buffers, for other clients
+	shown     shownState     // CLIENT LIST's view of c, for other clients
 	batch     cmdBatch       // commands parsed ahead (batch.go)
 	blocking  *blockedClient // registered by the running command
 }
@@ -371,17 +371,57 @@ func (c *Client) describe() string {
 	return c.infoLine(true)
 }
 
-// shownBuffers is what other clients' CLIENT LIST shows of a client's
-// buffers: its goroutine stores them as each batch ends (flush), since the
-// buffers themselves are only safe to read from that goroutine.
-type shownBuffers struct {
+// shownState is what other clients' CLIENT LIST shows of a client's
+// buffers and command-set flags: its goroutine stores them as each batch
+// ends (flush), since the fields themselves are only safe to read from
+// that goroutine.
+type shownState struct {
 	qbuf, rbs, outCap atomic.Int64
+	multi             atomic.Int64  // commands queued, -1 outside MULTI
+	flags             atomic.Uint32 // shownMonitor...
 }
 
-func (sb *shownBuffers) store(c *Client) {
+const (
+	shownMonitor uint32 = 1 << iota
+	shownMulti
+	shownReadonly
+	shownNoEvict
+)
+
+func (sb *shownState) store(c *Client) {
 	sb.qbuf.Store(int64(c.rd.Buffered()))
 	sb.rbs.Store(int64(c.rd.BufferSize()))
 	sb.outCap.Store(int64(cap(c.ctx.Out)))
+	sb.multi.Store(int64(c.multiCount()))
+	sb.flags.Store(c.ownFlags())
+}
+
+// multiCount is CLIENT LIST's multi field: the commands queued, -1
+// outside MULTI. REQUIRES: c's own goroutine.
+func (c *Client) multiCount() int {
+	if c.multi == nil {
+		return -1
+	}
+	return len(c.multi.queue)
+}
+
+// ownFlags are the CLIENT LIST flags c's own commands set.
+// REQUIRES: c's own goroutine.
+func (c *Client) ownFlags() uint32 {
+	var f uint32
+	if c.monitor {
+		f |= shownMonitor
+	}
+	if c.multi != nil {
+		f |= shownMulti
+	}
+	if c.readonly {
+		f |= shownReadonly
+	}
+	if c.noEvict {
+		f |= shownNoEvict
+	}
+	return f
 }
 
 // infoLine is the CLIENT LIST / CLIENT INFO line of c. self says the
@@ -396,18 +436,13 @@ func (c *Client) infoLine(self bool) string {
 		lastCmd = sp.FullName()
 	}
 	now := time.Now()
-	flags := c.flagString()
-	// c's own goroutine may change these fields meanwhile: the pointer is
-	// read once, so that a transaction ending now cannot make it nil
-	// between the test and the use. The counts are informational.
-	multi := -1
-	if m := c.multi; m != nil {
-		multi = len(m.queue)
-	}
 	qbuf, rbs, outCap := int(c.shown.qbuf.Load()), int(c.shown.rbs.Load()), int(c.shown.outCap.Load())
+	multi, own := int(c.shown.multi.Load()), c.shown.flags.Load()
 	if self {
 		qbuf, rbs, outCap = c.rd.Buffered(), c.rd.BufferSize(), cap(c.ctx.Out)
+		multi, own = c.multiCount(), c.ownFlags()
 	}
+	flags := c.flagString(own)
 	sub, psub, ssub := c.subCounts()
 	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=0 tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d",
 		c.id, c.addr, c.laddr, connFD(c.conn), name,
@@ -415,24 +450,26 @@ func (c *Client) infoLine(self bool) string {
 		flags, db, sub, psub, ssub, multi, qbuf, rbs-qbuf, rbs, rbs+outCap, lastCmd, proto)
 }
 
-func (c *Client) flagString() string {
+// flagString is CLIENT LIST's flags field, from own (ownFlags) and the
+// state other goroutines may read.
+func (c *Client) flagString(own uint32) string {
 	var b strings.Builder
-	if c.monitor {
+	if own&shownMonitor != 0 {
 		b.WriteByte('O')
 	}
 	if c.isPubSub() {
 		b.WriteByte('P')
 	}
-	if c.multi != nil {
+	if own&shownMulti != 0 {
 		b.WriteByte('x')
 	}
 	if c.blk.Load() != nil {
 		b.WriteByte('b')
 	}
-	if c.readonly {
+	if own&shownReadonly != 0 {
 		b.WriteByte('r')
 	}
-	if c.noEvict {
+	if own&shownNoEvict != 0 {
 		b.WriteByte('e')
 	}
 	if c.unixSocket {
