@@ -191,17 +191,12 @@ func (m *Manager) fixOpenSlot(s int) bool {
 			return false
 		}
 		m.logWarn("*** Configuring %s as the slot owner\n", owner.Name())
-		if !m.clearSlotStatus(owner, s) || !m.setSlotOwner(owner, s, false) {
-			return false
-		}
-		if !owner.Slots[s] {
-			owner.Slots[s] = true
-			owner.SlotsCount++
-		}
-		migrating = removeNode(migrating, owner)
-		importing = removeNode(importing, owner)
-	}
-	if len(owners) > 1 {
+		// The other owners are made importers before the chosen one claims
+		// the slot with a new epoch; redis-cli does it after. A node that
+		// hears of the claim while it still owns the slot deletes its keys
+		// in it (Redis's dirty slots), and an importer does not: in
+		// redis-cli's order, a PING arriving between the two steps lost the
+		// keys this fix was about to move (likely with Reef's frequent PINGs).
 		for _, n := range owners {
 			if n == owner {
 				continue
@@ -219,6 +214,15 @@ func (m *Manager) fixOpenSlot(s int) bool {
 			importing = append(removeNode(importing, n), n)
 			migrating = removeNode(migrating, n)
 		}
+		if !m.clearSlotStatus(owner, s) || !m.setSlotOwner(owner, s, false) {
+			return false
+		}
+		if !owner.Slots[s] {
+			owner.Slots[s] = true
+			owner.SlotsCount++
+		}
+		migrating = removeNode(migrating, owner)
+		importing = removeNode(importing, owner)
 	}
 	opts := optVerbose
 	switch {
