@@ -122,6 +122,9 @@ func execCommand(ctx *command.Ctx) {
 		s.ks.UnlockSlots(slots)
 		slots = nil
 	}
+	if s.cluster != nil && queuesClusterCommand(m.queue) {
+		defer s.cluster.d.Hold(s.ctx)()
+	}
 	ctx.ArrayLen(len(m.queue))
 	cfg := s.cfg.Get()
 	outer := *ctx
@@ -368,4 +371,15 @@ func (s *Server) unwatchAll(c *Client) {
 		s.ks.Unlock(w.slot)
 		r.count.Add(-1)
 	}
+}
+
+// queuesClusterCommand reports whether a transaction runs CLUSTER
+// subcommands, which EXEC runs with the cluster bus held (Driver.Hold).
+func queuesClusterCommand(queue []queuedCommand) bool {
+	for _, q := range queue {
+		if q.spec.Name == "cluster" || q.spec.Parent != nil && q.spec.Parent.Name == "cluster" {
+			return true
+		}
+	}
+	return false
 }

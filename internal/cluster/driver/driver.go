@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -97,6 +98,7 @@ type Driver struct {
 	now  func() time.Time
 
 	reqs     chan func()
+	held     chan struct{} // set by Hold: closed by its release; driver goroutine only
 	slotMap  atomic.Pointer[state.SlotMap]
 	writable atomic.Int64 // Machine.WritableUntil
 
@@ -259,6 +261,21 @@ func (d *Driver) Run(ctx context.Context) error {
 	defer wake.Stop()
 	wakeAt := int64(0)
 	for {
+		if d.held != nil {
+			// Held (Hold): only calls run until the release.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-d.held:
+				d.held = nil
+			case fn := <-d.reqs:
+				fn()
+				if d.err != nil {
+					return d.err
+				}
+			}
+			continue
+		}
 		if at := d.m.Timer(); at != wakeAt {
 			wakeAt = at
 			wake.Stop()
@@ -388,6 +405,20 @@ func (d *Driver) call(ctx context.Context, fn func()) error {
 	}
 	<-done
 	return nil
+}
+
+// Hold keeps the machine from stepping bus messages, ticks and timers
+// until the returned function is called; Do and the other calls still
+// run. EXEC holds it around the CLUSTER commands it runs: Redis runs a
+// transaction between two bus events, and a PING stepped between a queued
+// DELSLOTS and ADDSLOTS could give the slot back to its old owner.
+func (d *Driver) Hold(ctx context.Context) (release func()) {
+	rel := make(chan struct{})
+	if err := d.call(ctx, func() { d.held = rel }); err != nil {
+		return func() {}
+	}
+	var once sync.Once
+	return func() { once.Do(func() { close(rel) }) }
 }
 
 // Do executes a CLUSTER subcommand (args[0] is the subcommand) and returns

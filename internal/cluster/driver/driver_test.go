@@ -199,3 +199,21 @@ func TestRestartKeepsIdentity(t *testing.T) {
 		t.Fatalf("slots lost: %v", f)
 	}
 }
+
+// TestHold: while a driver is held, CLUSTER commands still run; bus
+// messages wait for the release, and are stepped after it.
+func TestHold(t *testing.T) {
+	a, b := start(t, ""), start(t, "")
+	release := b.d.Hold(context.Background())
+	// A command runs while held (EXEC's CLUSTER commands do).
+	if got := b.do(t, "MYID"); got != b.d.MyID() {
+		t.Fatalf("MYID while held: %q", got)
+	}
+	a.do(t, "MEET", "127.0.0.1", strconv.Itoa(b.port), strconv.Itoa(b.port+10000))
+	b.do(t, "ADDSLOTS", "7")
+	release()
+	release() // idempotent
+	testutil.WaitFor(t, 10*time.Second, "b to know a after the release", func() bool {
+		return len(nodesLines(b.do(t, "NODES"))) == 2 && strings.Contains(lineOf(a.do(t, "NODES"), b.d.MyID()), " 7")
+	})
+}
