@@ -180,9 +180,14 @@ func (m *Machine) electionDelays() (fixed, random, step int64) {
 	if fixed < 20 {
 		fixed = 20
 	}
-	step = m.cfg.NodeTimeout / 10
-	if step < 200 {
-		step = 200
+	// The step is what lets the better replica's votes arrive first;
+	// node-timeout/10 (200 ms at node-timeout 2000) was short enough for
+	// a loaded voter to step the lagging replica's request first (the
+	// lagging one then won; the best replica's election time is
+	// unchanged by the step).
+	step = m.cfg.NodeTimeout / 4
+	if step < 500 {
+		step = 500
 	}
 	if step > 1000 {
 		step = 1000
