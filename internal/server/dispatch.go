@@ -254,14 +254,14 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 	c.srv.drainPendingReady()
 
 	dur := time.Duration(clock.Mono() - start)
-	if c.blocking == nil {
+	if t := cfg.LatencyMonitorThreshold; t > 0 && c.blocking == nil && dur.Milliseconds() >= t {
 		// A command that blocked is timed without its wait, and Redis
 		// samples none then.
 		event := "command"
 		if spec.Flags&command.FlagFast != 0 {
 			event = "fast-command"
 		}
-		c.srv.latency.AddIfNeeded(cfg.LatencyMonitorThreshold, event, dur.Milliseconds())
+		c.srv.latency.AddIfNeeded(t, event, dur.Milliseconds())
 	}
 	if bc := c.blocking; bc != nil {
 		// The command parked the client on its keys (blocking.go): wait

@@ -177,20 +177,24 @@ func (l *eventLoop) takeover() {
 func (l *eventLoop) run(gen uint64) {
 	defer l.srv.wg.Done()
 	events := make([]unix.EpollEvent, 128)
-	lastYield := clock.Mono()
+	// busyFrom is when the runner began working without parking (the
+	// start of the first client it handled since), 0 when it has not yet;
+	// lastStart is the start of the latest client. Both come from the
+	// clock reading each handle makes anyway.
+	var busyFrom, lastStart int64
 	for l.isRunner(gen) {
-		if now := clock.Mono(); now-lastYield > int64(runnerYieldEvery) {
+		if busyFrom != 0 && lastStart-busyFrom > int64(runnerYieldEvery) {
 			// Goroutines made runnable meanwhile (a subscriber's writer, a
 			// Go-mode client, the cluster bus) wait for a free P, and a
 			// runner that always finds more to do frees its P only when
 			// the runtime preempts it, after 10 ms: at one P (procs.go)
 			// a subscriber fell 256 KB behind in that time and was cut off.
 			runtime.Gosched()
-			lastYield = now
+			busyFrom = 0
 		}
 		n, parked, err := l.wait(events)
 		if parked {
-			lastYield = clock.Mono()
+			busyFrom = 0
 		}
 		if err != nil {
 			if err == unix.EINTR {
@@ -227,7 +231,11 @@ func (l *eventLoop) run(gen uint64) {
 				}
 				continue
 			}
-			if l.handle(c, gen) {
+			lastStart = clock.Mono()
+			if busyFrom == 0 {
+				busyFrom = lastStart
+			}
+			if l.handle(c, gen, lastStart) {
 				c.leaveLoop()
 				c.serve()
 				return
@@ -279,9 +287,10 @@ func (l *eventLoop) wait(events []unix.EpollEvent) (int, bool, error) {
 // handle serves one readable client: one read, every complete command, one
 // write. It reports whether the runner was replaced meanwhile (or the
 // client evicted), in which case the calling goroutine now owns the client.
+// now is a clock.Mono reading taken just before.
 // REQUIRES: c.loopState moved to busy by the caller.
-func (l *eventLoop) handle(c *Client, gen uint64) (replaced bool) {
-	l.busySince.Store(clock.Mono())
+func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool) {
+	l.busySince.Store(now)
 	if l.srv.watchdogAsleep.Load() {
 		select {
 		case l.srv.watchdogWake <- struct{}{}:
