@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,10 +34,12 @@ func startApply(t *testing.T, plan string) (*exec.Cmd, *bytes.Buffer) {
 }
 
 // openAndMoved reports whether some node shows an open slot while the
-// target already owns at least one slot it did not own at the start
-// (a batch finished, another is in flight).
-func openAndMoved(t *testing.T, ps []*testutil.Proc, target int, before int) bool {
-	open := false
+// target owns a slot, not among before (its slots at the start, as slotMap
+// gives them), that no node shows open: a slot moved all the way, which a
+// rerun of the plan counts as already moved (the target claims a batch
+// before its source lets it go, so a count of its slots would not tell).
+func openAndMoved(t *testing.T, ps []*testutil.Proc, target int, before string) bool {
+	open := map[int]bool{}
 	for _, p := range ps {
 		if p.Exited() {
 			continue
@@ -47,18 +50,51 @@ func openAndMoved(t *testing.T, ps []*testutil.Proc, target int, before int) boo
 		}
 		v, err := c.Do("CLUSTER", "NODES")
 		c.Close()
-		if err == nil && (strings.Contains(v.Text(), "->-") || strings.Contains(v.Text(), "-<-")) {
-			open = true
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(v.Text()) {
+			if i := strings.IndexAny(f, "-<"); strings.HasPrefix(f, "[") && (strings.Contains(f, "->-") || strings.Contains(f, "-<-")) && i > 1 {
+				if n, err := strconv.Atoi(f[1:i]); err == nil {
+					open[n] = true
+				}
+			}
 		}
 	}
-	return open && slotCounts(slotMap(t, ps))[target] > before
+	if len(open) == 0 {
+		return false
+	}
+	had := slotSet(before)
+	for s := range slotSet(slotMap(t, ps)[target]) {
+		if !had[s] && !open[s] {
+			return true
+		}
+	}
+	return false
+}
+
+// slotSet expands slotMap's ranges ("0-99 200") into a set.
+func slotSet(ranges string) map[int]bool {
+	set := map[int]bool{}
+	for _, r := range strings.Fields(ranges) {
+		a, b := r, r
+		if j := strings.IndexByte(r, '-'); j >= 0 {
+			a, b = r[:j], r[j+1:]
+		}
+		x, _ := strconv.Atoi(a)
+		y, _ := strconv.Atoi(b)
+		for s := x; s <= y; s++ {
+			set[s] = true
+		}
+	}
+	return set
 }
 
 // killWhileOpen kills a running apply while a slot is open after a
 // finished batch. The apply is stopped (SIGSTOP) during each look, so that
 // the state the look sees is the state the kill leaves: on a loaded
 // machine a look takes long enough for the apply to close the slot it saw.
-func killWhileOpen(t *testing.T, cmd *exec.Cmd, name string, ps []*testutil.Proc, target, before int) {
+func killWhileOpen(t *testing.T, cmd *exec.Cmd, name string, ps []*testutil.Proc, target int, before string) {
 	t.Helper()
 	testutil.WaitFor(t, 60*time.Second, name+": an open slot after a finished batch", func() bool {
 		cmd.Process.Signal(syscall.SIGSTOP)
@@ -98,7 +134,7 @@ func TestApplyResumesAfterCLIKilled(t *testing.T) {
 
 	interrupted := func(name, plan string, target int) {
 		t.Helper()
-		before := slotCounts(slotMap(t, ps))[target]
+		before := slotMap(t, ps)[target]
 		cmd, out := startApply(t, plan)
 		killWhileOpen(t, cmd, name, ps, target, before)
 		if r := runCLI(t, redisCLI(t), "", "--cluster", "check", ps[0].Addr()); r.code == 0 {
@@ -138,7 +174,7 @@ func TestApplyResumesAfterCLIKilled(t *testing.T) {
 
 	// An interrupted apply can also be finished by redis-cli's way: fix.
 	plan = planFile(t, "reshard", ps[0].Addr(), "--cluster-from", ids[0], "--cluster-to", ids[1], "--cluster-slots", "300", "--cluster-yes")
-	before := slotCounts(slotMap(t, ps))[1]
+	before := slotMap(t, ps)[1]
 	cmd, out := startApply(t, plan)
 	killWhileOpen(t, cmd, "fix case", ps, 1, before)
 	r := runCLI(t, reefCLI(t), "", "--cluster", "fix", ps[0].Addr())
@@ -166,7 +202,7 @@ func TestApplyAfterTargetKilled(t *testing.T) {
 	plan := planFile(t, "reshard", ps[0].Addr(), "--cluster-from", "all", "--cluster-to", myID(t, target), "--cluster-slots", "600", "--cluster-yes")
 	cmd, out := startApply(t, plan)
 	testutil.WaitFor(t, 60*time.Second, "an open slot after a finished batch", func() bool {
-		return openAndMoved(t, ps, 3, 0)
+		return openAndMoved(t, ps, 3, "")
 	})
 	target.Kill()
 	done := make(chan error, 1)
@@ -232,7 +268,7 @@ func TestApplyAfterTargetFailover(t *testing.T) {
 			t.Fatalf("apply ended before it could be interrupted:\n%s", out)
 		default:
 		}
-		return openAndMoved(t, ps, 3, 0)
+		return openAndMoved(t, ps, 3, "")
 	})
 	ps[3].Kill()
 	<-exited
