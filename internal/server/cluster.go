@@ -352,8 +352,8 @@ func (e clusterEvents) BecomeReplica(master state.NodeID, ip string, port int) {
 
 func (e clusterEvents) BecomeMaster(failover bool) { e.n.s.clusterRepl.BecomeMaster(failover) }
 
-func (e clusterEvents) DeleteKeysInSlots(slots []int) {
-	e.n.work.push(func() { e.n.s.deleteKeysInSlots(slots) })
+func (e clusterEvents) DeleteKeysInSlots(slots []int, dirty bool) {
+	e.n.work.push(func() { e.n.s.deleteKeysInSlots(slots, dirty) })
 }
 
 func (e clusterEvents) SlotsLost(slots []int) {
@@ -440,8 +440,10 @@ func (e clusterEvents) StateChanged(ok bool) {
 // deleteKeysInSlots is Redis's delKeysInSlot for each slot: every key of
 // DB 0 in the slot is deleted under the slot's lock, the deletion is
 // propagated to replicas (DEL, or UNLINK with lazyfree-lazy-server-del),
-// WATCHers are told and a "del" keyspace event fires for each.
-func (s *Server) deleteKeysInSlots(slots []int) {
+// WATCHers are told and a "del" keyspace event fires for each. dirty: the
+// slots were lost to another master's claim, and each one with keys is
+// logged as Redis logs its dirty slots.
+func (s *Server) deleteKeysInSlots(slots []int, dirty bool) {
 	var keys []string
 	del := []byte("DEL")
 	if s.cfg.Get().LazyfreeLazyServerDel {
@@ -450,6 +452,9 @@ func (s *Server) deleteKeysInSlots(slots []int) {
 	for _, sl := range slots {
 		if s.ks.Count(0, sl) == 0 {
 			continue
+		}
+		if dirty {
+			s.log.Warn(fmt.Sprintf("Deleting keys in dirty slot %d on node %s", sl, s.cluster.d.MyID()))
 		}
 		s.ks.Lock(sl)
 		keys = keys[:0]

@@ -1039,7 +1039,7 @@ func (s *Server) dropImported(job *importJob) {
 		}
 	}
 	if len(drop) > 0 {
-		s.deleteKeysInSlots(drop)
+		s.deleteKeysInSlots(drop, false)
 	}
 }
 
@@ -1101,7 +1101,7 @@ func (s *Server) migrationPromoted() {
 		}
 		if len(drop) > 0 {
 			s.log.Warn(fmt.Sprintf("Slot migration: dropping the keys of %d slots my former master was importing", len(drop)))
-			s.deleteKeysInSlots(drop)
+			s.deleteKeysInSlots(drop, false)
 		}
 	})
 }

@@ -35,7 +35,8 @@ type Server interface {
 	// after an election or a takeover (shift the replication ID).
 	BecomeMaster(failover bool)
 	// DeleteKeysInSlots: this master lost these slots; delete their keys.
-	DeleteKeysInSlots(slots []int)
+	// dirty: lost to another master's claim (state.DeleteKeysInSlots).
+	DeleteKeysInSlots(slots []int, dirty bool)
 	// SlotsLost: my shard no longer serves these slots (sunsubscribe their
 	// shard channels).
 	SlotsLost(slots []int)
@@ -61,7 +62,7 @@ func (NopServer) ReplInfo() state.ReplInfo { return state.ReplInfo{LinkUp: true}
 // The other NopServer methods do nothing.
 func (NopServer) BecomeReplica(state.NodeID, string, int)   {}
 func (NopServer) BecomeMaster(bool)                         {}
-func (NopServer) DeleteKeysInSlots([]int)                   {}
+func (NopServer) DeleteKeysInSlots([]int, bool)             {}
 func (NopServer) SlotsLost([]int)                           {}
 func (NopServer) FlushData()                                {}
 func (NopServer) PauseWrites(time.Time)                     {}
@@ -357,7 +358,7 @@ func (d *Driver) apply(soft bool) error {
 		case state.BecomeMaster:
 			d.srv.BecomeMaster(e.Failover)
 		case state.DeleteKeysInSlots:
-			d.srv.DeleteKeysInSlots(e.Slots)
+			d.srv.DeleteKeysInSlots(e.Slots, e.Dirty)
 		case state.SlotsLost:
 			d.srv.SlotsLost(e.Slots)
 		case state.FlushData:

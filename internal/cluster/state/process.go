@@ -449,9 +449,8 @@ func (m *Machine) updateSlotsConfig(sender *node, senderEpoch uint64, slots *slo
 		m.saveConfig(true)
 		m.todo |= todoUpdateState
 	case len(dirty) > 0:
-		for _, j := range dirty {
-			m.logf(LevelWarning, "Deleting keys in dirty slot %d on node %s", j, me.id)
-		}
-		m.event(DeleteKeysInSlots{Slots: dirty})
+		// The server logs each slot that holds keys: Redis counts a slot
+		// dirty only then, and this machine does not see keys.
+		m.event(DeleteKeysInSlots{Slots: dirty, Dirty: true})
 	}
 }

@@ -169,9 +169,12 @@ type BecomeMaster struct {
 }
 
 // DeleteKeysInSlots: this master lost these slots to another master while
-// staying a master; delete their keys (Redis's dirty slots).
+// staying a master; delete their keys. Dirty is set when the loss came
+// from another master's claim rather than from this node's own handoff
+// (Redis's dirty slots, whose deletion it logs for each slot with keys).
 type DeleteKeysInSlots struct {
 	Slots []int
+	Dirty bool
 }
 
 // SlotsLost: slots that were served by this node (as master or through its
