@@ -566,6 +566,70 @@ func memoryDoctor(ctx *command.Ctx) {
 	ctx.Out = resp.AppendVerbatim(ctx.Out, ctx.Proto, "txt", []byte(msg))
 }
 
+// memoryStats is MEMORY STATS: the figures of INFO memory as Redis 7.0's
+// map, field for field. Reef has no AOF, scripting or functions, so their
+// fields are 0; its keys are kept by slot natively, so the slot-to-keys
+// overhead Redis's cluster mode adds is 0 too.
+func memoryStats(ctx *command.Ctx) {
+	f := clientOf(ctx).srv.memoryFigures()
+	heap := heapStats()
+	rss := memoryRSS()
+	num := func(name string, n int64) {
+		ctx.BulkString(name)
+		ctx.Int(n)
+	}
+	// Redis's ratios are single-precision floats.
+	ratio := func(name string, a, b int64) {
+		ctx.BulkString(name)
+		if b <= 0 {
+			ctx.Double(0)
+			return
+		}
+		ctx.Double(float64(float32(a) / float32(b)))
+	}
+	ctx.MapLen(27 + len(f.dbs))
+	num("peak.allocated", f.peak)
+	num("total.allocated", f.used)
+	num("startup.allocated", f.startup)
+	num("replication.backlog", f.replBacklog)
+	num("clients.slaves", f.clientsReplicas)
+	num("clients.normal", 0)
+	num("cluster.links", f.clusterLinks)
+	num("aof.buffer", 0)
+	num("lua.caches", 0)
+	num("functions.caches", 0)
+	for _, d := range f.dbs {
+		ctx.BulkString("db." + strconv.Itoa(d.db))
+		ctx.MapLen(3)
+		num("overhead.hashtable.main", d.main)
+		num("overhead.hashtable.expires", d.expires)
+		num("overhead.hashtable.slot-to-keys", 0)
+	}
+	num("overhead.total", f.overhead)
+	num("keys.count", f.keys)
+	perKey := int64(0)
+	if f.keys > 0 {
+		perKey = f.netUsage() / f.keys
+	}
+	num("keys.bytes-per-key", perKey)
+	num("dataset.bytes", f.dataset())
+	ctx.BulkString("dataset.percentage")
+	ctx.Double(f.datasetPerc())
+	ctx.BulkString("peak.percentage")
+	ctx.Double(f.peakPerc())
+	num("allocator.allocated", heap.allocated)
+	num("allocator.active", heap.active)
+	num("allocator.resident", heap.resident)
+	ratio("allocator-fragmentation.ratio", heap.active, heap.allocated)
+	num("allocator-fragmentation.bytes", heap.active-heap.allocated)
+	ratio("allocator-rss.ratio", heap.resident, heap.active)
+	num("allocator-rss.bytes", heap.resident-heap.active)
+	ratio("rss-overhead.ratio", rss, heap.resident)
+	num("rss-overhead.bytes", rss-heap.resident)
+	ratio("fragmentation", rss, f.used)
+	num("fragmentation.bytes", rss-f.used)
+}
+
 func memoryPurge(ctx *command.Ctx) {
 	debug.FreeOSMemory()
 	ctx.OK()

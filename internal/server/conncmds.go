@@ -92,6 +92,7 @@ func (s *Server) serverFamily() command.Family {
 			"memory": {
 				"usage":        memoryUsage,
 				"doctor":       memoryDoctor,
+				"stats":        memoryStats,
 				"purge":        memoryPurge,
 				"malloc-stats": func(ctx *command.Ctx) { ctx.BulkString("Stats not supported for the current allocator") },
 				"help":         memoryHelp,

@@ -10,8 +10,11 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/reefkv/reef/internal/command"
+	"github.com/reefkv/reef/internal/dict"
+	"github.com/reefkv/reef/internal/keyspace"
 	"github.com/reefkv/reef/internal/resp"
 )
 
@@ -170,7 +173,8 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		field(b, "tracking_clients", 0)
 		field(b, "clients_in_timeout_table", s.blocked.timed.Load())
 	case "memory":
-		used := memoryUsed()
+		mem := s.memoryFigures()
+		used := mem.used
 		rss := memoryRSS()
 		heap := heapStats()
 		b.WriteString("# Memory\r\n")
@@ -178,16 +182,13 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		field(b, "used_memory_human", humanBytes(used))
 		field(b, "used_memory_rss", rss)
 		field(b, "used_memory_rss_human", humanBytes(rss))
-		peak := s.notePeak(used)
-		field(b, "used_memory_peak", peak)
-		field(b, "used_memory_peak_human", humanBytes(peak))
-		field(b, "used_memory_peak_perc", fmt.Sprintf("%.2f%%", float64(used)*100/float64(max(peak, 1))))
-		overhead := min(s.startupMem, used)
-		dataset := used - overhead
-		field(b, "used_memory_overhead", overhead)
-		field(b, "used_memory_startup", s.startupMem)
-		field(b, "used_memory_dataset", dataset)
-		field(b, "used_memory_dataset_perc", fmt.Sprintf("%.2f%%", float64(dataset)*100/float64(max(used-s.startupMem, 1))))
+		field(b, "used_memory_peak", mem.peak)
+		field(b, "used_memory_peak_human", humanBytes(mem.peak))
+		field(b, "used_memory_peak_perc", fmt.Sprintf("%.2f%%", mem.peakPerc()))
+		field(b, "used_memory_overhead", mem.overhead)
+		field(b, "used_memory_startup", mem.startup)
+		field(b, "used_memory_dataset", mem.dataset())
+		field(b, "used_memory_dataset_perc", fmt.Sprintf("%.2f%%", mem.datasetPerc()))
 		field(b, "allocator_allocated", heap.allocated)
 		field(b, "allocator_active", heap.active)
 		field(b, "allocator_resident", heap.resident)
@@ -220,20 +221,12 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		field(b, "rss_overhead_bytes", rss-heap.resident)
 		field(b, "mem_fragmentation_ratio", ratio2(rss, used))
 		field(b, "mem_fragmentation_bytes", rss-used)
-		// The replication stream is one buffer shared by the backlog and
-		// the replicas, as Redis 7.0's: the backlog's part is up to
-		// repl-backlog-size, the replicas' what lies beyond.
-		replExcess := s.notCountedForEviction()
-		var replTotal int64
-		if bl := s.repl.Stream().BacklogInfo(); bl.Active {
-			replTotal = bl.HistLen
-		}
-		field(b, "mem_not_counted_for_evict", replExcess)
-		field(b, "mem_replication_backlog", replTotal-replExcess)
-		field(b, "mem_total_replication_buffers", replTotal)
-		field(b, "mem_clients_slaves", replExcess)
+		field(b, "mem_not_counted_for_evict", mem.clientsReplicas)
+		field(b, "mem_replication_backlog", mem.replBacklog)
+		field(b, "mem_total_replication_buffers", mem.replBacklog+mem.clientsReplicas)
+		field(b, "mem_clients_slaves", mem.clientsReplicas)
 		field(b, "mem_clients_normal", 0)
-		field(b, "mem_cluster_links", s.clusterLinksMemory())
+		field(b, "mem_cluster_links", mem.clusterLinks)
 		field(b, "mem_aof_buffer", 0)
 		field(b, "mem_allocator", "go-"+runtime.Version())
 		field(b, "active_defrag_running", 0)
@@ -376,6 +369,73 @@ func utsString(b []int8) string {
 		out = append(out, byte(c))
 	}
 	return string(out)
+}
+
+// memoryFigures is Redis's getMemoryOverheadData for Reef: where the heap
+// goes, for INFO memory and MEMORY STATS alike.
+type memoryFigures struct {
+	used, peak, startup int64
+	// The replication stream is one buffer shared by the backlog and the
+	// replicas, as Redis 7.0's: the backlog's part is up to
+	// repl-backlog-size, the replicas' what lies beyond.
+	replBacklog, clientsReplicas int64
+	clusterLinks                 int64
+	dbs                          []dbOverhead // the databases holding keys
+	keys                         int64
+	overhead                     int64 // startup, replication, links and the tables
+}
+
+// dbOverhead is what one database's key and expiry tables take beyond
+// the keys and values themselves.
+type dbOverhead struct {
+	db            int
+	main, expires int64
+}
+
+// Per-key overhead of the keyspace tables: a table entry and its share of
+// the index (command.MemoryUsage counts the same for a key). An estimate
+// from the counts, so that INFO costs no walk of the tables.
+const (
+	keyEntryOverhead    = int64(unsafe.Sizeof(dict.Entry[keyspace.Value]{})) + 11
+	expiryEntryOverhead = int64(unsafe.Sizeof(dict.Entry[int64]{})) + 11
+)
+
+func (s *Server) memoryFigures() memoryFigures {
+	f := memoryFigures{used: memoryUsed(), startup: s.startupMem}
+	f.peak = s.notePeak(f.used)
+	f.clientsReplicas = s.notCountedForEviction()
+	if bl := s.repl.Stream().BacklogInfo(); bl.Active {
+		f.replBacklog = bl.HistLen - f.clientsReplicas
+	}
+	f.clusterLinks = s.clusterLinksMemory()
+	f.overhead = f.startup + f.replBacklog + f.clientsReplicas + f.clusterLinks
+	for db := 0; db < s.ks.Databases(); db++ {
+		n := s.ks.Size(db)
+		if n == 0 {
+			continue
+		}
+		o := dbOverhead{db: db, main: n * keyEntryOverhead, expires: s.ks.VolatileSize(db) * expiryEntryOverhead}
+		f.dbs = append(f.dbs, o)
+		f.keys += n
+		f.overhead += o.main + o.expires
+	}
+	return f
+}
+
+// dataset is the memory neither overhead nor startup: keys and values.
+func (f memoryFigures) dataset() int64 { return max(f.used-f.overhead, 0) }
+
+// netUsage is the memory used beyond the startup baseline, at least 1.
+func (f memoryFigures) netUsage() int64 { return max(f.used-f.startup, 1) }
+
+// The percentages are single-precision floats in Redis (struct
+// redisMemOverhead), which shows in MEMORY STATS's %.17g digits.
+func (f memoryFigures) datasetPerc() float64 {
+	return float64(float32(f.dataset()) * 100 / float32(f.netUsage()))
+}
+
+func (f memoryFigures) peakPerc() float64 {
+	return float64(float32(f.used) * 100 / float32(max(f.peak, 1)))
 }
 
 // notePeak records and returns the peak of used memory.

@@ -483,3 +483,73 @@ func TestLatencyMonitor(t *testing.T) {
 	same("CONFIG", "SET", "latency-monitor-threshold", "0")
 	same("LATENCY", "DOCTOR") // disabled, and nothing recorded
 }
+
+// TestMemoryStats compares MEMORY STATS's shape with Redis's, in RESP2 and
+// RESP3: the same names in the same order, each figure of the same reply
+// type (integer or double), one db.N map per database holding keys. Reef's
+// figures are its own, so they are checked for what they must be: the
+// keys counted, total.allocated the heap INFO reports, and the overhead
+// covering at least the startup heap.
+func TestMemoryStats(t *testing.T) {
+	redis, reef := startPair(t)
+	p := dialPair(t, redis, reef)
+	for _, cmd := range [][]string{{"SET", "a", "1"}, {"SET", "b", "2", "EX", "100"}, {"SELECT", "3"},
+		{"RPUSH", "l", "x", "y"}, {"SELECT", "0"}} {
+		if _, _, err := p.Do(cmd...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, proto := range []string{"2", "3"} {
+		if _, _, err := p.Do("HELLO", proto); err != nil {
+			t.Fatal(err)
+		}
+		a, b, err := p.Do("MEMORY", "STATS")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ra, err := ParseReply(a)
+		if err != nil {
+			t.Fatalf("redis: %v", err)
+		}
+		rb, err := ParseReply(b)
+		if err != nil {
+			t.Fatalf("reef: %v", err)
+		}
+		if sa, sb := statsShape(ra), statsShape(rb); sa != sb {
+			t.Fatalf("RESP%s MEMORY STATS shape:\n  redis: %s\n  reef:  %s", proto, sa, sb)
+		}
+		fields := map[string]Reply{}
+		for i := 0; i+1 < len(rb.Elems); i += 2 {
+			fields[rb.Elems[i].Str] = rb.Elems[i+1]
+		}
+		if n := fields["keys.count"].Int; n != 3 {
+			t.Errorf("RESP%s keys.count = %d, want 3", proto, n)
+		}
+		if f := fields["total.allocated"].Int; f <= 0 || f > 1<<30 {
+			t.Errorf("RESP%s total.allocated = %d", proto, f)
+		}
+		if f := fields["overhead.total"].Int; f < fields["startup.allocated"].Int {
+			t.Errorf("RESP%s overhead.total %d < startup.allocated %d", proto, f, fields["startup.allocated"].Int)
+		}
+		if d := fields["db.0"]; len(d.Elems) != 6 || d.Elems[3].Int <= 0 {
+			t.Errorf("RESP%s db.0 = %v: want an expires overhead for its volatile key", proto, d)
+		}
+	}
+}
+
+// statsShape describes a MEMORY STATS reply without its figures: names,
+// and the reply type of each value (nested maps spelled out).
+func statsShape(r Reply) string {
+	var b strings.Builder
+	b.WriteByte(r.Type)
+	for i, e := range r.Elems {
+		if i%2 == 0 {
+			b.WriteString(" " + e.Str + "=")
+		} else if len(e.Elems) > 0 {
+			b.WriteString("{" + statsShape(e) + "}")
+		} else {
+			b.WriteByte(e.Type)
+		}
+	}
+	return b.String()
+}
