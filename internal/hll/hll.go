@@ -179,9 +179,20 @@ func appendZeroRun(dst []byte, n int) []byte {
 	return append(dst, byte(n-1))
 }
 
+// xzeroAt returns the run length of the XZERO opcode at body[p]. An XZERO
+// cut short by the end of the value takes 0 for its second byte: Redis
+// reads the string's terminator there.
+func xzeroAt(body []byte, p int) int {
+	var b1 byte
+	if p+1 < len(body) {
+		b1 = body[p+1]
+	}
+	return xzeroLen(body[p], b1)
+}
+
 // walkSparse calls fn(first, runLength, value) for each opcode of a sparse
-// body and returns the number of registers covered, or -1 if an XZERO is
-// cut short. fn returning false stops the walk (the result is then -1).
+// body and returns the number of registers covered. fn returning false
+// stops the walk (the result is then -1).
 func walkSparse(body []byte, fn func(first, n, val int) bool) int {
 	idx := 0
 	for p := 0; p < len(body); {
@@ -192,10 +203,7 @@ func walkSparse(body []byte, fn func(first, n, val int) bool) int {
 			n = zeroLen(b)
 			p++
 		case isXZero(b):
-			if p+1 >= len(body) {
-				return -1
-			}
-			n = xzeroLen(b, body[p+1])
+			n = xzeroAt(body, p)
 			p += 2
 		default:
 			n, val = valLen(b), valValue(b)
@@ -271,10 +279,7 @@ func sparseSet(v []byte, index int, count uint8, sparseMax int) ([]byte, bool, e
 		case isVal(b):
 			span = valLen(b)
 		default:
-			if p+1 >= end {
-				return v, false, ErrInvalid
-			}
-			span = xzeroLen(b, v[p+1])
+			span = xzeroAt(v, p)
 			oplen = 2
 		}
 		if index <= first+span-1 {
@@ -329,6 +334,13 @@ func sparseSet(v []byte, index int, count uint8, sparseMax int) ([]byte, bool, e
 	delta := len(seq) - oplen
 	if delta > 0 && len(v)+delta > sparseMax {
 		return promote(v, index, count)
+	}
+	if p+oplen > end {
+		// An XZERO cut short by the end of the value: Redis writes the
+		// sequence over it and its terminator, then keeps the length
+		// grown by delta, so the sequence's last byte falls outside.
+		v = append(v[:p], seq...)[:end+delta]
+		return mergeAfterUpdate(v, prev), true, nil
 	}
 	if delta > 0 {
 		v = append(v, seq[:delta]...) // grow; contents fixed below
@@ -662,13 +674,7 @@ func Decode(v []byte) (string, error) {
 			sb.WriteString("z:" + strconv.Itoa(zeroLen(b)))
 			p++
 		case isXZero(b):
-			// Redis reads the byte after the string (its terminator, 0)
-			// when an XZERO is cut short; so do we.
-			var b1 byte
-			if p+1 < len(body) {
-				b1 = body[p+1]
-			}
-			sb.WriteString("Z:" + strconv.Itoa(xzeroLen(b, b1)))
+			sb.WriteString("Z:" + strconv.Itoa(xzeroAt(body, p)))
 			p += 2
 		default:
 			sb.WriteString("v:" + strconv.Itoa(valValue(b)) + "," + strconv.Itoa(valLen(b)))

@@ -342,3 +342,37 @@ func FuzzValue(f *testing.F) {
 		PFMerge(nil, [][]byte{v}, 200)
 	})
 }
+
+// TestXZeroCutShort: an XZERO opcode whose second byte is past the end of
+// the value reads 0 there, as Redis reads its string's terminator; a PFADD
+// that splits it writes the new opcodes over it and the value grows by the
+// sequence's length less two (its last byte is lost). The expected bytes
+// were captured from Redis 7.0.15.
+func TestXZeroCutShort(t *testing.T) {
+	hdr := "HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80"
+	// Z:255 then an XZERO cut short: 255 + 16129 registers, a valid sketch.
+	v := []byte(hdr + "\x40\xfe\x7f")
+	if n, _, err := PFCount(v); err != nil || n != 0 {
+		t.Errorf("PFCount = %d, %v; want 0", n, err)
+	}
+	if d, err := Decode(v); err != nil || d != "Z:255 Z:16129" {
+		t.Errorf("Decode = %q, %v", d, err)
+	}
+	got, n, err := PFAdd(v, bs(one("a", "b", "c", "d", "e", "f", "g")), DefaultSparseMaxBytes)
+	want := hdr + "@\xfeEn\x80V\x0c\x80D<\x848\x80P\xb1\x84I\x8c\x80Bm\x80B"
+	if err != nil || n == 0 || string(got) != want {
+		t.Errorf("PFAdd = %q, %d, %v\nwant %q", got, n, err, want)
+	}
+
+	// A sketch whose header and first opcodes SETRANGE overwrote, ending
+	// in an XZERO cut short by an APPEND: PFADD e updates it.
+	v = []byte("HYLL\x01\x0099999999999999999999\xfb\x80BZx")
+	got, n, err = PFAdd(v, bs(one("e")), DefaultSparseMaxBytes)
+	want = "HYLL\x01\x00999999999\xb99999999999\xfb\x80BZv\x90\x80A"
+	if err != nil || n != 1 || string(got) != want {
+		t.Errorf("PFAdd = %q, %d, %v\nwant %q", got, n, err, want)
+	}
+	if _, _, err := PFCount(got); err != ErrInvalid {
+		t.Errorf("PFCount of the result: %v, want ErrInvalid (Redis: its runs cover too many registers)", err)
+	}
+}
