@@ -34,6 +34,11 @@ type Replica struct {
 	Port int
 	// CapaEOF and CapaPSYNC2 are the REPLCONF capa the replica announced.
 	CapaEOF, CapaPSYNC2 bool
+	// RDBOnly (REPLCONF rdb-only 1): the client wants the snapshot and no
+	// stream, and is disconnected once it has it (redis-cli --rdb).
+	RDBOnly bool
+	// Filter is what REPLCONF rdb-filter-only leaves out of the snapshot.
+	Filter RDBFilter
 
 	conn net.Conn
 	wmu  sync.Mutex
@@ -53,6 +58,17 @@ type Replica struct {
 	done    chan struct{}
 	once    sync.Once
 }
+
+// RDBFilter is a replica's REPLCONF rdb-filter-only: the parts of the
+// snapshot it does not want (Redis's SLAVE_REQ_RDB_EXCLUDE_*). A filtered
+// snapshot is always sent diskless, as Redis does, so that it never
+// replaces the RDB file.
+type RDBFilter struct {
+	NoKeys, NoFunctions bool
+}
+
+// Filtered reports whether any part is left out.
+func (f RDBFilter) Filtered() bool { return f.NoKeys || f.NoFunctions }
 
 // NewReplica wraps a replica's connection.
 func NewReplica(clientID uint64, conn net.Conn, ip string, port int, capaEOF, capaPSYNC2 bool) *Replica {
@@ -107,7 +123,7 @@ func (r *Replica) keepalive() {
 // replica for a full sync. It never blocks on the network for long.
 func (m *Manager) Attach(r *Replica, replid string, offset int64, psync bool) {
 	m.st.CreateBacklog()
-	if psync && replid != "?" {
+	if psync && replid != "?" && !r.RDBOnly && !r.Filter.Filtered() {
 		cur, myid, err := m.st.PartialResync(replid, offset)
 		if err == nil {
 			line := "+CONTINUE\r\n"
@@ -146,7 +162,13 @@ func (m *Manager) Attach(r *Replica, replid string, offset int64, psync bool) {
 	}
 }
 
-func (r *Replica) describe() string { return net.JoinHostPort(r.IP, strconv.Itoa(r.Port)) }
+// describe names the replica as Redis's replicationGetSlaveName does.
+func (r *Replica) describe() string {
+	if r.Port == 0 {
+		return r.IP + ":<unknown-replica-port>"
+	}
+	return net.JoinHostPort(r.IP, strconv.Itoa(r.Port))
+}
 
 func (m *Manager) addReplica(r *Replica) {
 	m.mu.Lock()
@@ -341,10 +363,21 @@ func (m *Manager) syncLoop() {
 			m.mu.Unlock()
 			return
 		}
-		oldest := m.waitingFull[0].waitMs
-		delay := int64(cfg.ReplDisklessSyncDelay) * 1000
-		diskless := cfg.ReplDisklessSync
+		// One snapshot serves the replicas that want the same parts of
+		// it; the others wait for the next.
+		filter := m.waitingFull[0].Filter
+		var batch, rest []*Replica
 		for _, r := range m.waitingFull {
+			if r.Filter == filter {
+				batch = append(batch, r)
+			} else {
+				rest = append(rest, r)
+			}
+		}
+		oldest := batch[0].waitMs
+		delay := int64(cfg.ReplDisklessSyncDelay) * 1000
+		diskless := cfg.ReplDisklessSync || filter.Filtered()
+		for _, r := range batch {
 			diskless = diskless && r.CapaEOF
 		}
 		if diskless && time.Now().UnixMilli()-oldest < delay {
@@ -356,8 +389,7 @@ func (m *Manager) syncLoop() {
 			}
 			continue
 		}
-		batch := m.waitingFull
-		m.waitingFull = nil
+		m.waitingFull = rest
 		m.mu.Unlock()
 		m.fullSync(batch, diskless)
 		select {
@@ -410,6 +442,10 @@ func (m *Manager) fullSync(batch []*Replica, diskless bool) {
 	}
 	m.st.CreateBacklog()
 	opts := m.snapshotOptions()
+	opts.NoKeys = rs[0].Filter.NoKeys
+	if rs[0].Filter.NoFunctions {
+		opts.Functions = nil
+	}
 	start := time.Now()
 	sn := m.beginSnapshot(opts)
 	if sn == nil {
@@ -487,10 +523,16 @@ func (m *Manager) fullSync(batch []*Replica, diskless bool) {
 		m.log.Info(fmt.Sprintf("Synchronization with replicas succeeded (%d bytes from disk)", st.Size()))
 	}
 	for _, r := range f.rs {
-		if r != nil {
-			m.log.Info(fmt.Sprintf("Synchronization with replica %s succeeded", r.describe()))
-			m.goOnline(r, diskless)
+		if r == nil {
+			continue
 		}
+		if r.RDBOnly {
+			m.log.Info(fmt.Sprintf("RDB transfer completed, rdb only replica (%s) should be disconnected asap", r.describe()))
+			m.drop(r, "")
+			continue
+		}
+		m.log.Info(fmt.Sprintf("Synchronization with replica %s succeeded", r.describe()))
+		m.goOnline(r, diskless)
 	}
 }
 

@@ -39,6 +39,9 @@ type SnapshotOptions struct {
 	// Working, if set, is called as the walk starts; the function it
 	// returns, as the walk ends.
 	Working func() (done func())
+	// NoKeys leaves the keys out: the snapshot is its header, AUX fields
+	// and functions (REPLCONF rdb-filter-only).
+	NoKeys bool
 }
 
 // segPool recycles the buffers captures encode into, so that a snapshot
@@ -96,6 +99,9 @@ func BeginSnapshot(ks *keyspace.Keyspace, st *Stream, codec Codec, opts Snapshot
 
 // capture encodes slot s. Called with slot s locked (from any goroutine).
 func (sn *Snapshot) capture(s int, perm []int) {
+	if sn.opts.NoKeys {
+		return
+	}
 	var segs []segment
 	wopts := &sn.opts.Write
 	for db := 0; db < sn.ks.Databases(); db++ {

@@ -14,10 +14,12 @@ import (
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/digest"
 	"github.com/reefkv/reef/internal/keyspace"
+	"github.com/reefkv/reef/internal/rconv"
 	"github.com/reefkv/reef/internal/rdb"
 	"github.com/reefkv/reef/internal/repl"
 	"github.com/reefkv/reef/internal/resp"
 	"github.com/reefkv/reef/internal/slot"
+	"github.com/reefkv/reef/internal/splitargs"
 	"github.com/reefkv/reef/internal/types"
 )
 
@@ -30,10 +32,13 @@ import (
 
 // clientRepl is a client's replication state.
 type clientRepl struct {
-	// REPLCONF listening-port / ip-address / capa, before PSYNC.
+	// REPLCONF listening-port / ip-address / capa / rdb-only /
+	// rdb-filter-only, before PSYNC.
 	port              int
 	ip                string
 	capaEOF, capaPSY2 bool
+	rdbOnly           bool
+	filter            repl.RDBFilter
 	// replica is set once the client sent PSYNC or SYNC.
 	replica *repl.Replica
 	// link is set on the client applying this node's master's stream.
@@ -379,6 +384,11 @@ func psyncCommand(ctx *command.Ctx) {
 		ctx.Err("NOMASTERLINK Can't SYNC while not connected with my master")
 		return
 	}
+	if c.rp.filter.Filtered() && !c.rp.capaEOF {
+		// A filtered snapshot goes out diskless only (repl.RDBFilter).
+		ctx.Err("ERR Filtered replica requires EOF capability")
+		return
+	}
 	psync := command.EqualFold(ctx.Args[0], "psync")
 	replid, off := "?", int64(-1)
 	if psync {
@@ -401,6 +411,7 @@ func psyncCommand(ctx *command.Ctx) {
 	c.yieldLoop()
 	c.flush()
 	r := repl.NewReplica(c.id, c.conn, ip, c.rp.port, c.rp.capaEOF, c.rp.capaPSY2)
+	r.RDBOnly, r.Filter = c.rp.rdbOnly, c.rp.filter
 	c.rp.replica = r
 	c.mu.Lock()
 	c.flags = "S"
@@ -450,7 +461,34 @@ func replconfCommand(ctx *command.Ctx) {
 				l.SendAck()
 			}
 			return
-		case command.EqualFold(opt, "rdb-only"), command.EqualFold(opt, "rdb-filter-only"):
+		case command.EqualFold(opt, "rdb-only"):
+			n, ok := rconv.ParseInt(val)
+			if !ok {
+				ctx.Err(command.ErrNotInt)
+				return
+			}
+			if n < 0 || n > 1 {
+				ctx.Err("ERR value is out of range, value must between 0 and 1")
+				return
+			}
+			c.rp.rdbOnly = n == 1
+		case command.EqualFold(opt, "rdb-filter-only"):
+			// A list of the parts to include; "functions" is the only
+			// one, and by default everything is left out.
+			filters, ok := splitargs.Split(val, nil)
+			if !ok {
+				ctx.Err("ERR Missing rdb-filter-only values")
+				return
+			}
+			f := repl.RDBFilter{NoKeys: true, NoFunctions: true}
+			for _, name := range filters {
+				if !command.EqualFold(name, "functions") {
+					ctx.Err("ERR Unsupported rdb-filter-only option: " + cstr(name))
+					return
+				}
+				f.NoFunctions = false
+			}
+			c.rp.filter = f
 		default:
 			ctx.Err("ERR Unrecognized REPLCONF option: " + cstr(opt))
 			return
