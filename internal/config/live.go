@@ -21,6 +21,7 @@ type Live struct {
 		sync.Mutex
 		hooks []applyHook
 		reset []func()
+		warn  func(msg string) // logs a warning (SetWarnLog)
 		users func(c *Config) []string
 	}
 }
@@ -182,6 +183,9 @@ func (l *Live) SetWith(args [][]byte, ctx SetContext) (errText string) {
 			done[hi] = true
 			ran = append(ran, h)
 			if err := h.fn(cur, next); err != nil {
+				if l.mu.warn != nil {
+					l.mu.warn("Failed applying new configuration. Possibly related to new " + it.e.name + " setting. Restoring previous settings.")
+				}
 				for _, r := range ran {
 					_ = r.fn(next, cur)
 				}
@@ -196,6 +200,14 @@ func (l *Live) SetWith(args [][]byte, ctx SetContext) (errText string) {
 // allowProtected is Redis's allowProtectedAction.
 func allowProtected(setting string, local bool) bool {
 	return setting == "yes" || setting == "local" && local
+}
+
+// SetWarnLog gives Set a way to log the warning Redis logs when an apply
+// hook fails.
+func (l *Live) SetWarnLog(fn func(msg string)) {
+	l.mu.Lock()
+	l.mu.warn = fn
+	l.mu.Unlock()
 }
 
 // OnApply registers fn to run during Set when any parameter in names

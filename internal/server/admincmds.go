@@ -26,6 +26,7 @@ import (
 // registerConfigHooks applies runtime configuration changes that need more
 // than reading the new snapshot.
 func (s *Server) registerConfigHooks() {
+	s.cfg.SetWarnLog(func(msg string) { s.log.Warn(msg) })
 	s.cfg.OnApply([]string{"maxmemory"}, func(old, new *config.Config) error {
 		s.configureMaxmemory(new)
 		if new.MaxMemory > 0 {
@@ -34,6 +35,17 @@ func (s *Server) registerConfigHooks() {
 				s.log.Warn(fmt.Sprintf("WARNING: the new maxmemory value set via CONFIG SET (%d) is smaller than the current memory usage (%d). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.", new.MaxMemory, used))
 			}
 			s.performEvictions(new)
+		}
+		return nil
+	})
+	s.cfg.OnApply([]string{"maxclients"}, func(old, new *config.Config) error {
+		// Redis's updateMaxclients: the open-files limit must allow it.
+		fit := fitMaxclients(new.MaxClients)
+		for _, w := range fit.warnings {
+			s.log.Warn(w)
+		}
+		if fit.maxclients != new.MaxClients {
+			return fmt.Errorf("The operating system is not able to handle the specified number of clients, try with %d", fit.maxclients)
 		}
 		return nil
 	})

@@ -183,6 +183,26 @@ func (s *Server) Addr() net.Addr {
 // server shuts down. It returns the process exit code.
 func (s *Server) Run() int {
 	cfg := s.cfg.Get()
+	// From here on the log says the process is the master, as Redis's
+	// does once initServer starts (cluster setup and the descriptor limit
+	// log as "M").
+	s.logOut.SetRole('M')
+	fit := fitMaxclients(cfg.MaxClients)
+	if fit.fatal != "" {
+		s.log.Warn(fit.fatal)
+		s.cancel()
+		return 1
+	}
+	for _, w := range fit.warnings {
+		s.log.Warn(w)
+	}
+	if fit.notice != "" {
+		s.log.Info(fit.notice)
+	}
+	if fit.maxclients != cfg.MaxClients {
+		s.cfg.Update(func(c *config.Config) { c.MaxClients = fit.maxclients })
+		cfg = s.cfg.Get()
+	}
 	// Cluster mode is set up before the first client is accepted, so that
 	// no client sees a node without it (Redis initializes the cluster
 	// before its event loop serves anyone).
@@ -207,7 +227,6 @@ func (s *Server) Run() int {
 		s.wg.Wait()
 		return 1
 	}
-	s.logOut.SetRole('M')
 	s.log.Info(fmt.Sprintf("Running mode=%s, port=%d.", s.mode(), cfg.Port))
 	s.log.Warn("Server initialized")
 	// The dataset is loaded before the cluster checks it.

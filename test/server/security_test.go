@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sys/unix"
 
 	"github.com/reefkv/reef/internal/resp"
 	"github.com/reefkv/reef/internal/testutil"
@@ -99,6 +100,56 @@ func TestMaxclients(t *testing.T) {
 				return string(out) == "+PONG\r\n"
 			})
 		})
+	}
+}
+
+// TestMaxclientsBeyondFileLimit: a maxclients that the open-files limit
+// cannot hold is lowered to what it can (the limit less 32), with Redis's
+// warnings, and CONFIG SET of such a value fails with Redis's advice. The
+// request is chosen so that Redis's search (the request's descriptors less
+// 16 at a time) lands on this process's hard limit exactly, so both
+// servers must come to the same figure.
+func TestMaxclientsBeyondFileLimit(t *testing.T) {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	request := strconv.FormatUint(lim.Max-32+16*100_000, 10)
+	got := map[string][3]string{}
+	for _, server := range []string{"reef", "redis"} {
+		start := testutil.StartReef
+		if server == "redis" {
+			start = testutil.StartRedis
+		}
+		p := start(t, "--maxclients", request)
+		c := testutil.MustDial(t, p.Addr())
+		first, err := c.Do("CONFIG", "GET", "maxclients")
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := c.Do("CONFIG", "SET", "maxclients", request)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, err := c.Do("CONFIG", "GET", "maxclients")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		var warnings []string
+		for _, line := range strings.Split(p.Output(), "\n") {
+			if strings.Contains(line, "maxclients") || strings.Contains(line, "open files") || strings.Contains(line, "Failed applying") {
+				_, msg, _ := strings.Cut(line, " # ")
+				warnings = append(warnings, msg)
+			}
+		}
+		got[server] = [3]string{first.Elems[1].Text() + " / " + after.Elems[1].Text(), set.Text(), strings.Join(warnings, "\n")}
+	}
+	if got["reef"] != got["redis"] {
+		t.Errorf("maxclients %s:\n  redis: %q\n  reef:  %q", request, got["redis"], got["reef"])
+	}
+	if got["reef"][0] == request+" / "+request {
+		t.Logf("this process may open %s+32 files: nothing was lowered", request)
 	}
 }
 
