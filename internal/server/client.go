@@ -133,7 +133,7 @@ func (s *Server) newClient(nc net.Conn) *Client {
 	c.ctx = command.Ctx{
 		Proto: resp.RESP2,
 		KS:    s.ks,
-		Env:   s,
+		Env:   clientEnv{s, c},
 		Conn:  c,
 		Rand:  rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}

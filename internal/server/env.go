@@ -12,10 +12,13 @@ func (s *Server) KeyModified(db int, key []byte) { s.watches.touch(db, key) }
 // KeyReady is in blocking.go, Notify in pubsub.go.
 
 // KeyExpired accounts for a key removed by expiry.
-func (s *Server) KeyExpired(db int, key []byte) {
+func (s *Server) KeyExpired(db int, key []byte) { s.keyExpired(nil, db, key) }
+
+// keyExpired is KeyExpired for a key a command of self found expired.
+func (s *Server) keyExpired(self *Client, db int, key []byte) {
 	s.stats.expiredKeys.Add(1)
 	s.feedExpired(db, key)
-	s.Notify(command.NotifyExpired, "expired", db, key)
+	s.notify(self, command.NotifyExpired, "expired", db, key)
 }
 
 // IsReplica reports whether this node follows a master.
@@ -54,3 +57,17 @@ func (s *Server) DBSwapped(a, b int) {
 
 // clientOf returns the client a server-level handler runs for.
 func clientOf(ctx *command.Ctx) *Client { return ctx.Conn.(*Client) }
+
+// clientEnv is the command.Env of a client's commands: the server, with
+// the keyspace notifications they fire marked as theirs, so that the
+// client, if subscribed, gets them among its replies (publishLocal).
+type clientEnv struct {
+	*Server
+	c *Client
+}
+
+func (e clientEnv) Notify(class command.NotifyClass, event string, db int, key []byte) {
+	e.Server.notify(e.c, class, event, db, key)
+}
+
+func (e clientEnv) KeyExpired(db int, key []byte) { e.Server.keyExpired(e.c, db, key) }

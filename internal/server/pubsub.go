@@ -117,6 +117,14 @@ func (f *frames) get(proto int) []byte {
 // subscriber's network and is safe from any goroutine, slot locks held or
 // not.
 func (s *Server) PublishLocal(channel, message []byte) int {
+	return s.publishLocal(nil, channel, message)
+}
+
+// publishLocal is PublishLocal for a message published by the command self
+// is running (nil for none). A subscriber that is self gets it among its
+// replies, where Redis puts it: its earlier replies still wait in ctx.Out
+// for the batch's write, and the push queue would send it ahead of them.
+func (s *Server) publishLocal(self *Client, channel, message []byte) int {
 	r := &s.pubsub
 	if r.subscribed.Load() == 0 {
 		return 0
@@ -127,7 +135,7 @@ func (s *Server) PublishLocal(channel, message []byte) int {
 	if subs := r.channels[string(channel)]; len(subs) > 0 {
 		f := frames{kind: kindMessage, channel: channel, payload: message}
 		for c := range subs {
-			c.pushPubSub(f.get(c.protoNow()), lim)
+			c.deliver(self, f.get(c.protoNow()), lim)
 			n++
 		}
 	}
@@ -137,7 +145,7 @@ func (s *Server) PublishLocal(channel, message []byte) int {
 		}
 		f := frames{kind: kindPMessage, pattern: []byte(pat), channel: channel, payload: message}
 		for c := range subs {
-			c.pushPubSub(f.get(c.protoNow()), lim)
+			c.deliver(self, f.get(c.protoNow()), lim)
 			n++
 		}
 	}
@@ -164,6 +172,18 @@ func (s *Server) PublishShardLocal(channel, message []byte) int {
 	}
 	r.mu.RUnlock()
 	return n
+}
+
+// deliver hands a message to subscriber c: into its replies when c is the
+// client whose command published it (self), else through its push queue.
+// With CLIENT REPLY off or skipping, the queue is used: the replies would
+// drop it.
+func (c *Client) deliver(self *Client, b []byte, lim config.OutputBufferLimit) {
+	if c == self && c.replyMode == replyOn {
+		c.ctx.Out = append(c.ctx.Out, b...)
+		return
+	}
+	c.pushPubSub(b, lim)
 }
 
 // protoNow is the client's protocol, readable from any goroutine.
@@ -430,7 +450,7 @@ func (c *Client) unsubscribeAll() {
 
 func publishCommand(ctx *command.Ctx) {
 	c := clientOf(ctx)
-	n := c.srv.PublishLocal(ctx.Args[1], ctx.Args[2])
+	n := c.srv.publishLocal(c, ctx.Args[1], ctx.Args[2])
 	c.srv.clusterPublish(ctx.Args[1], ctx.Args[2], false) // to every node
 	ctx.Int(int64(n))
 }
@@ -600,6 +620,12 @@ type notifyFlags struct {
 // event, and __keyevent@<db>__:<event> with the key, as notify-keyspace-
 // events selects (Redis's notifyKeyspaceEvent).
 func (s *Server) Notify(class command.NotifyClass, event string, db int, key []byte) {
+	s.notify(nil, class, event, db, key)
+}
+
+// notify is Notify for an event of the command self is running (nil for
+// none): see publishLocal.
+func (s *Server) notify(self *Client, class command.NotifyClass, event string, db int, key []byte) {
 	src := s.cfg.Get().NotifyKeyspaceEvents
 	if src == "" || s.pubsub.subscribed.Load() == 0 {
 		return
@@ -624,7 +650,7 @@ func (s *Server) Notify(class command.NotifyClass, event string, db int, key []b
 		ch = append(ch, dbs...)
 		ch = append(ch, "__:"...)
 		ch = append(ch, key...)
-		s.PublishLocal(ch, []byte(event))
+		s.publishLocal(self, ch, []byte(event))
 	}
 	if flags&command.NotifyKeyevent != 0 {
 		ch := make([]byte, 0, 16+len(dbs)+len(event))
@@ -632,7 +658,7 @@ func (s *Server) Notify(class command.NotifyClass, event string, db int, key []b
 		ch = append(ch, dbs...)
 		ch = append(ch, "__:"...)
 		ch = append(ch, event...)
-		s.PublishLocal(ch, key)
+		s.publishLocal(self, ch, key)
 	}
 }
 

@@ -41,13 +41,19 @@ func (c *Conn) Do(args ...string) ([]byte, error) {
 }
 
 // Send writes one command without reading the reply.
-func (c *Conn) Send(args ...string) error {
+func (c *Conn) Send(args ...string) error { return c.SendAll([][]string{args}) }
+
+// SendAll writes commands in one write, without reading the replies: the
+// server sees them as one pipelined batch.
+func (c *Conn) SendAll(cmds [][]string) error {
 	c.c.SetDeadline(time.Now().Add(20 * time.Second))
-	c.bw.WriteString("*" + strconv.Itoa(len(args)) + "\r\n")
-	for _, a := range args {
-		c.bw.WriteString("$" + strconv.Itoa(len(a)) + "\r\n")
-		c.bw.WriteString(a)
-		c.bw.WriteString("\r\n")
+	for _, args := range cmds {
+		c.bw.WriteString("*" + strconv.Itoa(len(args)) + "\r\n")
+		for _, a := range args {
+			c.bw.WriteString("$" + strconv.Itoa(len(a)) + "\r\n")
+			c.bw.WriteString(a)
+			c.bw.WriteString("\r\n")
+		}
 	}
 	return c.bw.Flush()
 }

@@ -553,3 +553,51 @@ func statsShape(r Reply) string {
 	}
 	return b.String()
 }
+
+// TestSelfDelivery: a RESP3 client subscribed to a channel (or to keyspace
+// events) that publishes to it, or changes a key, gets the message among
+// its replies where Redis puts it: after the replies of the commands
+// before, inside an EXEC's array, before or after the command's own reply
+// as the command fires it. The script is pipelined, so that the replies of
+// earlier commands are still unwritten when the message is published.
+func TestSelfDelivery(t *testing.T) {
+	redis, reef := startPair(t)
+	script := [][]string{
+		{"CONFIG", "SET", "notify-keyspace-events", "KEA"},
+		{"SUBSCRIBE", "ch"}, {"PING"}, {"PUBLISH", "ch", "one"}, {"SET", "a", "b"},
+		{"MULTI"}, {"PUBLISH", "ch", "two"}, {"PUBLISH", "other", "x"}, {"EXEC"},
+		{"PSUBSCRIBE", "__key*__:*"}, {"SET", "k", "v"}, {"LPUSH", "l", "x"}, {"GET", "k"},
+		{"MULTI"}, {"DEL", "k"}, {"PUBLISH", "ch", "three"}, {"EXEC"},
+		// A key that expires while the server sleeps, found expired by GET.
+		{"DEBUG", "SET-ACTIVE-EXPIRE", "0"}, {"SET", "soon", "v", "PX", "1"}, {"DEBUG", "SLEEP", "0.005"},
+		{"GET", "soon"}, {"PUNSUBSCRIBE"}, {"UNSUBSCRIBE"}, {"PING"}, {"DEBUG", "SET-ACTIVE-EXPIRE", "1"},
+	}
+	var out [2][]byte
+	for i, addr := range []string{redis.Addr(), reef.Addr()} {
+		c, err := DialConn(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Do("HELLO", "3"); err != nil {
+			t.Fatal(err)
+		}
+		// The marker's reply ends what the script produced.
+		if err := c.SendAll(append(script, []string{"ECHO", "end-of-script"})); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			r, err := c.Read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[i] = append(out[i], r...)
+			if string(r) == "$13\r\nend-of-script\r\n" {
+				break
+			}
+		}
+	}
+	if !bytes.Equal(out[0], out[1]) {
+		t.Errorf("pipelined RESP3 stream:\n  redis: %s\n  reef:  %s", Show(out[0]), Show(out[1]))
+	}
+}
