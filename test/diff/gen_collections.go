@@ -138,10 +138,18 @@ func sortUnstable(g *G, key string, args ...string) error {
 	if string(a) == string(b) {
 		return nil
 	}
-	if string(a) == "-ERR One or more scores can't be converted into double\r\n" && b[0] == '*' {
+	if string(a) == "-ERR One or more scores can't be converted into double\r\n" && (b[0] == '*' || b[0] == ':') {
 		// Redis tests errno == ERANGE after strtod without clearing errno
 		// first, so an earlier overflow anywhere in the process (a ZADD of
 		// 1e400...) fails later numeric SORTs; Reef does not copy that.
+		// A STORE then wrote its destination on Reef only: drop it on both
+		// so that the keyspaces agree again.
+		for i := 2; i+1 < len(args); i++ {
+			if strings.EqualFold(args[i], "STORE") {
+				g.Pair.Redis.Do("DEL", args[i+1])
+				g.Pair.Reef.Do("DEL", args[i+1])
+			}
+		}
 		return nil
 	}
 	if hasLimitedSort(args) && sameShape(a, b) {
