@@ -34,7 +34,7 @@ func (s *Server) registerConfigHooks() {
 			if used := s.evict.usedForEviction(); new.MaxMemory < used {
 				s.log.Warn(fmt.Sprintf("WARNING: the new maxmemory value set via CONFIG SET (%d) is smaller than the current memory usage (%d). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.", new.MaxMemory, used))
 			}
-			s.performEvictions(new)
+			s.performEvictions(new, nil)
 		}
 		return nil
 	})

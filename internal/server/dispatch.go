@@ -73,7 +73,7 @@ func (c *Client) processCommand(args [][]byte, spec *command.Spec) {
 	if s.cluster != nil && c.rp.link == nil && !c.clusterRoute(spec, args, cfg) {
 		return
 	}
-	if cfg.MaxMemory > 0 && c.rp.link == nil && !s.performEvictions(cfg) && c.deniedOnOOM(spec) {
+	if cfg.MaxMemory > 0 && c.rp.link == nil && !s.performEvictions(cfg, c) && c.deniedOnOOM(spec) {
 		c.reject(spec, errOOM)
 		return
 	}

@@ -199,8 +199,10 @@ func (e *evictor) usedForEviction() int64 {
 
 // performEvictions evicts keys until memory is under maxmemory. It reports
 // false when memory stays over it (noeviction, or nothing to evict), in
-// which case denyoom commands are refused.
-func (s *Server) performEvictions(cfg *config.Config) bool {
+// which case denyoom commands are refused. self is the client whose command
+// is about to run (nil for none): its "evicted" events, if it listens to
+// them, go among its replies (publishLocal).
+func (s *Server) performEvictions(cfg *config.Config, self *Client) bool {
 	e := s.evict
 	if e.usedForEviction() <= cfg.MaxMemory {
 		return true
@@ -231,7 +233,7 @@ func (s *Server) performEvictions(cfg *config.Config) bool {
 		return e.lastOK.Load()
 	}
 	defer e.mu.Unlock()
-	ok := s.evictPass(cfg, notCounted)
+	ok := s.evictPass(cfg, notCounted, self)
 	e.lastOK.Store(ok)
 	return ok
 }
@@ -241,7 +243,7 @@ func (s *Server) performEvictions(cfg *config.Config) bool {
 // 100); past it the command runs anyway and the next one goes on evicting
 // (Redis goes on in a timer). notCounted is left out of the memory
 // compared. REQUIRES: e.mu held.
-func (s *Server) evictPass(cfg *config.Config, notCounted int64) bool {
+func (s *Server) evictPass(cfg *config.Config, notCounted int64, self *Client) bool {
 	e := s.evict
 	limit := time.Duration(math.MaxInt64)
 	if t := cfg.MaxMemoryEvictionTenacity; t <= 10 {
@@ -270,7 +272,7 @@ func (s *Server) evictPass(cfg *config.Config, notCounted int64) bool {
 			e.collectWhenStuck()
 			return false // nothing evictable: out of memory
 		}
-		e.freed.Add(s.evictKey(cfg, c, isVolatilePolicy(cfg.MaxMemoryPolicy)))
+		e.freed.Add(s.evictKey(cfg, c, isVolatilePolicy(cfg.MaxMemoryPolicy), self))
 		if n%16 == 0 && time.Since(start) > limit {
 			return true
 		}
@@ -281,7 +283,7 @@ func (s *Server) evictPass(cfg *config.Config, notCounted int64) bool {
 // deletion is propagated (DEL, or UNLINK with lazyfree-lazy-eviction),
 // WATCHers see it modified and an "evicted" event fires. It returns the
 // estimated bytes freed, 0 when the key had gone meanwhile.
-func (s *Server) evictKey(cfg *config.Config, c evictCandidate, volatile bool) int64 {
+func (s *Server) evictKey(cfg *config.Config, c evictCandidate, volatile bool, self *Client) int64 {
 	key := []byte(c.key)
 	s.ks.Lock(c.slot)
 	v := s.ks.Get(c.db, c.slot, key)
@@ -305,7 +307,7 @@ func (s *Server) evictKey(cfg *config.Config, c evictCandidate, volatile bool) i
 	}
 	s.KeyModified(c.db, key)
 	s.ks.Unlock(c.slot)
-	s.Notify(command.NotifyEvicted, "evicted", c.db, key)
+	s.notify(self, command.NotifyEvicted, "evicted", c.db, key)
 	return freed
 }
 
