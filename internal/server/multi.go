@@ -25,12 +25,19 @@ type queuedCommand struct {
 
 // queue stores a command for EXEC. Arguments are copied: they alias the read
 // buffer.
+//
+// Once the transaction is doomed (a command was rejected, or a watched key
+// was touched) the command is answered QUEUED but not kept, as Redis's
+// queueMultiCommand does: EXEC then fails whatever follows, and its cluster
+// routing and gates (OOM, writes) judge only what was queued before.
 func (c *Client) queue(spec *command.Spec, args [][]byte) {
-	cp := make([][]byte, len(args))
-	for i, a := range args {
-		cp[i] = append([]byte(nil), a...)
+	if !c.multi.aborted && !c.srv.watches.touched(c) {
+		cp := make([][]byte, len(args))
+		for i, a := range args {
+			cp[i] = append([]byte(nil), a...)
+		}
+		c.multi.queue = append(c.multi.queue, queuedCommand{spec: spec, args: cp})
 	}
-	c.multi.queue = append(c.multi.queue, queuedCommand{spec: spec, args: cp})
 	c.reply(func() { c.ctx.Out = resp.AppendSimple(c.ctx.Out, "QUEUED") })
 }
 
@@ -310,6 +317,23 @@ func (r *watchRegistry) touchDB(db int) {
 			}
 		}
 	}
+}
+
+// touched reports whether a key c watches was modified since (Redis's
+// CLIENT_DIRTY_CAS; a watched key's expiry is judged at EXEC only, as in
+// Redis).
+func (r *watchRegistry) touched(c *Client) bool {
+	if r.count.Load() == 0 {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, w := range r.clients[c] {
+		if w.dirty.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 // slotsOf returns the slots of c's watched keys.
