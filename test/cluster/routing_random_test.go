@@ -14,7 +14,9 @@ import (
 // and of a redis-server 7.0 cluster of the same shape, and requires the
 // same replies (addresses and IDs normalized): routing, CROSSSLOT, MOVED,
 // transaction and error precedence on a cluster that is not at rest in any
-// scripted way. REEF_ROUTING_SEED replays a seed, REEF_ROUTING_OPS sets the
+// scripted way. During the middle third, slot 3443 ({user1000}) is being
+// migrated from the first master to the second, so ASK, ASKING and
+// TRYAGAIN come into play. REEF_ROUTING_SEED replays a seed, REEF_ROUTING_OPS sets the
 // length.
 func TestRandomRoutingLikeRedis(t *testing.T) {
 	t.Parallel()
@@ -50,10 +52,24 @@ func randomRoutingScript(r *rand.Rand, ops int) []step {
 	val := func() string { return strconv.Itoa(r.IntN(100)) }
 	nodes := []string{"m0", "m1", "m2"}
 	var script []step
+	migrating := false
 	for len(script) < ops {
+		switch {
+		case !migrating && len(script) >= ops/3 && len(script) < 2*ops/3:
+			script = append(script,
+				st("m1", "CLUSTER", "SETSLOT", "3443", "IMPORTING", "$ID0"),
+				st("m0", "CLUSTER", "SETSLOT", "3443", "MIGRATING", "$ID1"))
+			migrating = true
+		case migrating && len(script) >= 2*ops/3:
+			script = append(script,
+				st("m0", "CLUSTER", "SETSLOT", "3443", "STABLE"),
+				st("m1", "CLUSTER", "SETSLOT", "3443", "STABLE"))
+			migrating = false
+		}
 		node := nodes[r.IntN(len(nodes))]
 		var args []string
-		switch r.IntN(24) {
+		channel := []string{"ch", "{t}ch", "{user1000}ch", "news"}[r.IntN(4)]
+		switch r.IntN(30) {
 		case 0:
 			args = []string{"GET", key()}
 		case 1:
@@ -98,8 +114,22 @@ func randomRoutingScript(r *rand.Rand, ops int) []step {
 			args = []string{"BLPOP", key(), key(), "0.01"}
 		case 22:
 			args = []string{"EXPIRE", key(), "1000", []string{"NX", "XX", "GT"}[r.IntN(3)]}
-		default:
+		case 23:
 			args = []string{"SORT", key(), "BY", []string{"nosort", "w_*", "{t}w_*"}[r.IntN(3)], "LIMIT", "0", "2"}
+		case 24:
+			args = []string{"SSUBSCRIBE", channel}
+		case 25:
+			// One channel: unsubscribing from all replies once per
+			// channel, in each server's own hash order.
+			args = []string{"SUNSUBSCRIBE", channel}
+		case 26:
+			args = []string{"SPUBLISH", channel, val()}
+		case 27:
+			args = []string{"PUBSUB", []string{"SHARDNUMSUB", "SHARDCHANNELS"}[r.IntN(2)], channel}
+		case 28:
+			args = []string{"ZUNIONSTORE", key(), "2", key(), key()}
+		default:
+			args = []string{"DUMP", key()}
 		}
 		script = append(script, st(node, args...))
 	}
