@@ -34,7 +34,9 @@ func (c *Client) queue(spec *command.Spec, args [][]byte) {
 	if !c.multi.aborted && !c.srv.watches.touched(c) {
 		cp := make([][]byte, len(args))
 		for i, a := range args {
-			cp[i] = append([]byte(nil), a...)
+			// Never nil, even for an empty argument: handlers tell an
+			// absent optional argument (nil) from an empty one.
+			cp[i] = append(make([]byte, 0, len(a)), a...)
 		}
 		c.multi.queue = append(c.multi.queue, queuedCommand{spec: spec, args: cp})
 	}

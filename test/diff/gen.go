@@ -31,9 +31,12 @@ type Family struct {
 	Gens []Generator
 }
 
-// families lists every family. TestDiff runs each alone and all of them
-// mixed. Add new data types here.
-func families() []Family {
+// families lists the streams TestDiff runs, each alone and all of them
+// mixed: every command family, and transactions made of their commands.
+func families() []Family { return append(baseFamilies(), txFamily()) }
+
+// baseFamilies lists the command families. Add new data types here.
+func baseFamilies() []Family {
 	return []Family{
 		stringFamily(),
 		bitFamily(),
