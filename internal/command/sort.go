@@ -30,6 +30,10 @@ var sortSelfLocking = map[string]bool{"sort": true, "sort_ro": true}
 
 var sortGetKeys = map[string]func(args [][]byte) []int{"sort": SortKeys}
 
+// quicklistDefaultFill is the fill factor of a quicklist Redis creates
+// without setting its options.
+const quicklistDefaultFill = -2
+
 // SortKeys is Redis's sortGetKeys: the sorted key and the last STORE
 // destination.
 func SortKeys(args [][]byte) []int {
@@ -349,7 +353,10 @@ func sortGeneric(c *Ctx, readonly bool) {
 		}
 		return
 	}
-	l := types.NewList(c.Cfg.ListMaxListpackSize)
+	// Redis 7.0's SORT STORE makes its list with quicklistCreate's own
+	// fill (-2), not list-max-listpack-size: LPUSH and the rest set the
+	// configured one, SORT does not.
+	l := types.NewList(quicklistDefaultFill)
 	for j := start; j <= end; j++ {
 		if len(gets) == 0 {
 			l.Push(vec[j].obj, false)
