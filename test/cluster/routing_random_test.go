@@ -69,7 +69,7 @@ func randomRoutingScript(r *rand.Rand, ops int) []step {
 		node := nodes[r.IntN(len(nodes))]
 		var args []string
 		channel := []string{"ch", "{t}ch", "{user1000}ch", "news"}[r.IntN(4)]
-		switch r.IntN(30) {
+		switch r.IntN(44) {
 		case 0:
 			args = []string{"GET", key()}
 		case 1:
@@ -128,8 +128,36 @@ func randomRoutingScript(r *rand.Rand, ops int) []step {
 			args = []string{"PUBSUB", []string{"SHARDNUMSUB", "SHARDCHANNELS"}[r.IntN(2)], channel}
 		case 28:
 			args = []string{"ZUNIONSTORE", key(), "2", key(), key()}
-		default:
+		case 29:
 			args = []string{"DUMP", key()}
+		case 30:
+			args = []string{"COPY", key(), key(), []string{"REPLACE", "DB", "0"}[r.IntN(2)]}
+		case 31:
+			args = []string{"GETEX", key(), "PERSIST"}
+		case 32:
+			args = []string{"OBJECT", "ENCODING", key()}
+		case 33:
+			args = []string{[]string{"UNLINK", "TOUCH", "PFCOUNT"}[r.IntN(3)], key(), key()}
+		case 34:
+			args = []string{"SMOVE", key(), key(), val()}
+		case 35:
+			args = []string{"LMOVE", key(), key(), "LEFT", "RIGHT"}
+		case 36:
+			args = []string{"BLMOVE", key(), key(), "LEFT", "RIGHT", "0.01"}
+		case 37:
+			args = []string{[]string{"SINTER", "SUNIONSTORE", "SDIFF", "PFMERGE"}[r.IntN(4)], key(), key(), key()}
+		case 38:
+			args = []string{"ZRANGESTORE", key(), key(), "0", "-1"}
+		case 39:
+			args = []string{"BITOP", "OR", key(), key(), key()}
+		case 40:
+			args = []string{"MSETNX", key(), val(), key(), val()}
+		case 41:
+			args = []string{"RENAMENX", key(), key()}
+		case 42:
+			args = []string{"GETDEL", key()}
+		default:
+			args = []string{"SADD", key(), val(), val()}
 		}
 		script = append(script, st(node, args...))
 	}
