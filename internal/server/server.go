@@ -220,6 +220,9 @@ func (s *Server) Run() int {
 			s.log.Warn("Event loops unavailable, serving every client with a goroutine: " + err.Error())
 		}
 	}
+	// Until the dataset is loaded (startRepl), a client that connects gets
+	// LOADING, as Redis's do: an empty keyspace must not answer for it.
+	s.loading.Store(true)
 	if err := s.listen(cfg); err != nil {
 		s.log.Warn(err.Error())
 		s.cancel()
