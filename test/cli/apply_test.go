@@ -138,7 +138,11 @@ func TestApplyResumesAfterCLIKilled(t *testing.T) {
 		cmd, out := startApply(t, plan)
 		killWhileOpen(t, cmd, name, ps, target, before)
 		if r := runCLI(t, redisCLI(t), "", "--cluster", "check", ps[0].Addr()); r.code == 0 {
-			t.Fatalf("%s: expected open slots after killing apply; output so far:\n%s", name, out)
+			// The batch in flight is a job of the servers: it may finish,
+			// and close its slots, between the kill and this check. The
+			// rerun below must then find them moved, as it finds the
+			// batches before.
+			t.Logf("%s: the servers finished the batch in flight after the kill; output so far:\n%s", name, out)
 		}
 		r := runCLI(t, reefCLI(t), "", "--cluster", "apply", plan)
 		if r.code != 0 || !strings.Contains(r.out, "already moved by an earlier run") {
@@ -178,8 +182,12 @@ func TestApplyResumesAfterCLIKilled(t *testing.T) {
 	cmd, out := startApply(t, plan)
 	killWhileOpen(t, cmd, "fix case", ps, 1, before)
 	r := runCLI(t, reefCLI(t), "", "--cluster", "fix", ps[0].Addr())
-	if r.code != 0 || !strings.Contains(r.out, ">>> Fixing open slot") {
+	if r.code != 0 {
 		t.Fatalf("fix after a killed apply (%d):\n%s%s\napply output:\n%s", r.code, r.out, r.err, out)
+	}
+	if !strings.Contains(r.out, ">>> Fixing open slot") {
+		// As above: the servers may have finished the batch in flight.
+		t.Logf("fix found no open slot: the servers finished the batch in flight")
 	}
 	waitOK(t, ps)
 	mustCheck(t, ps[0].Addr())
