@@ -67,19 +67,21 @@ func (c *Ctx) bitfieldTypeArg(arg []byte) (signed bool, nbits int, ok bool) {
 
 // stringForBitWrite is lookupStringForBitCommand: key's string value as a
 // growable buffer at least maxbit/8+1 bytes long, creating the key when
-// missing. It replies WRONGTYPE and returns nil for other types.
-func (c *Ctx) stringForBitWrite(key []byte, maxbit uint64) *[]byte {
+// missing; grew reports that it created or lengthened it (Redis's dirty
+// flag). It replies WRONGTYPE and returns nil for other types.
+func (c *Ctx) stringForBitWrite(key []byte, maxbit uint64) (b *[]byte, grew bool) {
 	need := int(maxbit>>3) + 1
 	v, ok := c.lookupWriteType(key, keyspace.TypeString)
 	if !ok {
-		return nil
+		return nil, false
 	}
 	if v == nil {
 		c.setKey(key, keyspace.GrowableValue(make([]byte, need)), false)
-		return c.KS.Get(c.DB, slotOf(key), key).Growable()
+		return c.KS.Get(c.DB, slotOf(key), key).Growable(), true
 	}
-	b := c.growable(v, 0)
+	b = c.growable(v, 0)
 	if len(*b) < need {
+		grew = true
 		if need <= cap(*b) {
 			old := len(*b)
 			*b = (*b)[:need]
@@ -90,7 +92,7 @@ func (c *Ctx) stringForBitWrite(key []byte, maxbit uint64) *[]byte {
 			*b = nb
 		}
 	}
-	return b
+	return b, grew
 }
 
 // growCap is the capacity a growing string buffer gets: at least need, and
@@ -127,17 +129,21 @@ func setbitCommand(c *Ctx) {
 		c.Err(errBitValue)
 		return
 	}
-	b := c.stringForBitWrite(key, off)
+	b, grew := c.stringForBitWrite(key, off)
 	if b == nil {
 		return
 	}
 	byteIdx := off >> 3
 	bit := 7 - uint(off&7)
 	old := (*b)[byteIdx] >> bit & 1
-	(*b)[byteIdx] = (*b)[byteIdx]&^(1<<bit) | byte(on)<<bit
-	c.Env.KeyModified(c.DB, key)
-	c.notify(NotifyString, "setbit", key)
-	c.Dirty++
+	// As in Redis 7.0, a bit set to the value it had, in a string that
+	// did not have to grow, is no change: no event, no dirty count.
+	if grew || old != byte(on) {
+		(*b)[byteIdx] = (*b)[byteIdx]&^(1<<bit) | byte(on)<<bit
+		c.Env.KeyModified(c.DB, key)
+		c.notify(NotifyString, "setbit", key)
+		c.Dirty++
+	}
 	c.Int(int64(old))
 }
 
@@ -528,6 +534,7 @@ func bitfieldGeneric(c *Ctx, readOnly bool) {
 	}
 	key := args[1]
 	var buf *[]byte
+	var grew bool // the string was created or lengthened (Redis's dirty)
 	var ro []byte
 	var tmp [24]byte
 	if !writes {
@@ -541,7 +548,7 @@ func bitfieldGeneric(c *Ctx, readOnly bool) {
 			c.Err("ERR BITFIELD_RO only supports the GET subcommand")
 			return
 		}
-		if buf = c.stringForBitWrite(key, highest); buf == nil {
+		if buf, grew = c.stringForBitWrite(key, highest); buf == nil {
 			return
 		}
 	}
@@ -594,6 +601,9 @@ func bitfieldGeneric(c *Ctx, readOnly bool) {
 			} else {
 				c.Int(ret)
 				setUnsignedBitfield(p, o.offset, o.bits, uint64(newv))
+				if grew || newv != old {
+					changes++
+				}
 			}
 		} else {
 			old := getUnsignedBitfield(p, o.offset, o.bits)
@@ -621,10 +631,16 @@ func bitfieldGeneric(c *Ctx, readOnly bool) {
 			} else {
 				c.Int(int64(ret))
 				setUnsignedBitfield(p, o.offset, o.bits, newv)
+				if grew || newv != old {
+					changes++
+				}
 			}
 		}
-		changes++
 	}
+	// As Redis 7.0 counts them, an operation is a change when it wrote a
+	// different value or the string was created or lengthened; one that
+	// failed on overflow (OVERFLOW FAIL) wrote nothing. Without a change
+	// there is no event, no dirty count and no WATCH invalidation.
 	if changes > 0 {
 		c.Env.KeyModified(c.DB, key)
 		c.notify(NotifyString, "setbit", key)
