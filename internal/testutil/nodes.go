@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/reefkv/reef/internal/slot"
 )
 
 // NodeLine is one parsed CLUSTER NODES line. Tests of several packages
@@ -123,4 +125,16 @@ func InfoField(text, name string) string {
 		}
 	}
 	return ""
+}
+
+// KeysInSlot returns the first n keys "prefix:0", "prefix:1", ... that
+// hash to slot s.
+func KeysInSlot(prefix string, s, n int) []string {
+	var keys []string
+	for i := 0; len(keys) < n; i++ {
+		if k := prefix + ":" + strconv.Itoa(i); slot.OfString(k) == s {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }

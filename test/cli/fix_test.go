@@ -36,14 +36,7 @@ func do(t *testing.T, p *testutil.Proc, args ...string) string {
 func myID(t *testing.T, p *testutil.Proc) string { return do(t, p, "CLUSTER", "MYID") }
 
 // keyInSlot returns a key that hashes to slot s.
-func keyInSlot(s int, n int) string {
-	for i := 0; ; i++ {
-		k := "fix:" + strconv.Itoa(n) + ":" + strconv.Itoa(i)
-		if slot.OfString(k) == s {
-			return k
-		}
-	}
-}
+func keyInSlot(s int, n int) string { return testutil.KeysInSlot("fix:"+strconv.Itoa(n), s, 1)[0] }
 
 // ownerOf returns the index in ps of the node owning slot s.
 func ownerIndex(t *testing.T, ps []*testutil.Proc, s int) int {

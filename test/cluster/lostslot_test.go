@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reefkv/reef/internal/slot"
 	"github.com/reefkv/reef/internal/testutil"
 )
 
@@ -42,8 +41,8 @@ func TestLostSlotKeysDeleted(t *testing.T) {
 			}
 			// full and empty are lost, kept stays the owner's.
 			const full, empty, kept = 100, 101, 200
-			keys := keysInSlot(full, 3)
-			for _, k := range append(keysInSlot(kept, 1), keys...) {
+			keys := testutil.KeysInSlot("key", full, 3)
+			for _, k := range append(testutil.KeysInSlot("key", kept, 1), keys...) {
 				mustOK(t, owner, "SET", k, "v")
 			}
 
@@ -60,7 +59,7 @@ func TestLostSlotKeysDeleted(t *testing.T) {
 					return false
 				}
 				r, _ := tryDo(owner, "GET", keys[0])
-				e, _ := tryDo(owner, "GET", keysInSlot(empty, 1)[0])
+				e, _ := tryDo(owner, "GET", testutil.KeysInSlot("key", empty, 1)[0])
 				return r == "MOVED "+strconv.Itoa(full)+" "+claimer.Addr() &&
 					e == "MOVED "+strconv.Itoa(empty)+" "+claimer.Addr()
 			})
@@ -80,15 +79,4 @@ func TestLostSlotKeysDeleted(t *testing.T) {
 			}
 		})
 	}
-}
-
-// keysInSlot returns n key names that hash to slot s.
-func keysInSlot(s, n int) []string {
-	var keys []string
-	for i := 0; len(keys) < n; i++ {
-		if k := "key:" + strconv.Itoa(i); slot.OfString(k) == s {
-			keys = append(keys, k)
-		}
-	}
-	return keys
 }

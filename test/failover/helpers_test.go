@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -383,14 +382,7 @@ func (c *cluster) shardOf(s int) (master *node, replicas []*node) {
 // keyInSlotRange returns a key (with prefix) whose slot is served by the
 // same node as slot s in the initial layout of --cluster create, i.e. one
 // hashing into s exactly.
-func keyForSlot(prefix string, s int) string {
-	for i := 0; ; i++ {
-		k := fmt.Sprintf("%s:%d", prefix, i)
-		if slot.OfString(k) == s {
-			return k
-		}
-	}
-}
+func keyForSlot(prefix string, s int) string { return testutil.KeysInSlot(prefix, s, 1)[0] }
 
 // ---- a small cluster client ----
 

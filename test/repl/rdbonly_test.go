@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -30,11 +29,11 @@ func TestRedisCliRDB(t *testing.T) {
 			}
 			dir := t.TempDir()
 			full, fn := filepath.Join(dir, "full.rdb"), filepath.Join(dir, "functions.rdb")
-			redisCLI(t, "-p", portOf(n), "--rdb", full)
+			redisCLI(t, "-p", n.port(), "--rdb", full)
 			if got := rdbKeys(t, full); got != 3 {
 				t.Errorf("--rdb: %d keys, want 3", got)
 			}
-			redisCLI(t, "-p", portOf(n), "--functions-rdb", fn)
+			redisCLI(t, "-p", n.port(), "--functions-rdb", fn)
 			if got := rdbKeys(t, fn); got != 0 {
 				t.Errorf("--functions-rdb: %d keys, want 0", got)
 			}
@@ -69,8 +68,6 @@ func TestRedisCliRDB(t *testing.T) {
 		})
 	}
 }
-
-func portOf(n *node) string { return strings.TrimPrefix(n.p.Addr(), "127.0.0.1:") }
 
 // redisCLI runs the real redis-cli, at most a minute.
 func redisCLI(t *testing.T, args ...string) {
