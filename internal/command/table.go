@@ -46,6 +46,7 @@ func DataFamilies() []Family {
 		{Commands: zsetCommands(), Members: zsetMemberArgs},
 		{Commands: sortCommands(), SelfLocking: sortSelfLocking, GetKeys: sortGetKeys},
 		{Commands: hllCommands()},
+		{Commands: geoCommands()},
 	}
 }
 
