@@ -581,4 +581,3 @@ func geoScanRange(z *types.ZSet, shape *geo.Shape, lo, hi float64, limit int, po
 	})
 	return points
 }
-
