@@ -391,11 +391,14 @@ func geoSearch(c *Ctx, src int, flags int) {
 	if count != 0 && int64(returned) > count {
 		returned = int(count)
 	}
-	switch sortDir {
-	case 1:
-		sort.SliceStable(points, func(i, j int) bool { return points[i].dist < points[j].dist })
-	case -1:
-		sort.SliceStable(points, func(i, j int) bool { return points[i].dist > points[j].dist })
+	if sortDir != 0 {
+		desc := sortDir < 0
+		if returned == len(points) {
+			// glibc's qsort is a merge sort: stable.
+			sort.SliceStable(points, func(i, j int) bool { return geoCompare(&points[i], &points[j], desc) < 0 })
+		} else {
+			geoPartialSort(points, desc, 0, returned-1)
+		}
 	}
 	points = points[:returned]
 	for i := range points {

@@ -48,6 +48,7 @@ func baseFamilies() []Family {
 		setFamily(),
 		zsetFamily(),
 		hllFamily(),
+		geoFamily(),
 	}
 }
 
