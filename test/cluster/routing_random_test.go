@@ -69,7 +69,7 @@ func randomRoutingScript(r *rand.Rand, ops int) []step {
 		node := nodes[r.IntN(len(nodes))]
 		var args []string
 		channel := []string{"ch", "{t}ch", "{user1000}ch", "news"}[r.IntN(4)]
-		switch r.IntN(44) {
+		switch r.IntN(47) {
 		case 0:
 			args = []string{"GET", key()}
 		case 1:
@@ -156,6 +156,14 @@ func randomRoutingScript(r *rand.Rand, ops int) []step {
 			args = []string{"RENAMENX", key(), key()}
 		case 42:
 			args = []string{"GETDEL", key()}
+		case 43:
+			args = []string{"GEOADD", key(), "13.36", "38.11", val()}
+		case 44:
+			// STORE and STOREDIST name their key by keyword.
+			args = append([]string{"GEORADIUS", key(), "13", "38", "500", "km"},
+				[][]string{{}, {"STORE", key()}, {"STOREDIST", key()}, {"COUNT", "1", "STORE", key()}}[r.IntN(4)]...)
+		case 45:
+			args = []string{"GEOSEARCHSTORE", key(), key(), "FROMLONLAT", "13", "38", "BYRADIUS", "500", "km"}
 		default:
 			args = []string{"SADD", key(), val(), val()}
 		}
