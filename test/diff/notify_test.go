@@ -19,7 +19,7 @@ func TestNotify(t *testing.T) {
 	seed := baseSeed()
 	ops := opsPerStream() / 2
 	var mixed []Generator
-	fams := []Family{hashFamily(), listFamily(), setFamily(), zsetFamily(), hllFamily(), stringFamily(), bitFamily(), txFamily()}
+	fams := []Family{hashFamily(), listFamily(), setFamily(), zsetFamily(), hllFamily(), geoFamily(), stringFamily(), bitFamily(), txFamily()}
 	for _, f := range fams {
 		mixed = append(mixed, f.Gens...)
 	}
