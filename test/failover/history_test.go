@@ -1,0 +1,540 @@
+package failover
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/reefkv/reef/internal/resp"
+	"github.com/reefkv/reef/internal/slot"
+	"github.com/reefkv/reef/internal/testutil"
+)
+
+// A Jepsen-style run (scorecard T12, without root: faults are kill -9 and
+// SIGSTOP, not network partitions): clients append unique values to lists
+// (RPUSH) and read them whole (LRANGE), every operation recorded with its
+// invocation and completion times and its outcome, while a nemesis kills
+// or pauses one master after another. The history is then checked the way
+// Elle checks list-append histories, key by key, against the list read at
+// the end:
+//
+//   - duplicate: a value twice in one read;
+//   - phantom: a value in a read that no append wrote (or whose append
+//     was refused with an error, which Redis never half-executes);
+//   - order: two values read in the other order than at the end;
+//   - lost: an acknowledged append missing at the end. Asynchronous
+//     replication loses writes a master acknowledged shortly before it
+//     died, so a loss is explained when the append was acknowledged by
+//     the owner of its slot within lossWindow before that owner was killed
+//     or paused (or, for a paused master, after it resumed and before it
+//     learnt it had been replaced); anything else is unexplained;
+//   - flicker: a value seen, then missing from a read invoked after that
+//     read completed, then present at the end (a stale read), explained
+//     by the same windows;
+//   - WAIT-acknowledged losses: appends followed by a WAIT 1 that
+//     returned 1; with one replica per master and one fault at a time,
+//     none may be lost.
+
+// lossWindow bounds how long before a fault an acknowledged write may
+// still be unreplicated: replication is asynchronous but continuous, so on
+// a loopback network it is milliseconds; a second is generous.
+const lossWindow = time.Second
+
+type opKind uint8
+
+const (
+	opAppend opKind = iota
+	opRead
+)
+
+type outcome uint8
+
+const (
+	outOK      outcome = iota
+	outFail            // an error reply: not executed
+	outUnknown         // a timeout or a broken connection: maybe executed
+)
+
+// histOp is one client operation.
+type histOp struct {
+	kind           opKind
+	key, value     string // value: the appended value
+	invoke, finish time.Duration
+	out            outcome
+	waitAcked      bool     // the append's WAIT 1 returned 1
+	read           []string // what a read returned
+	node           string   // the address that answered
+	errText        string
+}
+
+// fault is one nemesis action.
+type fault struct {
+	kind      string // "kill" or "pause"
+	node      string // the master's address
+	slots     [2]int // the range it served
+	at        time.Duration
+	resumed   time.Duration // pause: when SIGCONT was sent
+	promoted  time.Duration // when its replica served the slots
+	clusterOK time.Duration // when every node agreed again (after restart or resume)
+}
+
+// historyRun records a run: workers (half of them WAIT 1 after each
+// append) on keys spread over the slots, faults of the given kind.
+type historyRun struct {
+	kind    string
+	start   time.Time
+	mu      sync.Mutex
+	ops     []histOp
+	faults  []fault
+	final   map[string][]string
+	unread  int
+	timeout int
+}
+
+func (h *historyRun) now() time.Duration { return time.Since(h.start) }
+
+func (h *historyRun) record(op histOp) {
+	h.mu.Lock()
+	h.ops = append(h.ops, op)
+	h.mu.Unlock()
+}
+
+// histKeys are the lists of a run, spread over the three shards.
+func histKeys() []string {
+	var keys []string
+	for i := 0; i < 24; i++ {
+		keys = append(keys, "hist:"+strconv.Itoa(i))
+	}
+	return keys
+}
+
+// histWorker appends and reads until ctx is done.
+func (h *historyRun) histWorker(ctx context.Context, c *cluster, id int, wait bool) {
+	cl := newClient(c)
+	defer cl.close()
+	keys := histKeys()
+	r := rand.New(rand.NewPCG(uint64(id), 7))
+	for seq := 0; ctx.Err() == nil; seq++ {
+		k := keys[r.IntN(len(keys))]
+		op := histOp{key: k, invoke: h.now()}
+		var cmds [][]string
+		if r.IntN(5) < 3 {
+			op.kind = opAppend
+			op.value = fmt.Sprintf("w%d-%d", id, seq)
+			cmds = [][]string{{"RPUSH", k, op.value}}
+			if wait {
+				cmds = append(cmds, []string{"WAIT", "1", "100"})
+			}
+		} else {
+			op.kind = opRead
+			cmds = [][]string{{"LRANGE", k, "0", "-1"}}
+		}
+		v, err := cl.exec(k, cmds...)
+		op.finish = h.now()
+		op.node = cl.owner[slot.OfString(k)]
+		switch {
+		case err != nil:
+			op.out = outUnknown
+			op.errText = err.Error()
+		case v[0].IsError():
+			op.out = outFail
+			op.errText = v[0].Text()
+		default:
+			op.out = outOK
+			if op.kind == opRead {
+				for _, e := range v[0].Elems {
+					op.read = append(op.read, e.Text())
+				}
+			} else if wait && len(v) > 1 && v[1].Kind == resp.KindInt && v[1].Int >= 1 {
+				op.waitAcked = true
+			}
+		}
+		h.record(op)
+		if op.out != outOK {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// runHistory starts a cluster of kind, runs the workers and the nemesis
+// (faults of faultKind, one per shard in turn) and reads every list at the
+// end.
+func runHistory(tb testing.TB, kind, faultKind string, faults, timeout int) *historyRun {
+	c := startCluster(tb, clusterOpts{kind: kind, timeout: timeout})
+	h := &historyRun{kind: kind, start: time.Now(), timeout: timeout}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for w := 0; w < 6; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.histWorker(ctx, c, w, w%2 == 1)
+		}()
+	}
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	for i := 0; i < faults; i++ {
+		s := []int{0, 5461, 10923}[i%3]
+		victim, replicas := c.shardOf(s)
+		heir := replicas[0]
+		time.Sleep(time.Second) // writes flowing into the victim
+		f := fault{kind: faultKind, node: victim.addr(), slots: shardRange(s)}
+		f.at = h.now()
+		if faultKind == "kill" {
+			victim.kill()
+		} else {
+			victim.p.Signal(syscall.SIGSTOP)
+		}
+		testutil.WaitFor(tb, 60*time.Second, "the replica serving the faulty master's slots", func() bool {
+			return c.ownerOf(heir, s).Port() == heir.port()
+		})
+		f.promoted = h.now()
+		if faultKind == "kill" {
+			victim.restart(tb)
+		} else {
+			time.Sleep(500 * time.Millisecond)
+			victim.p.Signal(syscall.SIGCONT)
+			f.resumed = h.now()
+		}
+		c.waitAgree(60 * time.Second)
+		f.clusterOK = h.now()
+		c.waitSynced(60 * time.Second)
+		h.faults = append(h.faults, f)
+	}
+	time.Sleep(time.Second)
+	cancel()
+	wg.Wait()
+	// The final read of every list, until it succeeds.
+	cl := newClient(c)
+	defer cl.close()
+	h.final = map[string][]string{}
+	for _, k := range histKeys() {
+		for i := 0; ; i++ {
+			v, err := cl.exec(k, []string{"LRANGE", k, "0", "-1"})
+			if err == nil && !v[0].IsError() {
+				var l []string
+				for _, e := range v[0].Elems {
+					l = append(l, e.Text())
+				}
+				h.final[k] = l
+				break
+			}
+			if i == 250 {
+				h.unread++
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return h
+}
+
+// shardRange is the slot range of the default three-master layout that
+// holds s.
+func shardRange(s int) [2]int {
+	switch {
+	case s <= 5460:
+		return [2]int{0, 5460}
+	case s <= 10922:
+		return [2]int{5461, 10922}
+	}
+	return [2]int{10923, 16383}
+}
+
+// histReport is what the checker finds.
+type histReport struct {
+	appends, acked, waitAcked, reads, errors, unknown int
+	duplicates, phantoms, orders                      int
+	lostExplained, lostUnexplained, waitLost          int
+	flickerExplained, flickerUnexplained              int
+	noack                                             int // unknown appends visible at the end
+	examples                                          []string
+}
+
+func (r *histReport) example(format string, args ...any) {
+	if len(r.examples) < 10 {
+		r.examples = append(r.examples, fmt.Sprintf(format, args...))
+	}
+}
+
+// explained reports whether an operation on key acknowledged at time t by
+// node falls in a window where asynchronous replication or a paused
+// master's late writes can lose it.
+func (h *historyRun) explained(key, node string, t time.Duration) bool {
+	s := slot.OfString(key)
+	grace := time.Duration(h.timeout) * time.Millisecond
+	for _, f := range h.faults {
+		if s < f.slots[0] || s > f.slots[1] || node != f.node {
+			continue
+		}
+		if t >= f.at-lossWindow && t <= f.at {
+			return true
+		}
+		if f.kind == "pause" && t >= f.resumed && t <= f.clusterOK+grace {
+			return true
+		}
+	}
+	return false
+}
+
+// check runs the list-append checks of the package comment.
+func (h *historyRun) check() *histReport {
+	r := &histReport{}
+	appendOf := map[string]*histOp{}
+	for i := range h.ops {
+		op := &h.ops[i]
+		switch {
+		case op.out == outFail:
+			r.errors++
+		case op.out == outUnknown:
+			r.unknown++
+		}
+		if op.kind == opAppend {
+			r.appends++
+			appendOf[op.value] = op
+			if op.out == outOK {
+				r.acked++
+				if op.waitAcked {
+					r.waitAcked++
+				}
+			}
+		} else if op.out == outOK {
+			r.reads++
+		}
+	}
+	for k, final := range h.final {
+		pos := map[string]int{}
+		for i, v := range final {
+			if _, dup := pos[v]; dup {
+				r.duplicates++
+				r.example("duplicate %s in the final read of %s", v, k)
+			}
+			pos[v] = i
+			a := appendOf[v]
+			if a == nil || a.out == outFail || a.key != k {
+				r.phantoms++
+				r.example("phantom %s in the final read of %s", v, k)
+			} else if a.out == outUnknown {
+				r.noack++
+			}
+		}
+		_ = final
+	}
+	// Losses.
+	for _, op := range appendOf {
+		if op.out != outOK {
+			continue
+		}
+		if _, ok := h.final[op.key]; !ok {
+			continue // unreadable: counted apart
+		}
+		if slices.Contains(h.final[op.key], op.value) {
+			continue
+		}
+		if op.waitAcked {
+			r.waitLost++
+			r.example("WAIT-acknowledged %s on %s lost (acked at %v by %s)", op.value, op.key, op.finish, op.node)
+		}
+		if h.explained(op.key, op.node, op.finish) {
+			r.lostExplained++
+		} else {
+			r.lostUnexplained++
+			r.example("unexplained loss of %s on %s (acked at %v by %s)", op.value, op.key, op.finish, op.node)
+		}
+	}
+	// Reads: duplicates, phantoms, order against the final list, flickers.
+	byKey := map[string][]*histOp{}
+	for i := range h.ops {
+		op := &h.ops[i]
+		if op.kind == opRead && op.out == outOK {
+			byKey[op.key] = append(byKey[op.key], op)
+		}
+	}
+	for k, reads := range byKey {
+		final, readable := h.final[k]
+		pos := map[string]int{}
+		for i, v := range final {
+			pos[v] = i
+		}
+		// lastSeen: when a read that saw the value completed.
+		lastSeen := map[string]time.Duration{}
+		slices.SortFunc(reads, func(a, b *histOp) int { return int(a.invoke - b.invoke) })
+		for _, rd := range reads {
+			seen := map[string]bool{}
+			prev := -1
+			for _, v := range rd.read {
+				if seen[v] {
+					r.duplicates++
+					r.example("duplicate %s in a read of %s at %v", v, k, rd.finish)
+				}
+				seen[v] = true
+				if a := appendOf[v]; a == nil || a.out == outFail || a.key != k {
+					r.phantoms++
+					r.example("phantom %s in a read of %s at %v", v, k, rd.finish)
+				}
+				if p, ok := pos[v]; ok {
+					if p < prev {
+						r.orders++
+						r.example("%s read out of order in %s at %v", v, k, rd.finish)
+					}
+					prev = p
+				}
+			}
+			if readable {
+				for v, t := range lastSeen {
+					if _, durable := pos[v]; durable && t < rd.invoke && !seen[v] {
+						if h.explained(k, rd.node, rd.finish) {
+							r.flickerExplained++
+						} else {
+							r.flickerUnexplained++
+							r.example("%s seen in %s at %v, missing from the read at %v..%v (%s), present at the end", v, k, t, rd.invoke, rd.finish, rd.node)
+						}
+						delete(lastSeen, v)
+					}
+				}
+			}
+			for v := range seen {
+				if rd.finish > lastSeen[v] {
+					lastSeen[v] = rd.finish
+				}
+			}
+		}
+	}
+	return r
+}
+
+// line is the scorecard's report line for a run.
+func (h *historyRun) line(r *histReport) string {
+	var promote, okAfter []time.Duration
+	for _, f := range h.faults {
+		promote = append(promote, f.promoted-f.at)
+		okAfter = append(okAfter, f.clusterOK-f.promoted)
+	}
+	ms := func(d []time.Duration) string {
+		if len(d) == 0 {
+			return "-"
+		}
+		s := slices.Clone(d)
+		slices.Sort(s)
+		return fmt.Sprintf("%d/%d", s[len(s)-1].Milliseconds(), s[len(s)/2].Milliseconds())
+	}
+	return fmt.Sprintf("%s %s x%d: promote_ms[max/median] %s, state_ok_ms %s; %d appends (%d acked, %d WAIT-acked), %d reads, %d errors, %d unknown; "+
+		"lost_acked %d (%d explained), lost WAIT-acked %d, noack %d, unreadable %d; flicker %d (%d explained); duplicate %d, phantom %d, order %d",
+		h.kind, h.faultKind(), len(h.faults), ms(promote), ms(okAfter), r.appends, r.acked, r.waitAcked, r.reads, r.errors, r.unknown,
+		r.lostExplained+r.lostUnexplained, r.lostExplained, r.waitLost, r.noack, h.unread,
+		r.flickerExplained+r.flickerUnexplained, r.flickerExplained, r.duplicates, r.phantoms, r.orders)
+}
+
+func (h *historyRun) faultKind() string {
+	if len(h.faults) == 0 {
+		return "none"
+	}
+	return h.faults[0].kind
+}
+
+// TestHistories runs the list-append workload on Reef under kill -9 and
+// under SIGSTOP of masters, and requires a clean history: no duplicate,
+// phantom or reordered value, no loss or stale read outside the windows
+// asynchronous replication allows, no WAIT-acknowledged append lost, every
+// list readable at the end. bench/histories.sh runs longer histories on
+// Reef and Redis side by side.
+func TestHistories(t *testing.T) {
+	for _, fk := range []string{"kill", "pause"} {
+		t.Run(fk, func(t *testing.T) {
+			h := runHistory(t, "reef", fk, 3, 1000)
+			r := h.check()
+			t.Log(h.line(r))
+			for _, e := range r.examples {
+				t.Log("  " + e)
+			}
+			if r.acked < 200 || r.reads < 100 || r.waitAcked < 50 {
+				t.Errorf("too few operations to judge: %d acked appends, %d reads, %d WAIT-acked", r.acked, r.reads, r.waitAcked)
+			}
+			if n := r.duplicates + r.phantoms + r.orders + r.lostUnexplained + r.flickerUnexplained + r.waitLost + h.unread; n != 0 {
+				t.Errorf("%d anomalies: %s", n, strings.Join(r.examples, "; "))
+			}
+		})
+	}
+}
+
+// TestHistoryChecker feeds the checker made-up histories, one anomaly
+// each, and a clean one.
+func TestHistoryChecker(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	key := "hist:0"
+	app := func(v string, at int, out outcome, wait bool) histOp {
+		return histOp{kind: opAppend, key: key, value: v, invoke: ms(at), finish: ms(at + 1), out: out, waitAcked: wait, node: "n1"}
+	}
+	read := func(at int, node string, vs ...string) histOp {
+		return histOp{kind: opRead, key: key, invoke: ms(at), finish: ms(at + 1), out: outOK, read: vs, node: node}
+	}
+	kill := fault{kind: "kill", node: "n1", slots: shardRange(slot.OfString(key)), at: ms(5000), promoted: ms(6000), clusterOK: ms(7000)}
+	cases := []struct {
+		name  string
+		ops   []histOp
+		final []string
+		want  func(r *histReport) int
+	}{
+		{"clean", []histOp{app("a", 0, outOK, false), read(10, "n1", "a"), app("b", 20, outUnknown, false)}, []string{"a", "b"},
+			func(r *histReport) int {
+				return r.duplicates + r.phantoms + r.orders + r.lostUnexplained + r.flickerUnexplained + r.waitLost + 1 - r.noack
+			}},
+		{"duplicate", []histOp{app("a", 0, outOK, false), read(10, "n1", "a", "a")}, []string{"a"},
+			func(r *histReport) int { return 1 - r.duplicates }},
+		{"phantom", []histOp{app("a", 0, outFail, false), read(10, "n1", "a")}, nil,
+			func(r *histReport) int { return 1 - r.phantoms }},
+		{"order", []histOp{app("a", 0, outOK, false), app("b", 5, outOK, false), read(10, "n1", "b", "a")}, []string{"a", "b"},
+			func(r *histReport) int { return 1 - r.orders }},
+		{"lost", []histOp{app("a", 0, outOK, false)}, nil,
+			func(r *histReport) int { return 1 - r.lostUnexplained }},
+		{"lost before a kill", []histOp{app("a", 4500, outOK, false)}, nil,
+			func(r *histReport) int { return 1 - r.lostExplained + r.lostUnexplained }},
+		{"WAIT-acknowledged lost", []histOp{app("a", 4500, outOK, true)}, nil,
+			func(r *histReport) int { return 1 - r.waitLost }},
+		{"flicker", []histOp{app("a", 0, outOK, false), read(10, "n1", "a"), read(20, "n2")}, []string{"a"},
+			func(r *histReport) int { return 1 - r.flickerUnexplained }},
+	}
+	for _, c := range cases {
+		h := &historyRun{kind: "test", ops: c.ops, faults: []fault{kill}, final: map[string][]string{key: c.final}, timeout: 1000}
+		r := h.check()
+		if c.want(r) != 0 {
+			t.Errorf("%s: %+v", c.name, *r)
+		}
+	}
+}
+
+// BenchmarkHistories (bench/histories.sh) runs the list-append histories
+// of TestHistories on reef-server and on redis-server 7.0, FAULTS faults
+// (default 6) of each kind per run, RUNS runs (default 1), and prints one
+// scorecard line per run and its anomaly examples.
+func BenchmarkHistories(b *testing.B) {
+	faults := envInt("FAULTS", 6)
+	runs := envInt("RUNS", 1)
+	timeout := envInt("NODE_TIMEOUT", 1000)
+	kinds := []string{"reef", "redis"}
+	if k := os.Getenv("KINDS"); k != "" {
+		kinds = []string{k}
+	}
+	for _, fk := range []string{"kill", "pause"} {
+		for _, kind := range kinds {
+			for i := 0; i < runs; i++ {
+				h := runHistory(b, kind, fk, faults, timeout)
+				r := h.check()
+				fmt.Println(h.line(r))
+				for _, e := range r.examples {
+					fmt.Println("    " + e)
+				}
+			}
+		}
+	}
+}
