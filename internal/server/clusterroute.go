@@ -233,8 +233,13 @@ func (c *Client) getNodeByQuery(sm *state.SlotMap, cfg *config.Config, spec *com
 		return route{code: redirMoved, slot: q.slot, node: q.owner}
 	}
 	// A master that has not heard from a majority of the masters lately
-	// enough takes no write (the write lease, docs/FAILOVER.md).
-	if write && !c.srv.cluster.writable() {
+	// enough takes no write (the write lease, docs/FAILOVER.md), and
+	// serves no read either, since a replica may have been promoted in its
+	// place and taken newer writes: unless reads are allowed while the
+	// cluster is down, which accepts stale reads. (Sharded pub/sub reads
+	// no data.)
+	readLease := !pubsubShard && !cfg.ClusterAllowReadsWhenDown
+	if (write || readLease) && !c.srv.cluster.writable() {
 		return route{code: redirDownState}
 	}
 	return route{slot: q.slot, open: open, keyed: true}

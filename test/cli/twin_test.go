@@ -219,6 +219,23 @@ func TestCreate(t *testing.T) {
 		return true
 	})
 
+	// ROLE on the replicas prints their link state: wait until every link
+	// is up, so that both tools see the same one.
+	testutil.WaitFor(t, 20*time.Second, "every replica linked to its master", func() bool {
+		for _, p := range b.ps {
+			c, err := client.Dial(p.Addr(), client.Options{})
+			if err != nil {
+				return false
+			}
+			v, _ := c.Do("ROLE")
+			c.Close()
+			if len(v.Elems) == 5 && v.Elems[0].Text() == "slave" && v.Elems[3].Text() != "connected" {
+				return false
+			}
+		}
+		return true
+	})
+
 	// Read-only subcommands on the same cluster print the same thing.
 	for _, args := range [][]string{
 		{"--cluster", "check", b.ps[0].Addr()},

@@ -397,6 +397,11 @@ type cclient struct {
 	owner   [slot.Count]string
 	conns   map[string]*cconn
 	stale   bool
+	// sticky clients reload the slot map only when it has no owner for a
+	// slot, and learn new owners from MOVED alone: a timeout or an error
+	// keeps them on the node they know, like a client with a long-lived
+	// map.
+	sticky bool
 }
 
 type cconn struct {
@@ -500,7 +505,7 @@ var errNoRoute = errors.New("no node serves the slot")
 // exec sends cmds (pipelined, on one connection) to the node serving key's
 // slot and returns their replies. A MOVED reply to the first command
 // reroutes and retries; other error replies are returned as replies; a
-// transport error marks the map stale.
+// transport error marks the map stale (unless the client is sticky).
 func (cl *cclient) exec(key string, cmds ...[]string) ([]resp.Value, error) {
 	s := slot.OfString(key)
 	for redirects := 0; redirects < 5; redirects++ {
@@ -514,13 +519,13 @@ func (cl *cclient) exec(key string, cmds ...[]string) ([]resp.Value, error) {
 		}
 		cn, err := cl.conn(addr)
 		if err != nil {
-			cl.stale = true
+			cl.stale = !cl.sticky
 			return nil, err
 		}
 		v, err := cl.roundTrip(cn, cmds)
 		if err != nil {
 			cl.drop(addr)
-			cl.stale = true
+			cl.stale = !cl.sticky
 			return nil, err
 		}
 		if v[0].IsError() {
@@ -532,7 +537,7 @@ func (cl *cclient) exec(key string, cmds ...[]string) ([]resp.Value, error) {
 					continue
 				}
 			}
-			cl.stale = true
+			cl.stale = !cl.sticky
 		}
 		return v, nil
 	}

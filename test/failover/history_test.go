@@ -80,14 +80,17 @@ type fault struct {
 	kind      string // "kill" or "pause"
 	node      string // the master's address
 	slots     [2]int // the range it served
-	at        time.Duration
+	at        time.Duration // just before the signal was sent
+	done      time.Duration // when the kill returned (the process exited), or SIGSTOP was sent
 	resumed   time.Duration // pause: when SIGCONT was sent
 	promoted  time.Duration // when its replica served the slots
 	clusterOK time.Duration // when every node agreed again (after restart or resume)
 }
 
-// historyRun records a run: workers (half of them WAIT 1 after each
-// append) on keys spread over the slots, faults of the given kind.
+// historyRun records a run: six workers on keys spread over the slots,
+// half of them sending WAIT 1 after each append, two of them sticky (they
+// stay with the node they know until it answers MOVED, so that they write
+// to a paused master again as soon as it resumes); faults of one kind.
 type historyRun struct {
 	kind    string
 	start   time.Time
@@ -117,8 +120,9 @@ func histKeys() []string {
 }
 
 // histWorker appends and reads until ctx is done.
-func (h *historyRun) histWorker(ctx context.Context, c *cluster, id int, wait bool) {
+func (h *historyRun) histWorker(ctx context.Context, c *cluster, id int, wait, sticky bool) {
 	cl := newClient(c)
+	cl.sticky = sticky
 	defer cl.close()
 	keys := histKeys()
 	r := rand.New(rand.NewPCG(uint64(id), 7))
@@ -176,7 +180,7 @@ func runHistory(tb testing.TB, kind, faultKind string, faults, timeout int) *his
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h.histWorker(ctx, c, w, w%2 == 1)
+			h.histWorker(ctx, c, w, w%2 == 1, w >= 4)
 		}()
 	}
 	defer func() {
@@ -195,6 +199,7 @@ func runHistory(tb testing.TB, kind, faultKind string, faults, timeout int) *his
 		} else {
 			victim.p.Signal(syscall.SIGSTOP)
 		}
+		f.done = h.now()
 		testutil.WaitFor(tb, 60*time.Second, "the replica serving the faulty master's slots", func() bool {
 			return c.ownerOf(heir, s).Port() == heir.port()
 		})
@@ -277,7 +282,7 @@ func (h *historyRun) explained(key, node string, t time.Duration) bool {
 		if s < f.slots[0] || s > f.slots[1] || node != f.node {
 			continue
 		}
-		if t >= f.at-lossWindow && t <= f.at {
+		if t >= f.at-lossWindow && t <= f.done {
 			return true
 		}
 		if f.kind == "pause" && t >= f.resumed && t <= f.clusterOK+grace {
@@ -446,8 +451,11 @@ func (h *historyRun) faultKind() string {
 // under SIGSTOP of masters, and requires a clean history: no duplicate,
 // phantom or reordered value, no loss or stale read outside the windows
 // asynchronous replication allows, no WAIT-acknowledged append lost, every
-// list readable at the end. bench/histories.sh runs longer histories on
-// Reef and Redis side by side.
+// list readable at the end. Under SIGSTOP Reef must do better than those
+// windows: its lease refuses writes and reads on a resumed master until it
+// has heard from the cluster, so nothing is lost and nothing stale read
+// (Redis 7.0 serves both there). bench/histories.sh runs longer histories
+// on Reef and Redis side by side.
 func TestHistories(t *testing.T) {
 	for _, fk := range []string{"kill", "pause"} {
 		t.Run(fk, func(t *testing.T) {
@@ -462,6 +470,9 @@ func TestHistories(t *testing.T) {
 			}
 			if n := r.duplicates + r.phantoms + r.orders + r.lostUnexplained + r.flickerUnexplained + r.waitLost + h.unread; n != 0 {
 				t.Errorf("%d anomalies: %s", n, strings.Join(r.examples, "; "))
+			}
+			if fk == "pause" && r.lostExplained+r.flickerExplained != 0 {
+				t.Errorf("a resumed master lost %d acknowledged appends and served %d stale reads", r.lostExplained, r.flickerExplained)
 			}
 		})
 	}
@@ -478,7 +489,7 @@ func TestHistoryChecker(t *testing.T) {
 	read := func(at int, node string, vs ...string) histOp {
 		return histOp{kind: opRead, key: key, invoke: ms(at), finish: ms(at + 1), out: outOK, read: vs, node: node}
 	}
-	kill := fault{kind: "kill", node: "n1", slots: shardRange(slot.OfString(key)), at: ms(5000), promoted: ms(6000), clusterOK: ms(7000)}
+	kill := fault{kind: "kill", node: "n1", slots: shardRange(slot.OfString(key)), at: ms(5000), done: ms(5001), promoted: ms(6000), clusterOK: ms(7000)}
 	cases := []struct {
 		name  string
 		ops   []histOp
@@ -533,6 +544,12 @@ func BenchmarkHistories(b *testing.B) {
 				fmt.Println(h.line(r))
 				for _, e := range r.examples {
 					fmt.Println("    " + e)
+				}
+				if os.Getenv("SHOW_FAULTS") != "" {
+					for _, f := range h.faults {
+						fmt.Printf("    %s %s slots %d-%d at %v, promoted %v, resumed %v, cluster ok %v\n",
+							f.kind, f.node, f.slots[0], f.slots[1], f.at, f.promoted, f.resumed, f.clusterOK)
+					}
 				}
 			}
 		}

@@ -109,11 +109,13 @@ func TestMinorityStopsWrites(t *testing.T) {
 }
 
 // TestStalledMasterTakesNoWrites: a master stopped (SIGSTOP) for three
-// node timeouts is failed over meanwhile; a client that kept its
-// connection to it writes again the moment it resumes. Redis acknowledges
-// such writes until its cron notices (they are lost when it turns replica);
-// Reef's write lease refuses them: not one is acknowledged for slots the
-// master no longer serves, and it comes back as a replica of its replica.
+// node timeouts is failed over meanwhile, and its replica, now master,
+// takes a new value; a client that kept its connection to the old master
+// writes and reads again the moment it resumes. Redis acknowledges such
+// writes until its cron notices (they are lost when it turns replica) and
+// serves the old value; Reef's lease refuses both: not one write is
+// acknowledged and no read answered for slots the master no longer
+// serves, and it comes back as a replica of its replica.
 func TestStalledMasterTakesNoWrites(t *testing.T) {
 	const timeout = 1000
 	c := startCluster(t, clusterOpts{timeout: timeout})
@@ -128,9 +130,9 @@ func TestStalledMasterTakesNoWrites(t *testing.T) {
 	}
 	defer conn.Close()
 	r, w := resp.NewReplyReader(conn), bufio.NewWriter(conn)
-	set := func(v string) string {
+	do := func(args ...string) string {
 		conn.SetDeadline(time.Now().Add(5 * time.Second))
-		w.Write(resp.AppendCommand(nil, "SET", key, v))
+		w.Write(resp.AppendCommand(nil, args...))
 		w.Flush()
 		rep, err := r.ReadReply()
 		if err != nil {
@@ -138,6 +140,7 @@ func TestStalledMasterTakesNoWrites(t *testing.T) {
 		}
 		return rep.Text()
 	}
+	set := func(v string) string { return do("SET", key, v) }
 	if v := set("before"); v != "OK" {
 		t.Fatalf("SET before the stall: %s", v)
 	}
@@ -154,20 +157,32 @@ func TestStalledMasterTakesNoWrites(t *testing.T) {
 	testutil.WaitFor(t, 20*time.Second, "the replica promoted while its master is stopped", func() bool {
 		return c.myLine(replica).Has("master") && c.nodesView(replica)[mID].Has("fail")
 	})
+	cl := newClient(c)
+	defer cl.close()
+	testutil.WaitFor(t, 10*time.Second, "a new value through the new master", func() bool {
+		v, err := cl.exec(key, []string{"SET", key, "during"})
+		return err == nil && v[0].Text() == "OK"
+	})
 	if d := time.Duration(3*timeout)*time.Millisecond - time.Since(start); d > 0 {
 		time.Sleep(d) // stopped for three node timeouts in all
 	}
 	master.p.Signal(syscall.SIGCONT)
 	stopped = false
-	acked := 0
+	acked, stale := 0, 0
 	var replies []string
 	for i := 0; i < 200; i++ {
 		v := set("after" + strconv.Itoa(i))
 		if v == "OK" {
 			acked++
 		}
-		if len(replies) == 0 || replies[len(replies)-1] != v {
-			replies = append(replies, v)
+		g := do("GET", key)
+		if g == "before" {
+			stale++
+		}
+		for _, rep := range []string{v, g} {
+			if len(replies) == 0 || replies[len(replies)-1] != rep {
+				replies = append(replies, rep)
+			}
 		}
 		if strings.HasPrefix(v, "MOVED") {
 			break
@@ -177,14 +192,15 @@ func TestStalledMasterTakesNoWrites(t *testing.T) {
 	if acked != 0 {
 		t.Errorf("the resumed master acknowledged %d writes for a slot its replica took over", acked)
 	}
+	if stale != 0 {
+		t.Errorf("the resumed master served the value its replica replaced %d times", stale)
+	}
 	testutil.WaitFor(t, 15*time.Second, "the old master a replica of its replica", func() bool {
 		l := c.myLine(master)
 		return l.Has("slave") && l.Master == rID
 	})
-	cl := newClient(c)
-	defer cl.close()
 	testutil.WaitFor(t, 10*time.Second, "the key through the cluster", func() bool {
 		v, err := cl.exec(key, []string{"GET", key})
-		return err == nil && v[0].Text() == "before"
+		return err == nil && v[0].Text() == "during"
 	})
 }
