@@ -77,9 +77,9 @@ type histOp struct {
 
 // fault is one nemesis action.
 type fault struct {
-	kind      string // "kill" or "pause"
-	node      string // the master's address
-	slots     [2]int // the range it served
+	kind      string        // "kill" or "pause"
+	node      string        // the master's address
+	slots     [2]int        // the range it served
 	at        time.Duration // just before the signal was sent
 	done      time.Duration // when the kill returned (the process exited), or SIGSTOP was sent
 	resumed   time.Duration // pause: when SIGCONT was sent
