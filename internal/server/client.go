@@ -169,6 +169,9 @@ func (c *Client) serve() {
 		c.srv.stats.netInput.Add(int64(c.rd.LastRead()))
 		c.lastSeen.Store(c.srv.coarseMs.Load())
 		c.process(args)
+		if c.unauthenticatedOverflow() {
+			return
+		}
 		if c.closeAfter || c.killed.Load() {
 			c.flush()
 			return
@@ -180,6 +183,25 @@ func (c *Client) serve() {
 			}
 		}
 	}
+}
+
+// unauthReplyLimit is how many bytes of replies a client that has not
+// authenticated may have waiting to be sent: Redis's static reply buffer.
+// Beyond it Redis (with the fix of CVE-2025-21605, which the Debian build of
+// 7.0.15 carries) closes the client without sending them, so that a client
+// that never reads its replies cannot grow the server's memory before it
+// authenticates.
+const unauthReplyLimit = 16 * 1024
+
+// unauthenticatedOverflow closes a client that has not authenticated when
+// its pending replies outgrow unauthReplyLimit, and reports whether it did.
+func (c *Client) unauthenticatedOverflow() bool {
+	if c.authenticated || len(c.ctx.Out) <= unauthReplyLimit {
+		return false
+	}
+	c.srv.log.Warn("Client " + c.infoLine(false) + " scheduled to be closed ASAP for overcoming of output buffer limits.")
+	c.ctx.Out = c.ctx.Out[:0]
+	return true
 }
 
 // protocolError reports a request the reader refused, as Redis does: the

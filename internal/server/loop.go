@@ -340,6 +340,10 @@ func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool) {
 				c.batch.reset()
 				return true
 			}
+			if c.unauthenticatedOverflow() {
+				l.closeClient(c)
+				return false
+			}
 			if c.closeAfter || c.killed.Load() {
 				c.flush()
 				l.closeClient(c)

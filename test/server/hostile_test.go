@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -282,4 +283,135 @@ func TestProtoMaxBulkLen(t *testing.T) {
 			t.Errorf("%q\n  redis: %q closed=%v\n  reef:  %q closed=%v", in, a, aClosed, b, bClosed)
 		}
 	}
+}
+
+// TestUnauthenticatedFlood is the scorecard's T14 flood: with requirepass
+// set, 1,000 unauthenticated connections, a quarter each announcing a
+// 2^31-element request, announcing a 100 kB bulk (over the 16 kB allowed
+// before AUTH), trickling a command a byte at a time (slowloris), and
+// pipelining PINGs without ever reading the replies (CVE-2025-21605), while
+// an authenticated client keeps reading and writing. The announcers get
+// Redis's errors and are closed; the pingers are closed once their unsent
+// replies pass 16 kB, as Redis 7.0.15 with the CVE's fix closes them; the
+// server's RSS grows by at most 64 MB; the good client's commands all
+// succeed (its latency is logged: a benchmark figure, not asserted).
+func TestUnauthenticatedFlood(t *testing.T) {
+	raiseNofile(t, 4096)
+	p := testutil.StartReef(t, "--requirepass", "secret")
+	pid := p.Cmd.Process.Pid
+	before := procRSS(t, pid)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", p.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	expectClose := func(c net.Conn, in, want string) {
+		c.Write([]byte(in))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got, _ := io.ReadAll(c)
+		if string(got) != want {
+			t.Errorf("after %q: %q, want %q and a close", in, got, want)
+		}
+	}
+	var announcers []net.Conn
+	for i := 0; i < 250; i++ {
+		announcers = append(announcers, dial(), dial())
+	}
+	unreadPings, pingersClosed := int64(0), 0
+	var mu sync.Mutex
+	for i := 0; i < 250; i++ {
+		slow := dial()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"
+			for j := 0; ; j = (j + 1) % len(cmd) {
+				select {
+				case <-stop:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				slow.Write([]byte{cmd[j]})
+			}
+		}()
+		pinger := dial()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			chunk := []byte(strings.Repeat("PING\r\n", 1000))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				// Writes stop completing once the server stops reading.
+				pinger.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+				n, err := pinger.Write(chunk)
+				mu.Lock()
+				unreadPings += int64(n / 6)
+				mu.Unlock()
+				if err != nil && !isTimeout(err) {
+					mu.Lock()
+					pingersClosed++ // by the server
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	for i, c := range announcers {
+		if i%2 == 0 {
+			expectClose(c, "*2147483647\r\n", "-ERR Protocol error: unauthenticated multibulk length\r\n")
+		} else {
+			expectClose(c, "*1\r\n$100000\r\n", "-ERR Protocol error: unauthenticated bulk length\r\n")
+		}
+	}
+
+	good := testutil.MustDial(t, p.Addr())
+	if v, err := good.Do("AUTH", "secret"); err != nil || v.Text() != "OK" {
+		t.Fatalf("AUTH: %v %v", v, err)
+	}
+	var lat []time.Duration
+	deadline := time.Now().Add(3 * time.Second)
+	for i := 0; time.Now().Before(deadline); i++ {
+		start := time.Now()
+		k := "good:" + strconv.Itoa(i%100)
+		if v, err := good.Do("SET", k, "v"); err != nil || v.Text() != "OK" {
+			t.Fatalf("SET during the flood: %v %v", v, err)
+		}
+		if v, err := good.Do("GET", k); err != nil || v.Text() != "v" {
+			t.Fatalf("GET during the flood: %v %v", v, err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	grown := procRSS(t, pid) - before
+	testutil.WaitFor(t, 10*time.Second, "every pinger closed by the server", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return pingersClosed == 250
+	})
+	mu.Lock()
+	pings := unreadPings
+	mu.Unlock()
+	t.Logf("flood: %d SET+GET pairs in 3 s, p50 %v p99 %v max %v; %d PINGs written (most into socket buffers) before the pingers were closed; RSS +%d MB",
+		len(lat), lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1], pings, grown>>20)
+	if grown > 64<<20 {
+		t.Errorf("RSS grew by %d MB under 1,000 unauthenticated connections", grown>>20)
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
 }

@@ -302,3 +302,35 @@ func TestIdleTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestUnauthenticatedRepliesLikeRedis: before AUTH, a client whose
+// pending replies pass 16 kB is closed without them, as redis-server
+// 7.0.15 does with the fix of CVE-2025-21605 (the oracle answers
+// 481 PINGs, 16,354 bytes, and closes at 482 without a byte); after AUTH
+// the same pipeline is answered in full.
+func TestUnauthenticatedRepliesLikeRedis(t *testing.T) {
+	reef := testutil.StartReef(t, "--requirepass", "s3cret")
+	redis := testutil.StartRedis(t, "--requirepass", "s3cret")
+	for _, tc := range []struct {
+		auth  bool
+		pings int
+	}{{false, 481}, {false, 482}, {false, 5000}, {true, 5000}} {
+		var outs [2]string
+		var closed [2]bool
+		for i, p := range []*testutil.Proc{redis, reef} {
+			in := strings.Repeat("PING\r\n", tc.pings)
+			if tc.auth {
+				in = "AUTH s3cret\r\n" + in
+			}
+			out, c := rawLine(t, p.Addr(), []byte(in), 2*time.Second)
+			outs[i], closed[i] = string(out), c
+		}
+		if outs[0] != outs[1] || closed[0] != closed[1] {
+			t.Errorf("auth=%v %d PINGs: redis %d bytes (closed %v), reef %d bytes (closed %v)",
+				tc.auth, tc.pings, len(outs[0]), closed[0], len(outs[1]), closed[1])
+		}
+		if want := tc.pings <= 481 || tc.auth; (len(outs[1]) > 0) != want {
+			t.Errorf("auth=%v %d PINGs: %d bytes of replies", tc.auth, tc.pings, len(outs[1]))
+		}
+	}
+}
