@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reefkv/reef/internal/resp"
 	"github.com/reefkv/reef/internal/testutil"
 )
 
@@ -414,4 +415,60 @@ func TestUnauthenticatedFlood(t *testing.T) {
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
+}
+
+// TestMillionArguments: an authenticated client sends one request of a
+// million arguments (an SADD of 999,998 members) and then deletes the set;
+// both get their replies, the server's RSS stays within a few hundred
+// bytes per argument, and another client is served meanwhile.
+func TestMillionArguments(t *testing.T) {
+	p := testutil.StartReef(t)
+	pid := p.Cmd.Process.Pid
+	before := procRSS(t, pid)
+	const members = 999998
+	var req []byte
+	req = append(req, "*1000000\r\n$4\r\nSADD\r\n$3\r\nbig\r\n"...)
+	for i := 0; i < members; i++ {
+		m := strconv.Itoa(i)
+		req = append(req, '$')
+		req = strconv.AppendInt(req, int64(len(m)), 10)
+		req = append(req, "\r\n"...)
+		req = append(req, m...)
+		req = append(req, "\r\n"...)
+	}
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Write(req)
+		done <- err
+	}()
+	other := testutil.MustDial(t, p.Addr())
+	for i := 0; i < 100; i++ {
+		if v, err := other.Do("SET", "other", strconv.Itoa(i)); err != nil || v.Text() != "OK" {
+			t.Fatalf("another client during the big request: %v %v", v, err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	r := resp.NewReplyReader(c)
+	if v, err := r.ReadReply(); err != nil || v.Int != members {
+		t.Fatalf("SADD of %d members: %v %v", members, v, err)
+	}
+	grown := procRSS(t, pid) - before
+	t.Logf("RSS +%d MB after a %d MB request of a million arguments", grown>>20, len(req)>>20)
+	if grown > 300<<20 {
+		t.Errorf("RSS grew by %d MB for a %d MB request", grown>>20, len(req)>>20)
+	}
+	if v, err := other.Do("SCARD", "big"); err != nil || v.Int != members {
+		t.Fatalf("SCARD: %v %v", v, err)
+	}
+	if v, err := other.Do("DEL", "big"); err != nil || v.Int != 1 {
+		t.Fatalf("DEL: %v %v", v, err)
+	}
 }
