@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reefkv/reef/internal/cluster/nodesconf"
 	"github.com/reefkv/reef/internal/testutil"
 )
 
@@ -372,4 +373,101 @@ func TestEmptyNodesConfNextToData(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "nodes.conf")); err != nil || len(b) != 0 {
 		t.Fatalf("nodes.conf was touched: %q %v", b, err)
 	}
+}
+
+// TestDamagedNodesConf: a reef-server whose nodes.conf is garbage, or a
+// real file cut in the middle of a line, exits 1 naming the file and the
+// line, and leaves the file as it was.
+func TestDamagedNodesConf(t *testing.T) {
+	port := testutil.FreePort(t)
+	args := []string{"--port", strconv.Itoa(port), "--save", "", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"}
+	// A real file, written by a node that owns slots.
+	good := t.TempDir()
+	p := startReef(t, good, port, args...)
+	p.WaitReady(t)
+	c := testutil.MustDial(t, p.Addr())
+	if v, err := c.Do("CLUSTER", "ADDSLOTSRANGE", "0", "100"); err != nil || v.Text() != "OK" {
+		t.Fatalf("ADDSLOTSRANGE: %v %v", v, err)
+	}
+	c.Do("SHUTDOWN", "NOSAVE")
+	p.WaitExit(t, 20*time.Second)
+	real, err := os.ReadFile(filepath.Join(good, "nodes.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstLine := strings.Index(string(real), "\n")
+	for _, tc := range []struct {
+		name, content, line string
+	}{
+		{"garbage", "this is not a cluster configuration\n", "line 1"},
+		{"binary", "\x00\x01\x02\xff\xfe\n\n", "line 1"},
+		{"cut in the first line", string(real[:firstLine/2]), "line 1"},
+	} {
+		dir := t.TempDir()
+		writeFile(t, dir, "nodes.conf", tc.content)
+		p := startReef(t, dir, port, args...)
+		if code := p.WaitExit(t, 20*time.Second); code != 1 {
+			t.Fatalf("%s: exit code %d, want 1; output:\n%s", tc.name, code, p.Output())
+		}
+		out := p.Output()
+		if !strings.Contains(out, "corrupted cluster config file nodes.conf, "+tc.line) {
+			t.Errorf("%s: the fatal message does not name the file and %s:\n%s", tc.name, tc.line, out)
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "nodes.conf")); err != nil || string(b) != tc.content {
+			t.Errorf("%s: nodes.conf was changed: %q %v", tc.name, b, err)
+		}
+	}
+}
+
+// TestKillDuringConfigSaves kills -9 a cluster node while every command
+// it runs rewrites nodes.conf (ADDSLOTS and DELSLOTS in turn), twenty
+// times at moments spread over each round: after each kill the file
+// parses, and the node restarts from it with its identity.
+func TestKillDuringConfigSaves(t *testing.T) {
+	dir := t.TempDir()
+	port := testutil.FreePort(t)
+	args := []string{"--port", strconv.Itoa(port), "--save", "", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"}
+	id := ""
+	saves := 0
+	for round := 0; round < 20; round++ {
+		p := startReef(t, dir, port, args...)
+		p.WaitReady(t)
+		c := testutil.MustDial(t, p.Addr())
+		v, err := c.Do("CLUSTER", "MYID")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == "" {
+			id = v.Text()
+		} else if v.Text() != id {
+			t.Fatalf("round %d: the node came back as %s, not %s", round, v.Text(), id)
+		}
+		stop := time.After(time.Duration(5+round*5) * time.Millisecond)
+	loop:
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				break loop
+			default:
+			}
+			cmd := "ADDSLOTS"
+			if i%2 == 1 {
+				cmd = "DELSLOTS"
+			}
+			if _, err := c.Do("CLUSTER", cmd, strconv.Itoa(round)); err != nil {
+				t.Fatal(err)
+			}
+			saves++
+		}
+		p.Kill()
+		b, err := os.ReadFile(filepath.Join(dir, "nodes.conf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved, err := nodesconf.Parse(b)
+		if err != nil || saved == nil || !strings.Contains(string(b), id+" ") {
+			t.Fatalf("round %d: nodes.conf after kill -9 (%v):\n%s", round, err, b)
+		}
+	}
+	t.Logf("%d configuration saves, 20 kills", saves)
 }
