@@ -161,6 +161,30 @@ func testFix(t *testing.T, ps []*testutil.Proc) {
 		t.Errorf("case 2 key on owner: %q", v)
 	}
 
+	// Case 3: migrating on its owner, importing on both other nodes, one
+	// of which is the migration's target: the slot moves there and the
+	// other importer is closed.
+	s6 := 300
+	o6 := ownerIndex(t, ps, s6)
+	src6, dst6, third := ps[o6], ps[(o6+1)%3], ps[(o6+2)%3]
+	k6 := keyInSlot(s6, 6)
+	do(t, src6, "SET", k6, "v:"+k6)
+	do(t, dst6, "CLUSTER", "SETSLOT", itoa(s6), "IMPORTING", myID(t, src6))
+	do(t, third, "CLUSTER", "SETSLOT", itoa(s6), "IMPORTING", myID(t, src6))
+	do(t, src6, "CLUSTER", "SETSLOT", itoa(s6), "MIGRATING", myID(t, dst6))
+	r = runCLI(t, reefCLI(t), "", "--cluster", "fix", seed)
+	if want := ">>> Case 3: Moving slot 300 from " + src6.Addr() + " to " + dst6.Addr() + " and closing it on all the other importing nodes."; r.code != 0 || !strings.Contains(r.out, want) {
+		t.Fatalf("fix case 3 (%d), want %q:\n%s%s", r.code, want, r.out, r.err)
+	}
+	waitOK(t, ps)
+	mustCheck(t, seed)
+	if ownerIndex(t, ps, s6) != indexOf(ps, dst6) {
+		t.Errorf("slot %d not moved to %s", s6, dst6.Addr())
+	}
+	if v := getKey(t, seed, k6); v != "v:"+k6 {
+		t.Errorf("case 3 key: %q", v)
+	}
+
 	// Coverage: slot 5000 unassigned everywhere, no keys; the prompt needs
 	// a typed yes even with --cluster-yes.
 	s5 := 5000
