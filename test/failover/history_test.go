@@ -100,6 +100,8 @@ type historyRun struct {
 	final   map[string][]string
 	unread  int
 	timeout int
+	// epochProblems are what the epoch monitor saw during the run.
+	epochProblems []string
 }
 
 func (h *historyRun) now() time.Duration { return time.Since(h.start) }
@@ -174,6 +176,8 @@ func (h *historyRun) histWorker(ctx context.Context, c *cluster, id int, wait, s
 func runHistory(tb testing.TB, kind, faultKind string, faults, timeout int) *historyRun {
 	c := startCluster(tb, clusterOpts{kind: kind, timeout: timeout})
 	h := &historyRun{kind: kind, start: time.Now(), timeout: timeout}
+	mon := watchEpochs(c)
+	defer func() { _, h.epochProblems = mon.stop() }()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for w := 0; w < 6; w++ {
@@ -471,6 +475,9 @@ func TestHistories(t *testing.T) {
 			if n := r.duplicates + r.phantoms + r.orders + r.lostUnexplained + r.flickerUnexplained + r.waitLost + h.unread; n != 0 {
 				t.Errorf("%d anomalies: %s", n, strings.Join(r.examples, "; "))
 			}
+			for _, p := range h.epochProblems {
+				t.Error("epochs: " + p)
+			}
 			if fk == "pause" && r.lostExplained+r.flickerExplained != 0 {
 				t.Errorf("a resumed master lost %d acknowledged appends and served %d stale reads", r.lostExplained, r.flickerExplained)
 			}
@@ -544,6 +551,9 @@ func BenchmarkHistories(b *testing.B) {
 				fmt.Println(h.line(r))
 				for _, e := range r.examples {
 					fmt.Println("    " + e)
+				}
+				for _, p := range h.epochProblems {
+					fmt.Println("    epochs: " + p)
 				}
 				if os.Getenv("SHOW_FAULTS") != "" {
 					for _, f := range h.faults {

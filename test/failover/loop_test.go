@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,8 +19,9 @@ import (
 // connection), then kill -9 of a random node, master or replica, and its
 // restart. After each iteration every key written so far reads back, the
 // cluster is whole again without help, no node's current epoch is below a
-// config epoch it shows, and no two masters share a config epoch. The seed
-// is logged; REEF_LOOP_SEED replays one.
+// config epoch it shows, and no two masters share a config epoch. All
+// along, a monitor polls every node's view (watchEpochs). The seed is
+// logged; REEF_LOOP_SEED replays one.
 func TestFailoverLoop(t *testing.T) {
 	seed := rand.Uint64()
 	if s, err := strconv.ParseUint(os.Getenv("REEF_LOOP_SEED"), 10, 64); err == nil {
@@ -29,6 +32,14 @@ func TestFailoverLoop(t *testing.T) {
 	c := startCluster(t, clusterOpts{timeout: 1000})
 	cl := newClient(c)
 	defer cl.close()
+	mon := watchEpochs(c)
+	defer func() {
+		polls, problems := mon.stop()
+		t.Logf("epoch monitor: %d views polled", polls)
+		for _, p := range problems {
+			t.Error(p)
+		}
+	}()
 
 	var written []string
 	const iterations, perIteration = 12, 60
@@ -118,4 +129,108 @@ func execRetry(cl *cclient, key string, cmds ...[]string) ([]resp.Value, error) 
 		}
 	}
 	return vs, err
+}
+
+// epochMonitor polls CLUSTER NODES and CLUSTER INFO of every node every
+// 100 ms while a test runs, and records what breaks the epoch rules at any
+// moment, not only once the cluster has settled: a node's current epoch
+// going down (it survives restarts in nodes.conf), a config epoch above
+// the viewer's current epoch, and two masters sharing a config epoch in one
+// view for more than a second (a collision the rule must resolve).
+type epochMonitor struct {
+	done     chan struct{}
+	wg       sync.WaitGroup
+	polls    int
+	problems []string
+}
+
+func watchEpochs(c *cluster) *epochMonitor {
+	m := &epochMonitor{done: make(chan struct{})}
+	var addrs []string
+	for _, n := range c.nodes {
+		addrs = append(addrs, n.addr())
+	}
+	pass := c.pass
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		lastCurrent := map[string]int{}
+		dupSince := map[string]time.Time{} // viewer|epoch -> first seen
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-m.done:
+				return
+			case <-t.C:
+			}
+			for _, a := range addrs {
+				n := &node{pass: pass, p: &testutil.Proc{Port: portOf(a)}}
+				// NODES before INFO: the current epoch read second is at
+				// least what it was when the config epochs were read.
+				nodes, err := n.call("CLUSTER", "NODES")
+				if err != nil || nodes.IsError() {
+					continue // down or restarting
+				}
+				info, err := n.call("CLUSTER", "INFO")
+				if err != nil || info.IsError() {
+					continue
+				}
+				m.polls++
+				now := time.Now()
+				current, _ := strconv.Atoi(testutil.InfoField(info.Text(), "cluster_current_epoch"))
+				if prev, ok := lastCurrent[a]; ok && current < prev {
+					m.problem("%s: current epoch went down from %d to %d", a, prev, current)
+				}
+				lastCurrent[a] = current
+				masters := map[int]string{}
+				seen := map[string]bool{}
+				for id, l := range testutil.ParseNodes(nodes.Text()) {
+					if l.Epoch > current {
+						m.problem("%s: config epoch %d of %s above its current epoch %d", a, l.Epoch, id, current)
+					}
+					if !l.Has("master") || l.Has("fail") || l.Has("noaddr") {
+						continue
+					}
+					if other, dup := masters[l.Epoch]; dup {
+						k := a + "|" + strconv.Itoa(l.Epoch)
+						seen[k] = true
+						if first, ok := dupSince[k]; !ok {
+							dupSince[k] = now
+						} else if now.Sub(first) > time.Second {
+							m.problem("%s: masters %s and %s share config epoch %d for over a second", a, other, id, l.Epoch)
+							dupSince[k] = now // report again only after another second
+						}
+					}
+					masters[l.Epoch] = id
+				}
+				for k := range dupSince {
+					if strings.HasPrefix(k, a+"|") && !seen[k] {
+						delete(dupSince, k)
+					}
+				}
+			}
+		}
+	}()
+	return m
+}
+
+func (m *epochMonitor) problem(format string, args ...any) {
+	if len(m.problems) < 20 {
+		m.problems = append(m.problems, fmt.Sprintf(format, args...))
+	}
+}
+
+// stop ends the monitor and returns how many views it polled and what it
+// found.
+func (m *epochMonitor) stop() (int, []string) {
+	close(m.done)
+	m.wg.Wait()
+	return m.polls, m.problems
+}
+
+func portOf(addr string) int {
+	_, p, _ := strings.Cut(addr, ":")
+	n, _ := strconv.Atoi(p)
+	return n
 }
