@@ -41,7 +41,11 @@ import (
 //     by the same windows;
 //   - WAIT-acknowledged losses: appends followed by a WAIT 1 that
 //     returned 1; with one replica per master and one fault at a time,
-//     none may be lost.
+//     none may be lost;
+//   - atomicity: some appends are transactions (MULTI, RPUSH to both lists
+//     of a pair that share a hash tag, EXEC), some reads read both lists
+//     in one transaction: both lists must hold the same values in the same
+//     order in every such read and at the end.
 
 // lossWindow bounds how long before a fault an acknowledged write may
 // still be unreplicated: replication is asynchronous but continuous, so on
@@ -66,7 +70,8 @@ const (
 // histOp is one client operation.
 type histOp struct {
 	kind           opKind
-	key, value     string // value: the appended value
+	key, value     string   // value: the appended value
+	keys           []string // the keys an append wrote: key, or both keys of a transaction
 	invoke, finish time.Duration
 	out            outcome
 	waitAcked      bool     // the append's WAIT 1 returned 1
@@ -102,6 +107,15 @@ type historyRun struct {
 	timeout int
 	// epochProblems are what the epoch monitor saw during the run.
 	epochProblems []string
+	// pairReads are the transactions that read both lists of a pair.
+	pairReads []pairRead
+}
+
+// pairRead is a MULTI/EXEC that read both lists of a pair.
+type pairRead struct {
+	keys   [2]string
+	lists  [2][]string
+	finish time.Duration
 }
 
 func (h *historyRun) now() time.Duration { return time.Since(h.start) }
@@ -112,13 +126,26 @@ func (h *historyRun) record(op histOp) {
 	h.mu.Unlock()
 }
 
-// histKeys are the lists of a run, spread over the three shards.
+// histKeys are the lists of a run, spread over the three shards, and
+// then the pairs of lists that transactions write and read together (a
+// hash tag puts both in one slot).
 func histKeys() []string {
 	var keys []string
 	for i := 0; i < 24; i++ {
 		keys = append(keys, "hist:"+strconv.Itoa(i))
 	}
+	for i := 0; i < histPairs; i++ {
+		a, b := pairKeys(i)
+		keys = append(keys, a, b)
+	}
 	return keys
+}
+
+const histPairs = 8
+
+func pairKeys(i int) (string, string) {
+	tag := "hist:{p" + strconv.Itoa(i) + "}:"
+	return tag + "a", tag + "b"
 }
 
 // histWorker appends and reads until ctx is done.
@@ -126,13 +153,17 @@ func (h *historyRun) histWorker(ctx context.Context, c *cluster, id int, wait, s
 	cl := newClient(c)
 	cl.sticky = sticky
 	defer cl.close()
-	keys := histKeys()
+	keys := histKeys()[:24]
 	r := rand.New(rand.NewPCG(uint64(id), 7))
 	for seq := 0; ctx.Err() == nil; seq++ {
+		if n := r.IntN(10); n >= 8 {
+			h.pairOp(cl, r.IntN(histPairs), n == 8, fmt.Sprintf("w%d-%d", id, seq))
+			continue
+		}
 		k := keys[r.IntN(len(keys))]
-		op := histOp{key: k, invoke: h.now()}
+		op := histOp{key: k, keys: []string{k}, invoke: h.now()}
 		var cmds [][]string
-		if r.IntN(5) < 3 {
+		if r.IntN(8) < 5 {
 			op.kind = opAppend
 			op.value = fmt.Sprintf("w%d-%d", id, seq)
 			cmds = [][]string{{"RPUSH", k, op.value}}
@@ -167,6 +198,68 @@ func (h *historyRun) histWorker(ctx context.Context, c *cluster, id int, wait, s
 		if op.out != outOK {
 			time.Sleep(10 * time.Millisecond)
 		}
+	}
+}
+
+// pairOp appends value to both lists of pair i in one MULTI/EXEC, or
+// reads both in one, and records it: an append as one operation on two
+// keys, a read as a read of each key and a pair read.
+func (h *historyRun) pairOp(cl *cclient, i int, write bool, value string) {
+	a, b := pairKeys(i)
+	op := histOp{kind: opAppend, key: a, keys: []string{a, b}, value: value, invoke: h.now()}
+	cmds := [][]string{{"MULTI"}, {"RPUSH", a, value}, {"RPUSH", b, value}, {"EXEC"}}
+	if !write {
+		op.kind = opRead
+		cmds = [][]string{{"MULTI"}, {"LRANGE", a, "0", "-1"}, {"LRANGE", b, "0", "-1"}, {"EXEC"}}
+	}
+	v, err := cl.exec(a, cmds...)
+	op.finish = h.now()
+	s := slot.OfString(a)
+	op.node = cl.owner[s]
+	switch {
+	case err != nil:
+		op.out = outUnknown
+		op.errText = err.Error()
+	case v[3].Kind != resp.KindArray || len(v[3].Elems) != 2:
+		// EXECABORT: a queued command was refused (MOVED, CLUSTERDOWN).
+		op.out = outFail
+		op.errText = v[3].Text()
+		for _, q := range v[1:3] {
+			if target, ok := strings.CutPrefix(q.Text(), "MOVED "); ok {
+				if f := strings.Fields(target); len(f) == 2 {
+					cl.owner[s] = f[1]
+				}
+			}
+		}
+		if !cl.sticky {
+			cl.stale = true
+		}
+	default:
+		op.out = outOK
+	}
+	if write {
+		h.record(op)
+	} else if op.out == outOK {
+		var pr pairRead
+		pr.keys, pr.finish = [2]string{a, b}, op.finish
+		for j, e := range v[3].Elems {
+			var l []string
+			for _, x := range e.Elems {
+				l = append(l, x.Text())
+			}
+			pr.lists[j] = l
+			rd := op
+			rd.key, rd.keys, rd.read = pr.keys[j], nil, l
+			h.record(rd)
+		}
+		h.mu.Lock()
+		h.pairReads = append(h.pairReads, pr)
+		h.mu.Unlock()
+	} else {
+		h.record(op)
+	}
+	if op.out != outOK {
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -264,8 +357,10 @@ func shardRange(s int) [2]int {
 type histReport struct {
 	appends, acked, waitAcked, reads, errors, unknown int
 	duplicates, phantoms, orders                      int
+	pairReads, atomicity                              int // transactions reading a pair; pairs not equal
 	lostExplained, lostUnexplained, waitLost          int
 	flickerExplained, flickerUnexplained              int
+	lostAfterResume, flickerAfterResume               int // explained by a resumed master's window
 	noack                                             int // unknown appends visible at the end
 	examples                                          []string
 }
@@ -276,24 +371,32 @@ func (r *histReport) example(format string, args ...any) {
 	}
 }
 
-// explained reports whether an operation on key acknowledged at time t by
-// node falls in a window where asynchronous replication or a paused
-// master's late writes can lose it.
-func (h *historyRun) explained(key, node string, t time.Duration) bool {
+// Windows that explain a loss or a stale read (explain's result).
+const (
+	unexplained = iota
+	beforeFault // acknowledged just before its master died or stopped: asynchronous replication
+	afterResume // served by a paused master after it resumed, before it learnt it was replaced
+)
+
+// explain says which fault window, if any, an operation on key that node
+// answered falls in. The operation ran somewhere in [invoke, finish]: a
+// master cannot answer while it is stopped or dead, so one invoked before
+// the fault was done was answered before it.
+func (h *historyRun) explain(key, node string, invoke, finish time.Duration) int {
 	s := slot.OfString(key)
 	grace := time.Duration(h.timeout) * time.Millisecond
 	for _, f := range h.faults {
 		if s < f.slots[0] || s > f.slots[1] || node != f.node {
 			continue
 		}
-		if t >= f.at-lossWindow && t <= f.done {
-			return true
+		if invoke <= f.done && finish >= f.at-lossWindow {
+			return beforeFault
 		}
-		if f.kind == "pause" && t >= f.resumed && t <= f.clusterOK+grace {
-			return true
+		if f.kind == "pause" && finish >= f.resumed && invoke <= f.clusterOK+grace {
+			return afterResume
 		}
 	}
-	return false
+	return unexplained
 }
 
 // check runs the list-append checks of the package comment.
@@ -330,7 +433,7 @@ func (h *historyRun) check() *histReport {
 			}
 			pos[v] = i
 			a := appendOf[v]
-			if a == nil || a.out == outFail || a.key != k {
+			if a == nil || a.out == outFail || !slices.Contains(a.keys, k) {
 				r.phantoms++
 				r.example("phantom %s in the final read of %s", v, k)
 			} else if a.out == outUnknown {
@@ -344,21 +447,45 @@ func (h *historyRun) check() *histReport {
 		if op.out != outOK {
 			continue
 		}
-		if _, ok := h.final[op.key]; !ok {
-			continue // unreadable: counted apart
+		for _, k := range op.keys {
+			if _, ok := h.final[k]; !ok {
+				continue // unreadable: counted apart
+			}
+			if slices.Contains(h.final[k], op.value) {
+				continue
+			}
+			if op.waitAcked {
+				r.waitLost++
+				r.example("WAIT-acknowledged %s on %s lost (acked at %v by %s)", op.value, k, op.finish, op.node)
+			}
+			if w := h.explain(k, op.node, op.invoke, op.finish); w != unexplained {
+				r.lostExplained++
+				if w == afterResume {
+					r.lostAfterResume++
+				}
+			} else {
+				r.lostUnexplained++
+				r.example("unexplained loss of %s on %s (acked at %v by %s)", op.value, k, op.finish, op.node)
+			}
 		}
-		if slices.Contains(h.final[op.key], op.value) {
-			continue
+	}
+	// Transactions: both lists of a pair hold the same values in the same
+	// order, in every read of the pair and at the end (each transaction
+	// appends one value to both).
+	for _, pr := range h.pairReads {
+		r.pairReads++
+		if !slices.Equal(pr.lists[0], pr.lists[1]) {
+			r.atomicity++
+			r.example("a transaction read %s as %v and %s as %v at %v", pr.keys[0], pr.lists[0], pr.keys[1], pr.lists[1], pr.finish)
 		}
-		if op.waitAcked {
-			r.waitLost++
-			r.example("WAIT-acknowledged %s on %s lost (acked at %v by %s)", op.value, op.key, op.finish, op.node)
-		}
-		if h.explained(op.key, op.node, op.finish) {
-			r.lostExplained++
-		} else {
-			r.lostUnexplained++
-			r.example("unexplained loss of %s on %s (acked at %v by %s)", op.value, op.key, op.finish, op.node)
+	}
+	for i := 0; i < histPairs; i++ {
+		a, b := pairKeys(i)
+		fa, okA := h.final[a]
+		fb, okB := h.final[b]
+		if okA && okB && !slices.Equal(fa, fb) {
+			r.atomicity++
+			r.example("at the end %s is %v and %s is %v", a, fa, b, fb)
 		}
 	}
 	// Reads: duplicates, phantoms, order against the final list, flickers.
@@ -387,7 +514,7 @@ func (h *historyRun) check() *histReport {
 					r.example("duplicate %s in a read of %s at %v", v, k, rd.finish)
 				}
 				seen[v] = true
-				if a := appendOf[v]; a == nil || a.out == outFail || a.key != k {
+				if a := appendOf[v]; a == nil || a.out == outFail || !slices.Contains(a.keys, k) {
 					r.phantoms++
 					r.example("phantom %s in a read of %s at %v", v, k, rd.finish)
 				}
@@ -402,8 +529,11 @@ func (h *historyRun) check() *histReport {
 			if readable {
 				for v, t := range lastSeen {
 					if _, durable := pos[v]; durable && t < rd.invoke && !seen[v] {
-						if h.explained(k, rd.node, rd.finish) {
+						if w := h.explain(k, rd.node, rd.invoke, rd.finish); w != unexplained {
 							r.flickerExplained++
+							if w == afterResume {
+								r.flickerAfterResume++
+							}
 						} else {
 							r.flickerUnexplained++
 							r.example("%s seen in %s at %v, missing from the read at %v..%v (%s), present at the end", v, k, t, rd.invoke, rd.finish, rd.node)
@@ -438,10 +568,10 @@ func (h *historyRun) line(r *histReport) string {
 		return fmt.Sprintf("%d/%d", s[len(s)-1].Milliseconds(), s[len(s)/2].Milliseconds())
 	}
 	return fmt.Sprintf("%s %s x%d: promote_ms[max/median] %s, state_ok_ms %s; %d appends (%d acked, %d WAIT-acked), %d reads, %d errors, %d unknown; "+
-		"lost_acked %d (%d explained), lost WAIT-acked %d, noack %d, unreadable %d; flicker %d (%d explained); duplicate %d, phantom %d, order %d",
+		"lost_acked %d (%d explained, %d after resume), lost WAIT-acked %d, noack %d, unreadable %d; flicker %d (%d explained, %d after resume); duplicate %d, phantom %d, order %d; %d transactions read a pair, %d atomicity violations",
 		h.kind, h.faultKind(), len(h.faults), ms(promote), ms(okAfter), r.appends, r.acked, r.waitAcked, r.reads, r.errors, r.unknown,
-		r.lostExplained+r.lostUnexplained, r.lostExplained, r.waitLost, r.noack, h.unread,
-		r.flickerExplained+r.flickerUnexplained, r.flickerExplained, r.duplicates, r.phantoms, r.orders)
+		r.lostExplained+r.lostUnexplained, r.lostExplained, r.lostAfterResume, r.waitLost, r.noack, h.unread,
+		r.flickerExplained+r.flickerUnexplained, r.flickerExplained, r.flickerAfterResume, r.duplicates, r.phantoms, r.orders, r.pairReads, r.atomicity)
 }
 
 func (h *historyRun) faultKind() string {
@@ -469,17 +599,17 @@ func TestHistories(t *testing.T) {
 			for _, e := range r.examples {
 				t.Log("  " + e)
 			}
-			if r.acked < 200 || r.reads < 100 || r.waitAcked < 50 {
-				t.Errorf("too few operations to judge: %d acked appends, %d reads, %d WAIT-acked", r.acked, r.reads, r.waitAcked)
+			if r.acked < 200 || r.reads < 100 || r.waitAcked < 50 || r.pairReads < 50 {
+				t.Errorf("too few operations to judge: %d acked appends, %d reads, %d WAIT-acked, %d pair reads", r.acked, r.reads, r.waitAcked, r.pairReads)
 			}
-			if n := r.duplicates + r.phantoms + r.orders + r.lostUnexplained + r.flickerUnexplained + r.waitLost + h.unread; n != 0 {
+			if n := r.duplicates + r.phantoms + r.orders + r.lostUnexplained + r.flickerUnexplained + r.waitLost + r.atomicity + h.unread; n != 0 {
 				t.Errorf("%d anomalies: %s", n, strings.Join(r.examples, "; "))
 			}
 			for _, p := range h.epochProblems {
 				t.Error("epochs: " + p)
 			}
-			if fk == "pause" && r.lostExplained+r.flickerExplained != 0 {
-				t.Errorf("a resumed master lost %d acknowledged appends and served %d stale reads", r.lostExplained, r.flickerExplained)
+			if r.lostAfterResume+r.flickerAfterResume != 0 {
+				t.Errorf("a resumed master acknowledged %d appends it lost and served %d stale reads", r.lostAfterResume, r.flickerAfterResume)
 			}
 		})
 	}
@@ -491,7 +621,7 @@ func TestHistoryChecker(t *testing.T) {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	key := "hist:0"
 	app := func(v string, at int, out outcome, wait bool) histOp {
-		return histOp{kind: opAppend, key: key, value: v, invoke: ms(at), finish: ms(at + 1), out: out, waitAcked: wait, node: "n1"}
+		return histOp{kind: opAppend, key: key, keys: []string{key}, value: v, invoke: ms(at), finish: ms(at + 1), out: out, waitAcked: wait, node: "n1"}
 	}
 	read := func(at int, node string, vs ...string) histOp {
 		return histOp{kind: opRead, key: key, invoke: ms(at), finish: ms(at + 1), out: outOK, read: vs, node: node}
@@ -528,6 +658,26 @@ func TestHistoryChecker(t *testing.T) {
 		if c.want(r) != 0 {
 			t.Errorf("%s: %+v", c.name, *r)
 		}
+	}
+	// A paused master resumed at 6.5 s that acknowledged an append it then
+	// lost, and one acknowledged just before its stop.
+	pause := fault{kind: "pause", node: "n1", slots: kill.slots, at: ms(5000), done: ms(5001), promoted: ms(6000), resumed: ms(6500), clusterOK: ms(6700)}
+	h0 := &historyRun{kind: "test", ops: []histOp{app("late", 6600, outOK, false), app("early", 4990, outOK, false)},
+		faults: []fault{pause}, final: map[string][]string{key: nil}, timeout: 1000}
+	if r := h0.check(); r.lostAfterResume != 1 || r.lostExplained != 2 || r.lostUnexplained != 0 {
+		t.Errorf("losses around a pause: %+v", *r)
+	}
+	// A transaction's two appends seen apart, in a read and at the end.
+	a, b := pairKeys(0)
+	tx := histOp{kind: opAppend, key: a, keys: []string{a, b}, value: "t", finish: ms(1), out: outOK, node: "n1"}
+	h := &historyRun{kind: "test", ops: []histOp{tx}, final: map[string][]string{a: {"t"}, b: {"t"}},
+		pairReads: []pairRead{{keys: [2]string{a, b}, lists: [2][]string{{"t"}, nil}}}}
+	if r := h.check(); r.atomicity != 1 || r.phantoms+r.lostUnexplained != 0 {
+		t.Errorf("torn transaction read: %+v", *r)
+	}
+	h.pairReads, h.final[b] = nil, nil
+	if r := h.check(); r.atomicity != 1 || r.lostUnexplained != 1 {
+		t.Errorf("torn transaction at the end: %+v", *r)
 	}
 }
 
