@@ -3,11 +3,12 @@
 # no network partitions), not a test: a 3-master/3-replica cluster of
 # reef-server and one of redis-server 7.0 on this machine, six clients
 # appending unique values to lists and reading them whole while masters are
-# killed (then restarted) or paused past cluster-node-timeout, one shard
-# after another; every history is checked like Elle's list-append checker
+# killed (then restarted), paused past cluster-node-timeout, or failed over
+# by hand (CLUSTER FAILOVER), one shard after another; every history is checked like Elle's list-append checker
 # (duplicates, phantoms, order, losses and stale reads, each loss or stale
 # read explained or not by the asynchronous-replication window of a fault).
-# One line per run. FAULTS (default 6) per run, RUNS (default 1),
+# One line per run. FAULTS (default 6) per run, FAULT_KINDS (default
+# kill,pause,failover), RUNS (default 1),
 # NODE_TIMEOUT (default 1000 ms), KINDS=reef|redis for one side.
 # The harness is BenchmarkHistories in test/failover (docs/RELIABILITY.md T12).
 set -euo pipefail

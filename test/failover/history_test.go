@@ -82,7 +82,7 @@ type histOp struct {
 
 // fault is one nemesis action.
 type fault struct {
-	kind      string        // "kill" or "pause"
+	kind      string        // "kill", "pause" or "failover"
 	node      string        // the master's address
 	slots     [2]int        // the range it served
 	at        time.Duration // just before the signal was sent
@@ -291,19 +291,27 @@ func runHistory(tb testing.TB, kind, faultKind string, faults, timeout int) *his
 		time.Sleep(time.Second) // writes flowing into the victim
 		f := fault{kind: faultKind, node: victim.addr(), slots: shardRange(s)}
 		f.at = h.now()
-		if faultKind == "kill" {
+		switch faultKind {
+		case "kill":
 			victim.kill()
-		} else {
+		case "pause":
 			victim.p.Signal(syscall.SIGSTOP)
+		case "failover":
+			// A manual failover: the replica asks its master to stop
+			// writes, catches up, and takes over.
+			if v := heir.text("CLUSTER", "FAILOVER"); v != "OK" {
+				tb.Fatalf("CLUSTER FAILOVER on %s: %q", heir.addr(), v)
+			}
 		}
 		f.done = h.now()
 		testutil.WaitFor(tb, 60*time.Second, "the replica serving the faulty master's slots", func() bool {
 			return c.ownerOf(heir, s).Port() == heir.port()
 		})
 		f.promoted = h.now()
-		if faultKind == "kill" {
+		switch faultKind {
+		case "kill":
 			victim.restart(tb)
-		} else {
+		case "pause":
 			time.Sleep(500 * time.Millisecond)
 			victim.p.Signal(syscall.SIGCONT)
 			f.resumed = h.now()
@@ -389,7 +397,8 @@ func (h *historyRun) explain(key, node string, invoke, finish time.Duration) int
 		if s < f.slots[0] || s > f.slots[1] || node != f.node {
 			continue
 		}
-		if invoke <= f.done && finish >= f.at-lossWindow {
+		// A manual failover explains nothing: it is meant to lose nothing.
+		if f.kind != "failover" && invoke <= f.done && finish >= f.at-lossWindow {
 			return beforeFault
 		}
 		if f.kind == "pause" && finish >= f.resumed && invoke <= f.clusterOK+grace {
@@ -582,7 +591,8 @@ func (h *historyRun) faultKind() string {
 }
 
 // TestHistories runs the list-append workload on Reef under kill -9 and
-// under SIGSTOP of masters, and requires a clean history: no duplicate,
+// under SIGSTOP of masters, and under manual failovers (CLUSTER FAILOVER,
+// which must lose nothing), and requires a clean history: no duplicate,
 // phantom or reordered value, no loss or stale read outside the windows
 // asynchronous replication allows, no WAIT-acknowledged append lost, every
 // list readable at the end. Under SIGSTOP Reef must do better than those
@@ -591,7 +601,7 @@ func (h *historyRun) faultKind() string {
 // (Redis 7.0 serves both there). bench/histories.sh runs longer histories
 // on Reef and Redis side by side.
 func TestHistories(t *testing.T) {
-	for _, fk := range []string{"kill", "pause"} {
+	for _, fk := range []string{"kill", "pause", "failover"} {
 		t.Run(fk, func(t *testing.T) {
 			h := runHistory(t, "reef", fk, 3, 1000)
 			r := h.check()
@@ -683,8 +693,9 @@ func TestHistoryChecker(t *testing.T) {
 
 // BenchmarkHistories (bench/histories.sh) runs the list-append histories
 // of TestHistories on reef-server and on redis-server 7.0, FAULTS faults
-// (default 6) of each kind per run, RUNS runs (default 1), and prints one
-// scorecard line per run and its anomaly examples.
+// (default 6) of each kind (FAULT_KINDS, default kill,pause,failover) per
+// run, RUNS runs (default 1), and prints one scorecard line per run and its
+// anomaly examples.
 func BenchmarkHistories(b *testing.B) {
 	faults := envInt("FAULTS", 6)
 	runs := envInt("RUNS", 1)
@@ -693,7 +704,11 @@ func BenchmarkHistories(b *testing.B) {
 	if k := os.Getenv("KINDS"); k != "" {
 		kinds = []string{k}
 	}
-	for _, fk := range []string{"kill", "pause"} {
+	faultKinds := []string{"kill", "pause", "failover"}
+	if f := os.Getenv("FAULT_KINDS"); f != "" {
+		faultKinds = strings.Split(f, ",")
+	}
+	for _, fk := range faultKinds {
 		for _, kind := range kinds {
 			for i := 0; i < runs; i++ {
 				h := runHistory(b, kind, fk, faults, timeout)
