@@ -4,11 +4,12 @@
 # reef-server and one of redis-server 7.0 on this machine, six clients
 # appending unique values to lists and reading them whole while masters are
 # killed (then restarted), paused past cluster-node-timeout, or failed over
-# by hand (CLUSTER FAILOVER), one shard after another; every history is checked like Elle's list-append checker
+# by hand (CLUSTER FAILOVER, and its FORCE and TAKEOVER forms), one shard
+# after another; every history is checked like Elle's list-append checker
 # (duplicates, phantoms, order, losses and stale reads, each loss or stale
 # read explained or not by the asynchronous-replication window of a fault).
 # One line per run. FAULTS (default 6) per run, FAULT_KINDS (default
-# kill,pause,failover), RUNS (default 1),
+# kill,pause,failover,force,takeover), RUNS (default 1),
 # NODE_TIMEOUT (default 1000 ms), KINDS=reef|redis for one side.
 # The harness is BenchmarkHistories in test/failover (docs/RELIABILITY.md T12).
 set -euo pipefail

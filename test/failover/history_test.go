@@ -82,7 +82,7 @@ type histOp struct {
 
 // fault is one nemesis action.
 type fault struct {
-	kind      string        // "kill", "pause" or "failover"
+	kind      string        // "kill", "pause", "failover", "force" or "takeover"
 	node      string        // the master's address
 	slots     [2]int        // the range it served
 	at        time.Duration // just before the signal was sent
@@ -296,11 +296,16 @@ func runHistory(tb testing.TB, kind, faultKind string, faults, timeout int) *his
 			victim.kill()
 		case "pause":
 			victim.p.Signal(syscall.SIGSTOP)
-		case "failover":
-			// A manual failover: the replica asks its master to stop
-			// writes, catches up, and takes over.
-			if v := heir.text("CLUSTER", "FAILOVER"); v != "OK" {
-				tb.Fatalf("CLUSTER FAILOVER on %s: %q", heir.addr(), v)
+		case "failover", "force", "takeover":
+			// A manual failover: by default the replica asks its master
+			// to stop writes, catches up, and takes over; FORCE skips the
+			// master, TAKEOVER the election too.
+			args := []string{"CLUSTER", "FAILOVER"}
+			if faultKind != "failover" {
+				args = append(args, strings.ToUpper(faultKind))
+			}
+			if v := heir.text(args...); v != "OK" {
+				tb.Fatalf("%v on %s: %q", args, heir.addr(), v)
 			}
 		}
 		f.done = h.now()
@@ -397,8 +402,20 @@ func (h *historyRun) explain(key, node string, invoke, finish time.Duration) int
 		if s < f.slots[0] || s > f.slots[1] || node != f.node {
 			continue
 		}
-		// A manual failover explains nothing: it is meant to lose nothing.
-		if f.kind != "failover" && invoke <= f.done && finish >= f.at-lossWindow {
+		switch f.kind {
+		case "failover":
+			// A manual failover explains nothing: it is meant to lose
+			// nothing.
+			continue
+		case "force", "takeover":
+			// The old master takes writes until it hears of the new
+			// one: they are lost by design.
+			if finish >= f.at-lossWindow && invoke <= f.clusterOK+grace {
+				return beforeFault
+			}
+			continue
+		}
+		if invoke <= f.done && finish >= f.at-lossWindow {
 			return beforeFault
 		}
 		if f.kind == "pause" && finish >= f.resumed && invoke <= f.clusterOK+grace {
@@ -693,7 +710,8 @@ func TestHistoryChecker(t *testing.T) {
 
 // BenchmarkHistories (bench/histories.sh) runs the list-append histories
 // of TestHistories on reef-server and on redis-server 7.0, FAULTS faults
-// (default 6) of each kind (FAULT_KINDS, default kill,pause,failover) per
+// (default 6) of each kind (FAULT_KINDS, default kill,pause,failover,
+// force,takeover: the last two are CLUSTER FAILOVER FORCE and TAKEOVER) per
 // run, RUNS runs (default 1), and prints one scorecard line per run and its
 // anomaly examples.
 func BenchmarkHistories(b *testing.B) {
@@ -704,7 +722,7 @@ func BenchmarkHistories(b *testing.B) {
 	if k := os.Getenv("KINDS"); k != "" {
 		kinds = []string{k}
 	}
-	faultKinds := []string{"kill", "pause", "failover"}
+	faultKinds := []string{"kill", "pause", "failover", "force", "takeover"}
 	if f := os.Getenv("FAULT_KINDS"); f != "" {
 		faultKinds = strings.Split(f, ",")
 	}
