@@ -21,8 +21,8 @@ import (
 // A Jepsen-style run (scorecard T12, without root: faults are kill -9 and
 // SIGSTOP, not network partitions): clients append unique values to lists
 // (RPUSH) and read them whole (LRANGE), every operation recorded with its
-// invocation and completion times and its outcome, while a nemesis kills
-// or pauses one master after another. The history is then checked the way
+// invocation and completion times and its outcome, while a nemesis kills,
+// pauses or fails over one master after another. The history is then checked the way
 // Elle checks list-append histories, key by key, against the list read at
 // the end:
 //
@@ -85,8 +85,8 @@ type fault struct {
 	kind      string        // "kill", "pause", "failover", "force" or "takeover"
 	node      string        // the master's address
 	slots     [2]int        // the range it served
-	at        time.Duration // just before the signal was sent
-	done      time.Duration // when the kill returned (the process exited), or SIGSTOP was sent
+	at        time.Duration // just before the fault was injected
+	done      time.Duration // when the kill returned (the process exited), SIGSTOP was sent, or CLUSTER FAILOVER answered
 	resumed   time.Duration // pause: when SIGCONT was sent
 	promoted  time.Duration // when its replica served the slots
 	clusterOK time.Duration // when every node agreed again (after restart or resume)
