@@ -472,3 +472,44 @@ func TestMillionArguments(t *testing.T) {
 		t.Fatalf("DEL: %v %v", v, err)
 	}
 }
+
+// TestNeverReadingClient: an authenticated client pipelines GETs of a
+// 1 MB value and never reads the replies. Reef stops reading its requests
+// once the socket is full (Redis, with its unlimited normal-client output
+// buffer, would keep queueing replies), so RSS stays bounded, and another
+// client is served meanwhile.
+func TestNeverReadingClient(t *testing.T) {
+	p := testutil.StartReef(t)
+	pid := p.Cmd.Process.Pid
+	other := testutil.MustDial(t, p.Addr())
+	if v, err := other.Do("SET", "big", strings.Repeat("x", 1<<20)); err != nil || v.Text() != "OK" {
+		t.Fatalf("SET big: %v %v", v, err)
+	}
+	before := procRSS(t, pid)
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// 10,000 GETs would be 10 GB of replies.
+	sent := 0
+	chunk := []byte(strings.Repeat("GET big\r\n", 100))
+	for i := 0; i < 100; i++ {
+		c.SetWriteDeadline(time.Now().Add(500 * time.Millisecond))
+		n, err := c.Write(chunk)
+		sent += n / 9
+		if err != nil {
+			break // the server stopped reading
+		}
+	}
+	for i := 0; i < 100; i++ {
+		if v, err := other.Do("INCR", "counter"); err != nil || v.Int != int64(i+1) {
+			t.Fatalf("INCR while a client does not read: %v %v", v, err)
+		}
+	}
+	grown := procRSS(t, pid) - before
+	t.Logf("%d GETs of 1 MB sent and never read; RSS +%d MB", sent, grown>>20)
+	if grown > 64<<20 {
+		t.Errorf("RSS grew by %d MB for a client that does not read", grown>>20)
+	}
+}
