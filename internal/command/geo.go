@@ -85,27 +85,13 @@ func appendDistance(dst []byte, d float64) []byte {
 // its trailing zeros, a double reply in RESP3.
 func appendCoordinate(dst []byte, proto int, f float64) []byte {
 	var tmp [48]byte
-	s := strconv.AppendFloat(tmp[:0], f, 'f', 17, 64)
-	for s[len(s)-1] == '0' {
-		s = s[:len(s)-1]
-	}
-	s = bytesTrimDot(s)
-	if len(s) == 2 && s[0] == '-' && s[1] == '0' {
-		s = s[1:]
-	}
+	s := rconv.AppendHumanDouble(tmp[:0], f)
 	if proto == resp.RESP3 {
 		dst = append(dst, ',')
 		dst = append(dst, s...)
 		return append(dst, '\r', '\n')
 	}
 	return resp.AppendBulk(dst, s)
-}
-
-func bytesTrimDot(s []byte) []byte {
-	if s[len(s)-1] == '.' {
-		return s[:len(s)-1]
-	}
-	return s
 }
 
 // geoaddCommand is GEOADD key [NX|XX] [CH] lon lat member [...]: every
@@ -467,7 +453,7 @@ func (c *Ctx) geoReply(points []geoPoint, withDist, withHash, withCoord bool) {
 			c.Out = appendDistance(c.Out, p.dist)
 		}
 		if withHash {
-			c.Int(int64(cDoubleToInt64(p.score)))
+			c.Int(geo.CInt64(p.score))
 		}
 		if withCoord {
 			c.ArrayLen(2)
@@ -475,14 +461,6 @@ func (c *Ctx) geoReply(points []geoPoint, withDist, withHash, withCoord bool) {
 			c.Out = appendCoordinate(c.Out, c.Proto, p.lat)
 		}
 	}
-}
-
-// cDoubleToInt64 is C's (long long) conversion on x86-64.
-func cDoubleToInt64(f float64) int64 {
-	if math.IsNaN(f) || f >= 9223372036854775808.0 || f < -9223372036854775808.0 {
-		return math.MinInt64
-	}
-	return int64(f)
 }
 
 // memberPosition sets the shape's centre to a member's position.

@@ -132,6 +132,10 @@ func cDoubleToUint64(d float64) uint64 {
 	return uint64(cvttsd2si(d-two63)) ^ 1<<63
 }
 
+// CInt64 is C's (long long) conversion of a double on x86-64 (cvttsd2si):
+// what Redis's WITHHASH prints for a score.
+func CInt64(d float64) int64 { return cvttsd2si(d) }
+
 // cvttsd2si is the x86-64 truncating conversion of a double to int64.
 func cvttsd2si(d float64) int64 {
 	const two63 = 9223372036854775808.0
@@ -141,46 +145,35 @@ func cvttsd2si(d float64) int64 {
 	return int64(d)
 }
 
-// moveX and moveY are geohash_move_x/y: the neighbouring box d (-1, 0 or
-// +1) cells away in longitude (odd bits) or latitude (even bits), wrapping
-// around.
-func (h *Hash) moveX(d int) {
+// move is geohash_move_x/y: the neighbouring box d (-1, 0 or +1) cells
+// away along the axis whose bits axis masks (longitude: the odd bits,
+// latitude: the even ones), wrapping around.
+func (h *Hash) move(d int, axis uint64) {
 	if d == 0 {
 		return
 	}
-	x := h.Bits & 0xaaaaaaaaaaaaaaaa
-	y := h.Bits & 0x5555555555555555
-	zz := uint64(0x5555555555555555) >> (64 - 2*uint(h.Step))
+	shift := 64 - 2*uint(h.Step)
+	v := h.Bits & axis
+	other := h.Bits &^ axis
+	zz := ^axis >> shift // the other axis's bits: a carry runs through them
 	if d > 0 {
-		x += zz + 1
+		v += zz + 1
 	} else {
-		x |= zz
-		x -= zz + 1
+		v |= zz
+		v -= zz + 1
 	}
-	x &= 0xaaaaaaaaaaaaaaaa >> (64 - 2*uint(h.Step))
-	h.Bits = x | y
+	v &= axis >> shift
+	h.Bits = v | other
 }
 
-func (h *Hash) moveY(d int) {
-	if d == 0 {
-		return
-	}
-	x := h.Bits & 0xaaaaaaaaaaaaaaaa
-	y := h.Bits & 0x5555555555555555
-	zz := uint64(0xaaaaaaaaaaaaaaaa) >> (64 - 2*uint(h.Step))
-	if d > 0 {
-		y += zz + 1
-	} else {
-		y |= zz
-		y -= zz + 1
-	}
-	y &= 0x5555555555555555 >> (64 - 2*uint(h.Step))
-	h.Bits = x | y
-}
+const (
+	lonBits = 0xaaaaaaaaaaaaaaaa
+	latBits = 0x5555555555555555
+)
 
 func (h Hash) moved(dx, dy int) Hash {
-	h.moveX(dx)
-	h.moveY(dy)
+	h.move(dx, lonBits)
+	h.move(dy, latBits)
 	return h
 }
 

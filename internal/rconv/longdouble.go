@@ -2,6 +2,7 @@ package rconv
 
 import (
 	"math/big"
+	"strconv"
 	"strings"
 )
 
@@ -87,7 +88,19 @@ func (a LongDouble) Add(b LongDouble) (LongDouble, bool) {
 // AppendHuman appends the value as Redis's ld2string in human-friendly mode:
 // "%.17Lf" with trailing zeros (and a trailing dot) removed, "-0" as "0".
 func (a LongDouble) AppendHuman(dst []byte) []byte {
-	s := a.f.Text('f', 17)
+	return appendTrimmedHuman(dst, a.f.Text('f', 17))
+}
+
+// AppendHumanDouble is AppendHuman of a double converted to long double
+// (exactly): Redis's addReplyHumanLongDouble of a double, as GEOPOS prints.
+func AppendHumanDouble(dst []byte, f float64) []byte {
+	var tmp [48]byte
+	return appendTrimmedHuman(dst, string(strconv.AppendFloat(tmp[:0], f, 'f', 17, 64)))
+}
+
+// appendTrimmedHuman appends s, a "%.17Lf" rendering, less its trailing
+// zeros and dot, "-0" as "0".
+func appendTrimmedHuman(dst []byte, s string) []byte {
 	if strings.IndexByte(s, '.') >= 0 {
 		s = strings.TrimRight(s, "0")
 		s = strings.TrimSuffix(s, ".")
