@@ -466,7 +466,6 @@ func (h *historyRun) check() *histReport {
 				r.noack++
 			}
 		}
-		_ = final
 	}
 	// Losses.
 	for _, op := range appendOf {
