@@ -109,6 +109,11 @@ type historyRun struct {
 	epochProblems []string
 	// pairReads are the transactions that read both lists of a pair.
 	pairReads []pairRead
+	// pace is a pause after each operation of a worker: in CI the
+	// workers share two cores with the other test packages' clusters, and
+	// flat out they starved those clusters' buses for longer than their
+	// node timeout. The benchmark runs with none.
+	pace time.Duration
 }
 
 // pairRead is a MULTI/EXEC that read both lists of a pair.
@@ -197,6 +202,8 @@ func (h *historyRun) histWorker(ctx context.Context, c *cluster, id int, wait, s
 		h.record(op)
 		if op.out != outOK {
 			time.Sleep(10 * time.Millisecond)
+		} else if h.pace > 0 {
+			time.Sleep(h.pace)
 		}
 	}
 }
@@ -260,15 +267,17 @@ func (h *historyRun) pairOp(cl *cclient, i int, write bool, value string) {
 	}
 	if op.out != outOK {
 		time.Sleep(10 * time.Millisecond)
+	} else if h.pace > 0 {
+		time.Sleep(h.pace)
 	}
 }
 
 // runHistory starts a cluster of kind, runs the workers and the nemesis
 // (faults of faultKind, one per shard in turn) and reads every list at the
 // end.
-func runHistory(tb testing.TB, kind, faultKind string, faults, timeout int) *historyRun {
+func runHistory(tb testing.TB, kind, faultKind string, faults, timeout int, pace time.Duration) *historyRun {
 	c := startCluster(tb, clusterOpts{kind: kind, timeout: timeout})
-	h := &historyRun{kind: kind, start: time.Now(), timeout: timeout}
+	h := &historyRun{kind: kind, start: time.Now(), timeout: timeout, pace: pace}
 	mon := watchEpochs(c)
 	defer func() { _, h.epochProblems = mon.stop() }()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -619,7 +628,7 @@ func (h *historyRun) faultKind() string {
 func TestHistories(t *testing.T) {
 	for _, fk := range []string{"kill", "pause", "failover"} {
 		t.Run(fk, func(t *testing.T) {
-			h := runHistory(t, "reef", fk, 3, 1000)
+			h := runHistory(t, "reef", fk, 3, 1000, time.Millisecond)
 			r := h.check()
 			t.Log(h.line(r))
 			for _, e := range r.examples {
@@ -728,7 +737,7 @@ func BenchmarkHistories(b *testing.B) {
 	for _, fk := range faultKinds {
 		for _, kind := range kinds {
 			for i := 0; i < runs; i++ {
-				h := runHistory(b, kind, fk, faults, timeout)
+				h := runHistory(b, kind, fk, faults, timeout, 0)
 				r := h.check()
 				fmt.Println(h.line(r))
 				for _, e := range r.examples {
