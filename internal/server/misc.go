@@ -271,8 +271,15 @@ func monitorCommand(ctx *command.Ctx) {
 		return
 	}
 	c.monitor = true
-	c.srv.monitors.add(c)
 	ctx.OK()
+	// The OK goes out through the push queue, ahead of the first command
+	// fed: replies are written after the command, and a command on another
+	// core may feed the monitors meanwhile.
+	if len(c.ctx.Out) > 0 {
+		c.push(c.ctx.Out, 0)
+		c.ctx.Out = c.ctx.Out[:0]
+	}
+	c.srv.monitors.add(c)
 }
 
 // slowlog is the SLOWLOG ring.
