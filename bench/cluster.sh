@@ -10,10 +10,11 @@
 #      (default 10); printed: mean and max % of one core per node.
 #   3. Throughput: redis-benchmark --cluster -t set,get -c 50 at -P 1 and
 #      -P 16 against 3 reef masters and 3 redis-server masters; printed:
-#      requests per second and the reef/redis ratio (target >= 1.0).
+#      requests per second of the best round of each, their ratio, and the
+#      median and range of the per-round ratios (target >= 1.0).
 #
 #   bench/cluster.sh
-#   NODES=20 IDLE=10 REQUESTS=300000 ROUNDS=2 bench/cluster.sh
+#   NODES=20 IDLE=10 REQUESTS=300000 ROUNDS=5 bench/cluster.sh
 #   SKIP_REDIS=1 bench/cluster.sh     # reef only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ NODES=${NODES:-20}
 IDLE=${IDLE:-10}
 REQUESTS=${REQUESTS:-300000}
 CLIENTS=${CLIENTS:-50}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-5}
 PIPELINES=${PIPELINES:-"1 16"}
 TIMEOUT=${TIMEOUT:-5000}
 
@@ -152,12 +153,14 @@ for impl in $impls; do
 done
 
 echo
-echo "== redis-benchmark --cluster -t set,get -c $CLIENTS -n $REQUESTS (x P/4 when pipelined), 3 masters, best of $ROUNDS rounds"
-declare -A best
-bench_cluster() { # impl bin
-  local impl=$1 bin=$2
+echo "== redis-benchmark --cluster -t set,get -c $CLIENTS -n $REQUESTS (x P/4 when pipelined), 3 masters, $ROUNDS rounds"
+# Both clusters run side by side; each round measures one after the other
+# (which goes first alternates), so that a round's ratio compares two runs
+# made seconds apart on this shared machine.
+create_cluster() { # name bin -> CLUSTER_PORT, CLUSTER_PIDS
+  local name=$1 bin=$2
   read -r -a ports <<<"$(free_ports 3)"
-  start_nodes "bench-$impl" "$bin" "${ports[@]}"
+  start_nodes "$name" "$bin" "${ports[@]}"
   redis-cli --cluster create 127.0.0.1:"${ports[0]}" 127.0.0.1:"${ports[1]}" 127.0.0.1:"${ports[2]}" --cluster-yes >/dev/null
   for _ in $(seq 300); do
     ok=1
@@ -165,30 +168,47 @@ bench_cluster() { # impl bin
     [ $ok = 1 ] && break
     sleep 0.05
   done
-  for P in $PIPELINES; do
-    # Pipelined runs get more requests, so that each lasts long enough for
-    # redis-benchmark's clock (a 0.25 s run reads as a round 1.18M rps).
-    n=$REQUESTS
-    [ "$P" -gt 1 ] && n=$((REQUESTS * P / 4))
-    for r in $(seq "$ROUNDS"); do
-      out=$(redis-benchmark --cluster -p "${ports[0]}" -t set,get -c "$CLIENTS" -n "$n" -P "$P" -q 2>&1 | tr '\r' '\n')
+  CLUSTER_PORT=${ports[0]}
+  CLUSTER_PIDS=("${NODE_PIDS[@]}")
+}
+impls="reef"
+create_cluster bench-reef "$REEF"; declare -A entry=([reef]=$CLUSTER_PORT); all_pids=("${CLUSTER_PIDS[@]}")
+if [ -z "${SKIP_REDIS:-}" ]; then
+  impls="reef redis"
+  create_cluster bench-redis "$REDIS"; entry[redis]=$CLUSTER_PORT; all_pids+=("${CLUSTER_PIDS[@]}")
+fi
+declare -A runs # "impl,P,test" -> the rps of each round
+for P in $PIPELINES; do
+  # Pipelined runs get more requests, so that each lasts long enough for
+  # redis-benchmark's clock (a 0.25 s run reads as a round 1.18M rps).
+  n=$REQUESTS
+  [ "$P" -gt 1 ] && n=$((REQUESTS * P / 4))
+  for r in $(seq "$ROUNDS"); do
+    order=$impls; [ $((r % 2)) = 0 ] && order=$(echo "$impls" | tr ' ' '\n' | tac | tr '\n' ' ')
+    for impl in $order; do
+      out=$(redis-benchmark --cluster -p "${entry[$impl]}" -t set,get -c "$CLIENTS" -n "$n" -P "$P" -q 2>&1 | tr '\r' '\n')
       for t in SET GET; do
         v=$(echo "$out" | grep -E "^$t: " | tail -1 | sed -E 's/^[A-Z]+: ([0-9.]+) requests per second.*/\1/')
         [ -z "$v" ] && { echo "redis-benchmark failed:"; echo "$out" | tail -5; exit 1; }
-        k="$impl,$P,$t"
-        if [ -z "${best[$k]:-}" ] || awk "BEGIN{exit !($v > ${best[$k]})}"; then best[$k]=$v; fi
+        runs["$impl,$P,$t"]="${runs["$impl,$P,$t"]:-} $v"
       done
     done
   done
-  stop_nodes
-}
-bench_cluster reef "$REEF"
-[ -z "${SKIP_REDIS:-}" ] && bench_cluster redis "$REDIS"
-printf '%-4s %-4s %14s %14s %8s\n' P test reef redis ratio
+done
+NODE_PIDS=("${all_pids[@]}"); stop_nodes
+printf '%-4s %-4s %12s %12s %6s %7s %11s\n' P test reef_best redis_best ratio median "range"
 for P in $PIPELINES; do
   for t in SET GET; do
-    a=${best[reef,$P,$t]}; b=${best[redis,$P,$t]:-0}
-    ratio=$(awk "BEGIN{ if ($b > 0) printf \"%.2f\", $a/$b; else print \"-\" }")
-    printf '%-4s %-4s %14s %14s %8s\n' "$P" "$t" "$a" "$b" "$ratio"
+    awk -v P="$P" -v t="$t" -v a="${runs[reef,$P,$t]}" -v b="${runs[redis,$P,$t]:-}" 'BEGIN{
+      n=split(a,x," "); m=split(b,y," ")
+      ba=0; bb=0
+      for (i=1;i<=n;i++) if (x[i]>ba) ba=x[i]
+      for (i=1;i<=m;i++) if (y[i]>bb) bb=y[i]
+      if (m==0) { printf "%-4s %-4s %12.0f %12s %6s %7s %11s\n", P, t, ba, "-", "-", "-", "-"; exit }
+      if (m<n) n=m
+      for (i=1;i<=n;i++) r[i]=x[i]/y[i]
+      for (i=1;i<=n;i++) for (j=i+1;j<=n;j++) if (r[j]<r[i]) { z=r[i]; r[i]=r[j]; r[j]=z }
+      med=(n%2)?r[(n+1)/2]:(r[n/2]+r[n/2+1])/2
+      printf "%-4s %-4s %12.0f %12.0f %6.2f %7.2f %5.2f-%-5.2f\n", P, t, ba, bb, ba/bb, med, r[1], r[n]}'
   done
 done
