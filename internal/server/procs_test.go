@@ -83,12 +83,12 @@ func TestProcAdapterProbeUpFails(t *testing.T) {
 // goes back when one P serves procsGain less.
 func TestProcAdapterProbeDown(t *testing.T) {
 	a := &procAdapter{max: 2, backoff: procsProbeMin}
-	now := runProcSteps(t, a, time.Unix(1000, 0), []procStep{
+	runProcSteps(t, a, time.Unix(1000, 0), []procStep{
 		{1, 0.95, 200000, 2}, // probe up
 		{2, 1.2, 300000, 2},  // a gain: stay (next probe in procsProbeMin)
 		{2, 1.2, 300000, 2},  // within it
 	})
-	now = runProcSteps(t, a, a.nextProbe.Add(-procsWindow), []procStep{
+	now := runProcSteps(t, a, a.nextProbe.Add(-procsWindow), []procStep{
 		{2, 1.2, 300000, 1}, // probe one P
 		{1, 1.0, 200000, 2}, // it served less: back
 	})
