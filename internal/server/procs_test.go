@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// step is one window fed to procAdapter.decide: at size cur, the cores
+// procStep is one window fed to procAdapter.decide: at size cur, the cores
 // used and the commands per second served; want is the size it must pick.
 type procStep struct {
 	cur  int
