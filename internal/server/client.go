@@ -80,6 +80,9 @@ type Client struct {
 	pending []byte
 	pushing bool
 	monitor bool
+	// monitorMuted: a monitor under CLIENT REPLY OFF, which Redis feeds
+	// nothing (its MONITOR lines are replies too). Read by feeding goroutines.
+	monitorMuted atomic.Bool
 
 	// Pub/Sub and blocking (pubsub.go, blocking.go).
 	inflight  int   // bytes the push loop is writing; guarded by pmu

@@ -474,9 +474,11 @@ func clientReply(ctx *command.Ctx) {
 	switch {
 	case command.EqualFold(ctx.Args[2], "on"):
 		c.replyMode = replyOn
+		c.monitorMuted.Store(false)
 		ctx.OK()
 	case command.EqualFold(ctx.Args[2], "off"):
 		c.replyMode = replyOff
+		c.monitorMuted.Store(c.monitor)
 	case command.EqualFold(ctx.Args[2], "skip"):
 		if c.replyMode == replyOn {
 			c.replyMode = replySkipNext

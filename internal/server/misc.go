@@ -256,7 +256,9 @@ func (m *monitorSet) feed(from *Client, db int, args [][]byte) {
 	cs := append([]*Client(nil), m.cs...)
 	m.mu.Unlock()
 	for _, c := range cs {
-		c.push(line, c.srv.cfg.Get().ClientOutputBufferLimits["normal"].Hard)
+		if !c.monitorMuted.Load() {
+			c.push(line, c.srv.cfg.Get().ClientOutputBufferLimits["normal"].Hard)
+		}
 	}
 }
 
@@ -274,11 +276,10 @@ func monitorCommand(ctx *command.Ctx) {
 	ctx.OK()
 	// The OK goes out through the push queue, ahead of the first command
 	// fed: replies are written after the command, and a command on another
-	// core may feed the monitors meanwhile.
-	if len(c.ctx.Out) > 0 {
-		c.push(c.ctx.Out, 0)
-		c.ctx.Out = c.ctx.Out[:0]
-	}
+	// core may feed the monitors meanwhile. (Under CLIENT REPLY OFF or SKIP
+	// it stays a reply, which is then dropped.)
+	c.outToPending()
+	c.monitorMuted.Store(c.replyMode == replyOff)
 	c.srv.monitors.add(c)
 }
 

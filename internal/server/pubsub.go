@@ -206,7 +206,8 @@ func confirmation(proto int, kind, channel []byte, count int) []byte {
 }
 
 // outToPending moves the replies produced so far to the push queue, so that
-// what the subscription commands queue there keeps its order after them.
+// what the subscription commands (and MONITOR) queue there keeps its order
+// after them.
 // It reports false when CLIENT REPLY is off or skipping: confirmations then
 // go through the normal reply path.
 func (c *Client) outToPending() bool {

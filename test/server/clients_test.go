@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os/exec"
 	"regexp"
 	"sort"
@@ -277,5 +278,57 @@ func TestRedisBenchmarkRuns(t *testing.T) {
 	// Pipelined runs send whole batches of -P requests, so a few more.
 	if v, err := c.Do("GET", "counter:__rand_int__"); err != nil || len(v.Text()) != 4 || v.Text() < "4000" || v.Text() > "4016" {
 		t.Fatalf("INCR counter after two runs of 2000: %q %v", v.Text(), err)
+	}
+}
+
+// TestMonitorRepliesLikeRedis compares what a MONITOR client receives on
+// redis-server and reef-server when it had turned CLIENT REPLY off or set
+// it to skip first: Redis sends the OK only when replies are on, and
+// feeds nothing at all to a monitor whose replies are off.
+func TestMonitorRepliesLikeRedis(t *testing.T) {
+	redisProc := testutil.StartRedis(t)
+	reefProc := testutil.StartReef(t)
+	stamp := regexp.MustCompile(`\+\d+\.\d{6} \[0 [0-9.:]+\]`)
+	monitorFlag := regexp.MustCompile(`flags=O`)
+	for _, pre := range []string{"", "CLIENT REPLY OFF\r\n", "CLIENT REPLY SKIP\r\n"} {
+		var got [2]string
+		for i, addr := range []string{redisProc.Addr(), reefProc.Addr()} {
+			// The other client connects (and says HELLO) before the
+			// monitor starts, so that only its SET is fed; CLIENT LIST is
+			// an admin command, never fed.
+			other := goRedis(t, addr, nil)
+			ctx := context.Background()
+			if err := other.Ping(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			m, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Write([]byte(pre + "MONITOR\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			testutil.WaitFor(t, 10*time.Second, "the monitor in CLIENT LIST", func() bool {
+				list, err := other.ClientList(ctx).Result()
+				return err == nil && monitorFlag.MatchString(list)
+			})
+			if err := other.Set(ctx, "a", "1", 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			out, _ := readUntilQuiet(m, 300*time.Millisecond)
+			m.Close()
+			got[i] = stamp.ReplaceAllString(string(out), "+TIME [0 ADDR]")
+			// The next case must not find this monitor in the list.
+			testutil.WaitFor(t, 10*time.Second, "the monitor gone", func() bool {
+				list, err := other.ClientList(ctx).Result()
+				return err == nil && !monitorFlag.MatchString(list)
+			})
+		}
+		if got[0] != got[1] {
+			t.Errorf("after %q MONITOR:\nredis: %q\nreef:  %q", pre, got[0], got[1])
+		}
+		if pre == "" && !strings.Contains(strings.ToLower(got[0]), `"set" "a" "1"`) {
+			t.Errorf("redis fed no SET: %q", got[0])
+		}
 	}
 }
