@@ -168,6 +168,7 @@ create_cluster() { # name bin -> CLUSTER_PORT, CLUSTER_PIDS
     [ $ok = 1 ] && break
     sleep 0.05
   done
+  [ $ok = 1 ] || { echo "$name: cluster_state not ok after 15 s" >&2; exit 1; }
   CLUSTER_PORT=${ports[0]}
   CLUSTER_PIDS=("${NODE_PIDS[@]}")
 }
@@ -188,7 +189,7 @@ for P in $PIPELINES; do
     for impl in $order; do
       out=$(redis-benchmark --cluster -p "${entry[$impl]}" -t set,get -c "$CLIENTS" -n "$n" -P "$P" -q 2>&1 | tr '\r' '\n')
       for t in SET GET; do
-        v=$(echo "$out" | grep -E "^$t: " | tail -1 | sed -E 's/^[A-Z]+: ([0-9.]+) requests per second.*/\1/')
+        v=$(echo "$out" | grep -E "^$t: " | tail -1 | sed -E 's/^[A-Z]+: ([0-9.]+) requests per second.*/\1/' || true)
         [ -z "$v" ] && { echo "redis-benchmark failed:"; echo "$out" | tail -5; exit 1; }
         runs["$impl,$P,$t"]="${runs["$impl,$P,$t"]:-} $v"
       done
