@@ -41,7 +41,7 @@ func (s *Server) cron() {
 		// link, self-locking commands) are served here at the latest.
 		s.drainPendingReady()
 		s.releaseFreeHeap(time.Now())
-		s.procs.tick(time.Now())
+		s.procs.tick(time.Now(), s.stats.totalCommands.Load())
 	}
 }
 

@@ -51,51 +51,43 @@ const (
 	procsProbeMax     = 32 * time.Second       // the longest
 )
 
-// A probe is a window run at the other size, to compare its command rate
-// with the window before it.
-type probe int
-
-const (
-	noProbe   probe = iota
-	probeUp         // this window runs at every P, after one at one P
-	probeDown       // this window runs at one P, after one at every P
-)
-
 // procAdapter measures the process's CPU use and command rate from the
 // cron and sets GOMAXPROCS from them.
 type procAdapter struct {
-	max    int          // GOMAXPROCS at startup
-	holds  atomic.Int32 // work in progress that wants every P (hold)
-	served func() int64 // commands served so far
+	max   int          // GOMAXPROCS at startup
+	holds atomic.Int32 // work in progress that wants every P (hold)
 
 	lastCPU    time.Duration
 	lastServed int64
 	lastWall   time.Time
 	lowSpell   int // consecutive windows below procsLowUse
 
-	probe     probe
-	probeBase float64       // commands per second in the window before the probe
+	// probing: the window being measured runs at the other size than the
+	// one before it, whose command rate was probeBase.
+	probing   bool
+	probeBase float64
 	nextProbe time.Time     // no probe before
 	backoff   time.Duration // the wait after the next probe that confirms the size
 }
 
 // newProcAdapter returns nil when the scheduler's size is fixed.
-func newProcAdapter(served func() int64) *procAdapter {
+func newProcAdapter() *procAdapter {
 	if _, set := os.LookupEnv("GOMAXPROCS"); set || os.Getenv("REEF_ADAPT_PROCS") == "0" {
 		return nil
 	}
 	if n := runtime.GOMAXPROCS(0); n > 1 {
-		return &procAdapter{max: n, served: served, backoff: procsProbeMin}
+		return &procAdapter{max: n, backoff: procsProbeMin}
 	}
 	return nil
 }
 
-// tick ends a window at now when it is long enough, and resizes.
-func (a *procAdapter) tick(now time.Time) {
+// tick ends a window at now when it is long enough, and resizes; served is
+// the count of commands served so far.
+func (a *procAdapter) tick(now time.Time, served int64) {
 	if a == nil {
 		return
 	}
-	cpu, served := processCPU(), a.served()
+	cpu := processCPU()
 	if a.lastWall.IsZero() {
 		a.lastCPU, a.lastServed, a.lastWall = cpu, served, now
 		return
@@ -141,26 +133,23 @@ func (a *procAdapter) hold() (release func()) {
 // per second.
 func (a *procAdapter) decide(cur int, used, rate float64, now time.Time) int {
 	if a.holds.Load() > 0 {
-		a.lowSpell, a.probe = 0, noProbe
+		a.lowSpell, a.probing = 0, false
 		return a.max
 	}
-	switch a.probe {
-	case probeUp:
-		a.probe = noProbe
-		more := rate > a.probeBase*procsGain
-		a.probed(now, more)
-		if more {
-			return a.max
+	if a.probing {
+		// Every P is kept when its window served procsGain more than one
+		// P's, whichever of the two windows came first.
+		a.probing = false
+		atMax, atOne := rate, a.probeBase
+		if cur == 1 {
+			atMax, atOne = a.probeBase, rate
 		}
-		return 1
-	case probeDown:
-		a.probe = noProbe
-		more := a.probeBase > rate*procsGain
-		a.probed(now, !more)
-		if more {
-			return a.max
+		next := 1
+		if atMax > atOne*procsGain {
+			next = a.max
 		}
-		return 1
+		a.probed(now, next == cur)
+		return next
 	}
 	switch {
 	case used < procsLowUse:
@@ -171,10 +160,10 @@ func (a *procAdapter) decide(cur int, used, rate float64, now time.Time) int {
 		}
 		return cur
 	case cur > 1 && used < procsProbeDownUse && !now.Before(a.nextProbe):
-		a.lowSpell, a.probe, a.probeBase = 0, probeDown, rate
+		a.lowSpell, a.probing, a.probeBase = 0, true, rate
 		return 1
 	case cur == 1 && used > procsHighUse && !now.Before(a.nextProbe):
-		a.lowSpell, a.probe, a.probeBase = 0, probeUp, rate
+		a.lowSpell, a.probing, a.probeBase = 0, true, rate
 		return a.max
 	}
 	a.lowSpell = 0

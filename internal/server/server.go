@@ -141,12 +141,12 @@ func New(cfg *config.Config, logOut *logging.Output) *Server {
 		ks:           keyspace.New(cfg.Databases),
 		evict:        newEvictor(),
 		latency:      latency.NewMonitor(),
+		procs:        newProcAdapter(),
 		clients:      map[uint64]*Client{},
 		startTime:    time.Now(),
 		shutdownCh:   make(chan shutdownRequest, 1),
 		watchdogWake: make(chan struct{}, 1),
 	}
-	s.procs = newProcAdapter(s.stats.totalCommands.Load)
 	s.table = command.NewTable(s.families()...)
 	s.registerMigrationCommands()
 	s.repl = s.newReplManager()
