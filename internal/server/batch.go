@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/keyspace"
 	"github.com/reefkv/reef/internal/slot"
@@ -34,27 +33,6 @@ type cmdBatch struct {
 	// What to prefetch: at most keyspace.PrefetchMax keys and members.
 	pf   keyspace.PrefetchBatch
 	next int // pf.Keys[next] is the next key slotOf expects
-
-	// The client's last command name, as sent, and its table entry: a
-	// client mostly sends the same few commands, and comparing a few bytes
-	// costs less than hashing them into the table (5% of a pipelined
-	// LPUSH's CPU went to the table's map).
-	lastName    [16]byte
-	lastNameLen int
-	lastSpec    *command.Spec
-}
-
-// lookup finds the table entry of command name.
-func (b *cmdBatch) lookup(t *command.Table, name []byte) *command.Spec {
-	if b.lastSpec != nil && bytes.Equal(name, b.lastName[:b.lastNameLen]) {
-		return b.lastSpec
-	}
-	spec := t.Lookup(name)
-	if spec != nil && len(name) <= len(b.lastName) {
-		b.lastNameLen = copy(b.lastName[:], name)
-		b.lastSpec = spec
-	}
-	return spec
 }
 
 func (b *cmdBatch) reset() {
@@ -107,7 +85,7 @@ func (c *Client) readBatch() (int, error) {
 		b.args = append(b.args, args...)
 		b.ends = append(b.ends, len(b.args))
 		b.marks = append(b.marks, c.rd.Pos())
-		spec := b.lookup(c.srv.table, args[0])
+		spec := c.lookupCommand(args[0])
 		b.specs = append(b.specs, spec)
 		if !c.authenticated || !b.addKeys(spec, args) {
 			break

@@ -93,14 +93,15 @@ type Client struct {
 	blk       atomic.Pointer[blockedClient]
 
 	// Event loop (loop.go). cc is conn's concrete type.
-	cc        *clientConn
-	loop      *eventLoop // nil once the client runs in Go mode
-	loopFD    int
-	loopState atomic.Int32   // loopIdle, loopBusy or loopEvicted
-	onRunner  bool           // being served by its loop's runner right now
-	shown     shownState     // CLIENT LIST's view of c, for other clients
-	batch     cmdBatch       // commands parsed ahead (batch.go)
-	blocking  *blockedClient // registered by the running command
+	cc          *clientConn
+	loop        *eventLoop // nil once the client runs in Go mode
+	loopFD      int
+	loopState   atomic.Int32   // loopIdle, loopBusy or loopEvicted
+	onRunner    bool           // being served by its loop's runner right now
+	shown       shownState     // CLIENT LIST's view of c, for other clients
+	batch       cmdBatch       // commands parsed ahead (batch.go)
+	lastCommand lastCommand    // the last command name looked up (lookupCommand)
+	blocking    *blockedClient // registered by the running command
 }
 
 // newClient registers a client on conn: a *clientConn in raw mode for an
