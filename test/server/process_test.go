@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -428,7 +429,14 @@ func TestKillDuringConfigSaves(t *testing.T) {
 	port := testutil.FreePort(t)
 	args := []string{"--port", strconv.Itoa(port), "--save", "", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"}
 	id := ""
-	saves := 0
+	killedMidStream := 0
+	inode := func() uint64 {
+		var st syscall.Stat_t
+		if err := syscall.Stat(filepath.Join(dir, "nodes.conf"), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Ino
+	}
 	for round := 0; round < 20; round++ {
 		p := startReef(t, dir, port, args...)
 		p.WaitReady(t)
@@ -442,24 +450,43 @@ func TestKillDuringConfigSaves(t *testing.T) {
 		} else if v.Text() != id {
 			t.Fatalf("round %d: the node came back as %s, not %s", round, v.Text(), id)
 		}
-		stop := time.After(time.Duration(5+round*5) * time.Millisecond)
-	loop:
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				break loop
-			default:
-			}
+		// A pipeline of slot changes, each saved before its reply, and the
+		// kill after a delay that grows with the round: the process dies
+		// while saves are under way, not between them.
+		const inFlight = 2000
+		var pipe []byte
+		for i := 0; i < inFlight; i++ {
 			cmd := "ADDSLOTS"
 			if i%2 == 1 {
 				cmd = "DELSLOTS"
 			}
-			if _, err := c.Do("CLUSTER", cmd, strconv.Itoa(round)); err != nil {
-				t.Fatal(err)
-			}
-			saves++
+			pipe = fmt.Appendf(pipe, "CLUSTER %s %d\r\n", cmd, round)
 		}
+		// The replies are read as they come (a reset connection drops what
+		// was not); the loop answers a read's commands together, so most
+		// rounds end before any reply. That the node was saving is shown by
+		// nodes.conf's inode: every save renames a new file into place.
+		before := inode()
+		counted := make(chan int)
+		go func() {
+			n, buf := 0, make([]byte, 4096)
+			for {
+				k, err := c.Conn.Read(buf)
+				n += k
+				if err != nil {
+					counted <- n / len("+OK\r\n")
+					return
+				}
+			}
+		}()
+		if _, err := c.Conn.Write(pipe); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(5+round*5) * time.Millisecond) // the fault's timing, not a wait
 		p.Kill()
+		if done := <-counted; done < inFlight && inode() != before {
+			killedMidStream++
+		}
 		b, err := os.ReadFile(filepath.Join(dir, "nodes.conf"))
 		if err != nil {
 			t.Fatal(err)
@@ -469,5 +496,8 @@ func TestKillDuringConfigSaves(t *testing.T) {
 			t.Fatalf("round %d: nodes.conf after kill -9 (%v):\n%s", round, err, b)
 		}
 	}
-	t.Logf("%d configuration saves, 20 kills", saves)
+	t.Logf("20 kills, %d of them after a save of the round and with saves still queued", killedMidStream)
+	if killedMidStream == 0 {
+		t.Errorf("every kill came after the last save: the test did not kill during saves")
+	}
 }
