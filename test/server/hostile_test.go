@@ -1,9 +1,11 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -491,16 +493,25 @@ func TestNeverReadingClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	// 10,000 GETs would be 10 GB of replies.
+	// Requests are written until a write stalls for 500 ms: the server
+	// has stopped reading (its socket buffers and ours are full). Up to
+	// 100 MB of them: 10^7 GETs, 10 TB of replies.
 	sent := 0
-	chunk := []byte(strings.Repeat("GET big\r\n", 100))
-	for i := 0; i < 100; i++ {
+	stalled := false
+	chunk := []byte(strings.Repeat("GET big\r\n", 10000))
+	for i := 0; i < 1000 && !stalled; i++ {
 		c.SetWriteDeadline(time.Now().Add(500 * time.Millisecond))
 		n, err := c.Write(chunk)
 		sent += n / 9
 		if err != nil {
-			break // the server stopped reading
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("write: %v", err)
+			}
+			stalled = true
 		}
+	}
+	if !stalled {
+		t.Fatalf("the server read %d GETs of 1 MB without ever stopping", sent)
 	}
 	for i := 0; i < 100; i++ {
 		if v, err := other.Do("INCR", "counter"); err != nil || v.Int != int64(i+1) {
@@ -508,7 +519,7 @@ func TestNeverReadingClient(t *testing.T) {
 		}
 	}
 	grown := procRSS(t, pid) - before
-	t.Logf("%d GETs of 1 MB sent and never read; RSS +%d MB", sent, grown>>20)
+	t.Logf("%d GETs of 1 MB sent (the server stopped reading them) and never read; RSS +%d MB", sent, grown>>20)
 	if grown > 64<<20 {
 		t.Errorf("RSS grew by %d MB for a client that does not read", grown>>20)
 	}
