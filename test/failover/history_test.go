@@ -343,21 +343,20 @@ func runHistory(tb testing.TB, kind, faultKind string, faults, timeout int, pace
 	defer cl.close()
 	h.final = map[string][]string{}
 	for _, k := range histKeys() {
-		for i := 0; ; i++ {
+		read := testutil.Poll(5*time.Second, func() bool {
 			v, err := cl.exec(k, []string{"LRANGE", k, "0", "-1"})
-			if err == nil && !v[0].IsError() {
-				var l []string
-				for _, e := range v[0].Elems {
-					l = append(l, e.Text())
-				}
-				h.final[k] = l
-				break
+			if err != nil || v[0].IsError() {
+				return false
 			}
-			if i == 250 {
-				h.unread++
-				break
+			var l []string
+			for _, e := range v[0].Elems {
+				l = append(l, e.Text())
 			}
-			time.Sleep(20 * time.Millisecond)
+			h.final[k] = l
+			return true
+		})
+		if !read {
+			h.unread++
 		}
 	}
 	return h
@@ -385,6 +384,23 @@ type histReport struct {
 	lostAfterResume, flickerAfterResume               int // explained by a resumed master's window
 	noack                                             int // unknown appends visible at the end
 	examples                                          []string
+}
+
+// anomalies are the counts of a report that the checker derives, as one
+// comparable value.
+type anomalies struct {
+	duplicates, phantoms, orders, atomicity  int
+	lostExplained, lostUnexplained, waitLost int
+	flickerExplained, flickerUnexplained     int
+	lostAfterResume, flickerAfterResume      int
+	noack                                    int
+}
+
+func (r *histReport) anomalies() anomalies {
+	return anomalies{r.duplicates, r.phantoms, r.orders, r.atomicity,
+		r.lostExplained, r.lostUnexplained, r.waitLost,
+		r.flickerExplained, r.flickerUnexplained,
+		r.lostAfterResume, r.flickerAfterResume, r.noack}
 }
 
 func (r *histReport) example(format string, args ...any) {
@@ -646,8 +662,26 @@ func TestHistories(t *testing.T) {
 			if r.lostAfterResume+r.flickerAfterResume != 0 {
 				t.Errorf("a resumed master acknowledged %d appends it lost and served %d stale reads", r.lostAfterResume, r.flickerAfterResume)
 			}
+			if n := h.sentToResumed(); fk == "pause" && n == 0 {
+				t.Errorf("no operation went to a master after it resumed: nothing tested its lease")
+			}
 		})
 	}
+}
+
+// sentToResumed counts the operations sent to a paused master between its
+// resumption and the cluster's agreement again (the sticky workers send
+// there), whatever their outcome.
+func (h *historyRun) sentToResumed() int {
+	n := 0
+	for _, f := range h.faults {
+		for _, op := range h.ops {
+			if f.kind == "pause" && op.node == f.node && op.invoke >= f.resumed && op.invoke <= f.clusterOK {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // TestHistoryChecker feeds the checker made-up histories, one anomaly
@@ -666,32 +700,29 @@ func TestHistoryChecker(t *testing.T) {
 		name  string
 		ops   []histOp
 		final []string
-		want  func(r *histReport) int
+		want  anomalies
 	}{
 		{"clean", []histOp{app("a", 0, outOK, false), read(10, "n1", "a"), app("b", 20, outUnknown, false)}, []string{"a", "b"},
-			func(r *histReport) int {
-				return r.duplicates + r.phantoms + r.orders + r.lostUnexplained + r.flickerUnexplained + r.waitLost + 1 - r.noack
-			}},
+			anomalies{noack: 1}},
 		{"duplicate", []histOp{app("a", 0, outOK, false), read(10, "n1", "a", "a")}, []string{"a"},
-			func(r *histReport) int { return 1 - r.duplicates }},
+			anomalies{duplicates: 1}},
 		{"phantom", []histOp{app("a", 0, outFail, false), read(10, "n1", "a")}, nil,
-			func(r *histReport) int { return 1 - r.phantoms }},
+			anomalies{phantoms: 1}},
 		{"order", []histOp{app("a", 0, outOK, false), app("b", 5, outOK, false), read(10, "n1", "b", "a")}, []string{"a", "b"},
-			func(r *histReport) int { return 1 - r.orders }},
+			anomalies{orders: 1}},
 		{"lost", []histOp{app("a", 0, outOK, false)}, nil,
-			func(r *histReport) int { return 1 - r.lostUnexplained }},
+			anomalies{lostUnexplained: 1}},
 		{"lost before a kill", []histOp{app("a", 4500, outOK, false)}, nil,
-			func(r *histReport) int { return 1 - r.lostExplained + r.lostUnexplained }},
+			anomalies{lostExplained: 1}},
 		{"WAIT-acknowledged lost", []histOp{app("a", 4500, outOK, true)}, nil,
-			func(r *histReport) int { return 1 - r.waitLost }},
+			anomalies{lostExplained: 1, waitLost: 1}},
 		{"flicker", []histOp{app("a", 0, outOK, false), read(10, "n1", "a"), read(20, "n2")}, []string{"a"},
-			func(r *histReport) int { return 1 - r.flickerUnexplained }},
+			anomalies{flickerUnexplained: 1}},
 	}
 	for _, c := range cases {
 		h := &historyRun{kind: "test", ops: c.ops, faults: []fault{kill}, final: map[string][]string{key: c.final}, timeout: 1000}
-		r := h.check()
-		if c.want(r) != 0 {
-			t.Errorf("%s: %+v", c.name, *r)
+		if got := h.check().anomalies(); got != c.want {
+			t.Errorf("%s: got %+v, want %+v", c.name, got, c.want)
 		}
 	}
 	// A paused master resumed at 6.5 s that acknowledged an append it then
@@ -699,20 +730,20 @@ func TestHistoryChecker(t *testing.T) {
 	pause := fault{kind: "pause", node: "n1", slots: kill.slots, at: ms(5000), done: ms(5001), promoted: ms(6000), resumed: ms(6500), clusterOK: ms(6700)}
 	h0 := &historyRun{kind: "test", ops: []histOp{app("late", 6600, outOK, false), app("early", 4990, outOK, false)},
 		faults: []fault{pause}, final: map[string][]string{key: nil}, timeout: 1000}
-	if r := h0.check(); r.lostAfterResume != 1 || r.lostExplained != 2 || r.lostUnexplained != 0 {
-		t.Errorf("losses around a pause: %+v", *r)
+	if got, want := h0.check().anomalies(), (anomalies{lostExplained: 2, lostAfterResume: 1}); got != want {
+		t.Errorf("losses around a pause: got %+v, want %+v", got, want)
 	}
 	// A transaction's two appends seen apart, in a read and at the end.
 	a, b := pairKeys(0)
 	tx := histOp{kind: opAppend, key: a, keys: []string{a, b}, value: "t", finish: ms(1), out: outOK, node: "n1"}
 	h := &historyRun{kind: "test", ops: []histOp{tx}, final: map[string][]string{a: {"t"}, b: {"t"}},
 		pairReads: []pairRead{{keys: [2]string{a, b}, lists: [2][]string{{"t"}, nil}}}}
-	if r := h.check(); r.atomicity != 1 || r.phantoms+r.lostUnexplained != 0 {
-		t.Errorf("torn transaction read: %+v", *r)
+	if got, want := h.check().anomalies(), (anomalies{atomicity: 1}); got != want {
+		t.Errorf("torn transaction read: got %+v, want %+v", got, want)
 	}
 	h.pairReads, h.final[b] = nil, nil
-	if r := h.check(); r.atomicity != 1 || r.lostUnexplained != 1 {
-		t.Errorf("torn transaction at the end: %+v", *r)
+	if got, want := h.check().anomalies(), (anomalies{atomicity: 1, lostUnexplained: 1}); got != want {
+		t.Errorf("torn transaction at the end: got %+v, want %+v", got, want)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -137,85 +136,93 @@ func execRetry(cl *cclient, key string, cmds ...[]string) ([]resp.Value, error) 
 // going down (it survives restarts in nodes.conf), a config epoch above
 // the viewer's current epoch, and two masters sharing a config epoch in one
 // view for more than a second (a collision the rule must resolve).
+//
+// Each node has a poller of its own, so that a stopped node (SIGSTOP
+// accepts connections and never answers) delays only its own view.
 type epochMonitor struct {
 	done     chan struct{}
 	wg       sync.WaitGroup
+	mu       sync.Mutex
 	polls    int
 	problems []string
 }
 
 func watchEpochs(c *cluster) *epochMonitor {
 	m := &epochMonitor{done: make(chan struct{})}
-	var addrs []string
 	for _, n := range c.nodes {
-		addrs = append(addrs, n.addr())
+		viewer := &node{pass: c.pass, p: n.p}
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.watch(viewer)
+		}()
 	}
-	pass := c.pass
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		lastCurrent := map[string]int{}
-		dupSince := map[string]time.Time{} // viewer|epoch -> first seen
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-m.done:
-				return
-			case <-t.C:
-			}
-			for _, a := range addrs {
-				n := &node{pass: pass, p: &testutil.Proc{Port: portOf(a)}}
-				// NODES before INFO: the current epoch read second is at
-				// least what it was when the config epochs were read.
-				nodes, err := n.call("CLUSTER", "NODES")
-				if err != nil || nodes.IsError() {
-					continue // down or restarting
-				}
-				info, err := n.call("CLUSTER", "INFO")
-				if err != nil || info.IsError() {
-					continue
-				}
-				m.polls++
-				now := time.Now()
-				current, _ := strconv.Atoi(testutil.InfoField(info.Text(), "cluster_current_epoch"))
-				if prev, ok := lastCurrent[a]; ok && current < prev {
-					m.problem("%s: current epoch went down from %d to %d", a, prev, current)
-				}
-				lastCurrent[a] = current
-				masters := map[int]string{}
-				seen := map[string]bool{}
-				for id, l := range testutil.ParseNodes(nodes.Text()) {
-					if l.Epoch > current {
-						m.problem("%s: config epoch %d of %s above its current epoch %d", a, l.Epoch, id, current)
-					}
-					if !l.Has("master") || l.Has("fail") || l.Has("noaddr") {
-						continue
-					}
-					if other, dup := masters[l.Epoch]; dup {
-						k := a + "|" + strconv.Itoa(l.Epoch)
-						seen[k] = true
-						if first, ok := dupSince[k]; !ok {
-							dupSince[k] = now
-						} else if now.Sub(first) > time.Second {
-							m.problem("%s: masters %s and %s share config epoch %d for over a second", a, other, id, l.Epoch)
-							dupSince[k] = now // report again only after another second
-						}
-					}
-					masters[l.Epoch] = id
-				}
-				for k := range dupSince {
-					if strings.HasPrefix(k, a+"|") && !seen[k] {
-						delete(dupSince, k)
-					}
-				}
-			}
-		}
-	}()
 	return m
 }
 
+// watch polls one node's view until the monitor stops.
+func (m *epochMonitor) watch(n *node) {
+	a := n.addr()
+	lastCurrent := -1
+	dupSince := map[int]time.Time{} // config epoch -> first seen shared
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.done:
+			return
+		case <-t.C:
+		}
+		// NODES before INFO: the current epoch read second is at least
+		// what it was when the config epochs were read.
+		nodes, err := n.call("CLUSTER", "NODES")
+		if err != nil || nodes.IsError() {
+			continue // down, stopped or restarting
+		}
+		info, err := n.call("CLUSTER", "INFO")
+		if err != nil || info.IsError() {
+			continue
+		}
+		m.mu.Lock()
+		m.polls++
+		m.mu.Unlock()
+		now := time.Now()
+		current, _ := strconv.Atoi(testutil.InfoField(info.Text(), "cluster_current_epoch"))
+		if current < lastCurrent {
+			m.problem("%s: current epoch went down from %d to %d", a, lastCurrent, current)
+		}
+		lastCurrent = current
+		masters := map[int]string{}
+		seen := map[int]bool{}
+		for id, l := range testutil.ParseNodes(nodes.Text()) {
+			if l.Epoch > current {
+				m.problem("%s: config epoch %d of %s above its current epoch %d", a, l.Epoch, id, current)
+			}
+			if !l.Has("master") || l.Has("fail") || l.Has("noaddr") {
+				continue
+			}
+			if other, dup := masters[l.Epoch]; dup {
+				seen[l.Epoch] = true
+				if first, ok := dupSince[l.Epoch]; !ok {
+					dupSince[l.Epoch] = now
+				} else if now.Sub(first) > time.Second {
+					m.problem("%s: masters %s and %s share config epoch %d for over a second", a, other, id, l.Epoch)
+					dupSince[l.Epoch] = now // report again only after another second
+				}
+			}
+			masters[l.Epoch] = id
+		}
+		for e := range dupSince {
+			if !seen[e] {
+				delete(dupSince, e)
+			}
+		}
+	}
+}
+
 func (m *epochMonitor) problem(format string, args ...any) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if len(m.problems) < 20 {
 		m.problems = append(m.problems, fmt.Sprintf(format, args...))
 	}
@@ -226,11 +233,8 @@ func (m *epochMonitor) problem(format string, args ...any) {
 func (m *epochMonitor) stop() (int, []string) {
 	close(m.done)
 	m.wg.Wait()
+	if m.polls == 0 {
+		m.problem("the monitor never read a node's view: it checked nothing")
+	}
 	return m.polls, m.problems
-}
-
-func portOf(addr string) int {
-	_, p, _ := strings.Cut(addr, ":")
-	n, _ := strconv.Atoi(p)
-	return n
 }
