@@ -259,11 +259,11 @@ func geoSearch(c *Ctx, src int, flags int) {
 	sortDir := 0 // 0 none, 1 ascending, -1 descending
 	anyOrder := false
 	count := int64(0)
+	search := flags&geoSearchCmd != 0
 	rest := c.Args[base:]
 	for i := 0; i < len(rest); i++ {
 		arg := rest[i]
 		left := len(rest) - i - 1 // arguments after this one
-		search := flags&geoSearchCmd != 0
 		switch {
 		case eq(arg, "withdist"):
 			withDist = true
@@ -335,11 +335,11 @@ func geoSearch(c *Ctx, src int, flags int) {
 		c.Err("ERR " + what + " is not compatible with WITHDIST, WITHHASH and WITHCOORD options")
 		return
 	}
-	if flags&geoSearchCmd != 0 && !fromMember && !fromLonLat {
+	if search && !fromMember && !fromLonLat {
 		c.Err("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for " + string(c.Args[0]))
 		return
 	}
-	if flags&geoSearchCmd != 0 && !byRadius && !byBox {
+	if search && !byRadius && !byBox {
 		c.Err("ERR exactly one of BYRADIUS and BYBOX can be specified for " + string(c.Args[0]))
 		return
 	}
@@ -412,7 +412,7 @@ func geoSearch(c *Ctx, src int, flags int) {
 	dst.ConvertToListpackIfNeeded(lim, maxLen, totLen)
 	c.setKey(storeKey, types.ZSetValue(dst), false)
 	event := "georadiusstore"
-	if flags&geoSearchCmd != 0 {
+	if search {
 		event = "geosearchstore"
 	}
 	c.notify(NotifyZSet, event, storeKey)
@@ -549,9 +549,8 @@ func geoScanRange(z *types.ZSet, shape *geo.Shape, lo, hi float64, limit int, po
 		}
 		lon, lat := geo.Decode(s)
 		if dist, in := shape.Contains(lon, lat); in {
-			if !m.IsInt {
-				m.Str = append([]byte(nil), m.Str...)
-			}
+			// m is the set's own bytes: nothing changes the set before the
+			// reply is written or the result stored (ZSet.Add copies).
 			points = append(points, geoPoint{member: m, lon: lon, lat: lat, dist: dist, score: s})
 		}
 		return !(len(points) > 0 && limit > 0 && len(points) >= limit)

@@ -21,7 +21,8 @@ type Hash struct {
 	Step uint8
 }
 
-func (h Hash) isZero() bool { return h.Bits == 0 && h.Step == 0 }
+// IsZero reports whether h is a left-out box.
+func (h Hash) IsZero() bool { return h.Bits == 0 && h.Step == 0 }
 
 // span is a closed coordinate interval.
 type span struct{ min, max float64 }
@@ -120,12 +121,13 @@ func Decode(score float64) (lon, lat float64) {
 	return decode(mercatorLon, mercatorLat, h).centre()
 }
 
+const two63 = 9223372036854775808.0 // 2^63, exactly
+
 // cDoubleToUint64 is (uint64_t)d as GCC compiles it for x86-64: values
 // below 2^63 (negative ones included) through the signed conversion, the
 // others offset by 2^63. Out-of-range conversions give the processor's
 // "integer indefinite" value, 1<<63.
 func cDoubleToUint64(d float64) uint64 {
-	const two63 = 9223372036854775808.0
 	if !(d >= two63) {
 		return uint64(cvttsd2si(d))
 	}
@@ -138,7 +140,6 @@ func CInt64(d float64) int64 { return cvttsd2si(d) }
 
 // cvttsd2si is the x86-64 truncating conversion of a double to int64.
 func cvttsd2si(d float64) int64 {
-	const two63 = 9223372036854775808.0
 	if math.IsNaN(d) || d >= two63 || d < -two63 {
 		return math.MinInt64
 	}

@@ -198,6 +198,3 @@ func (h Hash) ScoreRange() (lo, hi uint64) {
 	h.Bits++
 	return lo, h.Score()
 }
-
-// IsZero reports whether h is a left-out box.
-func (h Hash) IsZero() bool { return h.isZero() }
