@@ -203,9 +203,15 @@ func (c *Client) unauthenticatedOverflow() bool {
 	if c.authenticated || len(c.ctx.Out) <= unauthReplyLimit {
 		return false
 	}
-	c.srv.log.Warn("Client " + c.infoLine(false) + " scheduled to be closed ASAP for overcoming of output buffer limits.")
+	c.logOutputLimitClose()
 	c.ctx.Out = c.ctx.Out[:0]
 	return true
+}
+
+// logOutputLimitClose logs, as Redis does, that c is closed for its output
+// buffer limit.
+func (c *Client) logOutputLimitClose() {
+	c.srv.log.Warn("Client " + c.infoLine(false) + " scheduled to be closed ASAP for overcoming of output buffer limits.")
 }
 
 // protocolError reports a request the reader refused, as Redis does: the
@@ -299,7 +305,7 @@ func (c *Client) push(b []byte, limit int64) {
 	}
 	if limit > 0 && int64(len(c.pending)+len(b)) > limit {
 		c.pmu.Unlock()
-		c.srv.log.Warn("Client " + c.infoLine(false) + " scheduled to be closed ASAP for overcoming of output buffer limits.")
+		c.logOutputLimitClose()
 		c.kill()
 		return
 	}

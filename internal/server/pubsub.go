@@ -596,6 +596,9 @@ func (c *Client) pushPubSub(b []byte, lim config.OutputBufferLimit) {
 	}
 	if over {
 		c.pmu.Unlock()
+		// Not logOutputLimitClose: its client line reads the registry,
+		// which publishers hold for reading while they deliver, and a
+		// second read lock waits behind a waiting writer.
 		c.srv.log.Warn("Client id=" + strconv.FormatUint(c.id, 10) + " addr=" + c.addr + " scheduled to be closed ASAP for overcoming of output buffer limits.")
 		c.kill()
 		return
