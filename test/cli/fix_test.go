@@ -60,9 +60,11 @@ func ownerIndex(t *testing.T, ps []*testutil.Proc, s int) int {
 
 // TestFix opens slots the ways an interrupted migration leaves them and
 // checks that `check` reports them exactly as redis-cli does (exit 1) and
-// that `fix` repairs them with every key kept: case 1 (migrating +
-// importing, keys on both sides), case 2 (importing only), case 4
-// (migrating only, no keys), and an uncovered slot.
+// that `fix` repairs them with every key kept: migrating + importing with
+// keys on both sides (which redis-cli's algorithm takes as case 2),
+// migrating only without keys (case 4), then case 1 (keys on the source
+// only), case 2 (importing only on a non-owner), case 3 (a second
+// importer), and an uncovered slot.
 func TestFix(t *testing.T) {
 	t.Parallel()
 	testFix(t, startNodes(t, 3))
@@ -129,12 +131,7 @@ func testFix(t *testing.T, ps []*testutil.Proc) {
 	do(t, src3, "SET", k3, "v:"+k3)
 	do(t, dst3, "CLUSTER", "SETSLOT", itoa(s3), "IMPORTING", myID(t, src3))
 	do(t, src3, "CLUSTER", "SETSLOT", itoa(s3), "MIGRATING", myID(t, dst3))
-	r = runCLI(t, reefCLI(t), "", "--cluster", "fix", seed)
-	if r.code != 0 || !strings.Contains(r.out, ">>> Case 1: Moving slot 200 from "+src3.Addr()+" to "+dst3.Addr()) {
-		t.Fatalf("fix case 1 (%d):\n%s%s", r.code, r.out, r.err)
-	}
-	waitOK(t, ps)
-	mustCheck(t, seed)
+	fixAndCheck(t, ps, seed, ">>> Case 1: Moving slot 200 from "+src3.Addr()+" to "+dst3.Addr())
 	if ownerIndex(t, ps, s3) != indexOf(ps, dst3) {
 		t.Errorf("slot %d not moved to %s", s3, dst3.Addr())
 	}
@@ -151,12 +148,7 @@ func testFix(t *testing.T, ps []*testutil.Proc) {
 	c, _ := client.Dial(other.Addr(), client.Options{})
 	c.Pipeline([][]string{{"ASKING"}, {"SET", k2, "v:" + k2}})
 	c.Close()
-	r = runCLI(t, reefCLI(t), "", "--cluster", "fix", seed)
-	if r.code != 0 || !strings.Contains(r.out, ">>> Case 2: Moving all the 9000 slot keys to its owner") {
-		t.Fatalf("fix case 2 (%d):\n%s%s", r.code, r.out, r.err)
-	}
-	waitOK(t, ps)
-	mustCheck(t, seed)
+	fixAndCheck(t, ps, seed, ">>> Case 2: Moving all the 9000 slot keys to its owner")
 	if v := getKey(t, seed, k2); v != "v:"+k2 {
 		t.Errorf("case 2 key on owner: %q", v)
 	}
@@ -172,12 +164,7 @@ func testFix(t *testing.T, ps []*testutil.Proc) {
 	do(t, dst6, "CLUSTER", "SETSLOT", itoa(s6), "IMPORTING", myID(t, src6))
 	do(t, third, "CLUSTER", "SETSLOT", itoa(s6), "IMPORTING", myID(t, src6))
 	do(t, src6, "CLUSTER", "SETSLOT", itoa(s6), "MIGRATING", myID(t, dst6))
-	r = runCLI(t, reefCLI(t), "", "--cluster", "fix", seed)
-	if want := ">>> Case 3: Moving slot 300 from " + src6.Addr() + " to " + dst6.Addr() + " and closing it on all the other importing nodes."; r.code != 0 || !strings.Contains(r.out, want) {
-		t.Fatalf("fix case 3 (%d), want %q:\n%s%s", r.code, want, r.out, r.err)
-	}
-	waitOK(t, ps)
-	mustCheck(t, seed)
+	fixAndCheck(t, ps, seed, ">>> Case 3: Moving slot 300 from "+src6.Addr()+" to "+dst6.Addr()+" and closing it on all the other importing nodes.")
 	if ownerIndex(t, ps, s6) != indexOf(ps, dst6) {
 		t.Errorf("slot %d not moved to %s", s6, dst6.Addr())
 	}
@@ -351,5 +338,17 @@ func TestFixWithUnreachableMaster(t *testing.T) {
 		t.Fatalf("forced fix (%d):\n%s%s", r.code, r.out, r.err)
 	}
 	waitOK(t, ps[:2])
+	mustCheck(t, seed)
+}
+
+// fixAndCheck runs reef-cli --cluster fix through seed and requires it to
+// succeed with want in its output, and the cluster to check clean after.
+func fixAndCheck(t *testing.T, ps []*testutil.Proc, seed, want string) {
+	t.Helper()
+	r := runCLI(t, reefCLI(t), "", "--cluster", "fix", seed)
+	if r.code != 0 || !strings.Contains(r.out, want) {
+		t.Fatalf("fix (%d), want %q:\n%s%s", r.code, want, r.out, r.err)
+	}
+	waitOK(t, ps)
 	mustCheck(t, seed)
 }
