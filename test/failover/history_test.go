@@ -768,21 +768,25 @@ func BenchmarkHistories(b *testing.B) {
 	for _, fk := range faultKinds {
 		for _, kind := range kinds {
 			for i := 0; i < runs; i++ {
-				h := runHistory(b, kind, fk, faults, timeout, 0)
-				r := h.check()
-				fmt.Println(h.line(r))
-				for _, e := range r.examples {
-					fmt.Println("    " + e)
-				}
-				for _, p := range h.epochProblems {
-					fmt.Println("    epochs: " + p)
-				}
-				if os.Getenv("SHOW_FAULTS") != "" {
-					for _, f := range h.faults {
-						fmt.Printf("    %s %s slots %d-%d at %v, promoted %v, resumed %v, cluster ok %v\n",
-							f.kind, f.node, f.slots[0], f.slots[1], f.at, f.promoted, f.resumed, f.clusterOK)
+				// A sub-benchmark each, so that each run's cluster is stopped
+				// (at the sub-benchmark's cleanup) before the next starts.
+				b.Run(fmt.Sprintf("%s/%s/%d", fk, kind, i), func(b *testing.B) {
+					h := runHistory(b, kind, fk, faults, timeout, 0)
+					r := h.check()
+					fmt.Println(h.line(r))
+					for _, e := range r.examples {
+						fmt.Println("    " + e)
 					}
-				}
+					for _, p := range h.epochProblems {
+						fmt.Println("    epochs: " + p)
+					}
+					if os.Getenv("SHOW_FAULTS") != "" {
+						for _, f := range h.faults {
+							fmt.Printf("    %s %s slots %d-%d at %v, promoted %v, resumed %v, cluster ok %v\n",
+								f.kind, f.node, f.slots[0], f.slots[1], f.at, f.promoted, f.resumed, f.clusterOK)
+						}
+					}
+				})
 			}
 		}
 	}
