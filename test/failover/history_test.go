@@ -36,9 +36,9 @@ import (
 //     the owner of its slot within lossWindow before that owner was killed
 //     or paused (or, for a paused master, after it resumed and before it
 //     learnt it had been replaced); anything else is unexplained;
-//   - flicker: a value seen, then missing from a read invoked after that
-//     read completed, then present at the end (a stale read), explained
-//     by the same windows;
+//   - flicker: a value whose append was acknowledged, or that a read
+//     saw, then missing from a read invoked after that, then present at
+//     the end (a stale read), explained by the same windows;
 //   - WAIT-acknowledged losses: appends followed by a WAIT 1 that
 //     returned 1; with one replica per master and one fault at a time,
 //     none may be lost;
@@ -540,10 +540,16 @@ func (h *historyRun) check() *histReport {
 	}
 	// Reads: duplicates, phantoms, order against the final list, flickers.
 	byKey := map[string][]*histOp{}
+	acked := map[string][]*histOp{}
 	for i := range h.ops {
 		op := &h.ops[i]
-		if op.kind == opRead && op.out == outOK {
+		switch {
+		case op.kind == opRead && op.out == outOK:
 			byKey[op.key] = append(byKey[op.key], op)
+		case op.kind == opAppend && op.out == outOK:
+			for _, k := range op.keys {
+				acked[k] = append(acked[k], op)
+			}
 		}
 	}
 	for k, reads := range byKey {
@@ -552,8 +558,13 @@ func (h *historyRun) check() *histReport {
 		for i, v := range final {
 			pos[v] = i
 		}
-		// lastSeen: when a read that saw the value completed.
+		// lastSeen: when the value was last known to be in the list: its
+		// append acknowledged, or a read that saw it completed. A read
+		// invoked after that must see it, if it is there at the end.
 		lastSeen := map[string]time.Duration{}
+		for _, a := range acked[k] {
+			lastSeen[a.value] = a.finish
+		}
 		slices.SortFunc(reads, func(a, b *histOp) int { return int(a.invoke - b.invoke) })
 		for _, rd := range reads {
 			seen := map[string]bool{}
@@ -586,7 +597,7 @@ func (h *historyRun) check() *histReport {
 							}
 						} else {
 							r.flickerUnexplained++
-							r.example("%s seen in %s at %v, missing from the read at %v..%v (%s), present at the end", v, k, t, rd.invoke, rd.finish, rd.node)
+							r.example("%s known in %s at %v (acknowledged or read), missing from the read at %v..%v (%s), present at the end", v, k, t, rd.invoke, rd.finish, rd.node)
 						}
 						delete(lastSeen, v)
 					}
@@ -718,6 +729,10 @@ func TestHistoryChecker(t *testing.T) {
 			anomalies{lostExplained: 1, waitLost: 1}},
 		{"flicker", []histOp{app("a", 0, outOK, false), read(10, "n1", "a"), read(20, "n2")}, []string{"a"},
 			anomalies{flickerUnexplained: 1}},
+		{"stale after an acknowledged append", []histOp{app("a", 0, outOK, false), read(10, "n2")}, []string{"a"},
+			anomalies{flickerUnexplained: 1}},
+		{"read during the append", []histOp{app("a", 10, outOK, false), read(10, "n1")}, []string{"a"},
+			anomalies{}},
 	}
 	for _, c := range cases {
 		h := &historyRun{kind: "test", ops: c.ops, faults: []fault{kill}, final: map[string][]string{key: c.final}, timeout: 1000}
