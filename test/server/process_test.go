@@ -340,8 +340,8 @@ func TestLoglevel(t *testing.T) {
 func TestEmptyNodesConfNextToData(t *testing.T) {
 	dir := t.TempDir()
 	port := testutil.FreePort(t)
-	standalone := []string{"--port", strconv.Itoa(port), "--save", ""}
-	cluster := append(append([]string{}, standalone...), "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	standalone := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", ""}
+	cluster := clusterNodeArgs(port)
 	// run starts a node, runs cmds on it and stops it with SHUTDOWN SAVE.
 	run := func(args []string, cmds ...[]string) {
 		t.Helper()
@@ -381,7 +381,7 @@ func TestEmptyNodesConfNextToData(t *testing.T) {
 // line, and leaves the file as it was.
 func TestDamagedNodesConf(t *testing.T) {
 	port := testutil.FreePort(t)
-	args := []string{"--port", strconv.Itoa(port), "--save", "", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"}
+	args := clusterNodeArgs(port)
 	// A real file, written by a node that owns slots.
 	good := t.TempDir()
 	p := startReef(t, good, port, args...)
@@ -427,7 +427,7 @@ func TestDamagedNodesConf(t *testing.T) {
 func TestKillDuringConfigSaves(t *testing.T) {
 	dir := t.TempDir()
 	port := testutil.FreePort(t)
-	args := []string{"--port", strconv.Itoa(port), "--save", "", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"}
+	args := clusterNodeArgs(port)
 	id := ""
 	killedMidStream := 0
 	inode := func() uint64 {
@@ -500,4 +500,11 @@ func TestKillDuringConfigSaves(t *testing.T) {
 	if killedMidStream == 0 {
 		t.Errorf("every kill came after the last save: the test did not kill during saves")
 	}
+}
+
+// clusterNodeArgs are the arguments of a cluster node on port (and its
+// bus port), on loopback, keeping its nodes.conf in its directory.
+func clusterNodeArgs(port int) []string {
+	return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
+		"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"}
 }
