@@ -227,8 +227,11 @@ func TestCreate(t *testing.T) {
 			if err != nil {
 				return false
 			}
-			v, _ := c.Do("ROLE")
+			v, err := c.Do("ROLE")
 			c.Close()
+			if err != nil || v.IsError() {
+				return false
+			}
 			if len(v.Elems) == 5 && v.Elems[0].Text() == "slave" && v.Elems[3].Text() != "connected" {
 				return false
 			}
