@@ -85,13 +85,7 @@ func appendDistance(dst []byte, d float64) []byte {
 // its trailing zeros, a double reply in RESP3.
 func appendCoordinate(dst []byte, proto int, f float64) []byte {
 	var tmp [48]byte
-	s := rconv.AppendHumanDouble(tmp[:0], f)
-	if proto == resp.RESP3 {
-		dst = append(dst, ',')
-		dst = append(dst, s...)
-		return append(dst, '\r', '\n')
-	}
-	return resp.AppendBulk(dst, s)
+	return resp.AppendDoubleText(dst, proto, rconv.AppendHumanDouble(tmp[:0], f))
 }
 
 // geoaddCommand is GEOADD key [NX|XX] [CH] lon lat member [...]: every

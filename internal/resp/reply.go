@@ -138,13 +138,18 @@ func FormatDouble(dst []byte, f float64) []byte { return rconv.AppendDouble(dst,
 // AppendDouble appends a double reply: RESP3 ",<f>", RESP2 a bulk string.
 func AppendDouble(dst []byte, proto int, f float64) []byte {
 	var tmp [40]byte
-	s := FormatDouble(tmp[:0], f)
+	return AppendDoubleText(dst, proto, FormatDouble(tmp[:0], f))
+}
+
+// AppendDoubleText appends a double already formatted as text: a RESP3
+// double, or a bulk string in RESP2.
+func AppendDoubleText(dst []byte, proto int, text []byte) []byte {
 	if proto == RESP3 {
 		dst = append(dst, ',')
-		dst = append(dst, s...)
+		dst = append(dst, text...)
 		return append(dst, '\r', '\n')
 	}
-	return AppendBulk(dst, s)
+	return AppendBulk(dst, text)
 }
 
 // AppendVerbatim appends a verbatim string (RESP3 "=len\r\nfmt:..."), or a
