@@ -129,7 +129,7 @@ options:
 
 // geoposCommand is GEOPOS key member [...].
 func geoposCommand(c *Ctx) {
-	geoEachMember(c, c.NullArray, func(score float64) {
+	zsetEachMember(c, c.NullArray, func(score float64) {
 		lon, lat := geo.Decode(score)
 		c.ArrayLen(2)
 		c.Out = appendCoordinate(c.Out, c.Proto, lon)
@@ -139,25 +139,7 @@ func geoposCommand(c *Ctx) {
 
 // geohashCommand is GEOHASH key member [...].
 func geohashCommand(c *Ctx) {
-	geoEachMember(c, c.Null, func(score float64) { c.BulkString(geo.String(score)) })
-}
-
-// geoEachMember replies with an array of one element per member argument
-// of GEOPOS or GEOHASH: missing() for a member the set does not hold (or a
-// key that does not exist), present(score) for one it holds.
-func geoEachMember(c *Ctx, missing func(), present func(score float64)) {
-	z, ok := c.zsetRead(c.Args[1])
-	if !ok {
-		return
-	}
-	c.ArrayLen(len(c.Args) - 2)
-	for _, m := range c.Args[2:] {
-		if score, found := zsetScoreOf(z, m); found {
-			present(score)
-		} else {
-			missing()
-		}
-	}
+	zsetEachMember(c, c.Null, func(score float64) { c.BulkString(geo.String(score)) })
 }
 
 func zsetScoreOf(z *types.ZSet, member []byte) (float64, bool) {

@@ -660,19 +660,26 @@ func zscoreCommand(c *Ctx) {
 }
 
 func zmscoreCommand(c *Ctx) {
+	zsetEachMember(c, c.Null, c.Double)
+}
+
+// zsetEachMember replies with an array of one element per member argument
+// (ZMSCORE, GEOPOS, GEOHASH): missing() for a member the set does not hold
+// (or a key that does not exist), present(score) for one it holds.
+func zsetEachMember(c *Ctx, missing func(), present func(score float64)) {
 	z, ok := c.zsetRead(c.Args[1])
 	if !ok {
 		return
 	}
 	c.ArrayLen(len(c.Args) - 2)
 	for _, m := range c.Args[2:] {
-		if z != nil {
-			if s, ok := z.Score(m); ok {
-				c.Double(s)
-				continue
-			}
+		if z == nil {
+			missing()
+		} else if score, found := z.Score(m); found {
+			present(score)
+		} else {
+			missing()
 		}
-		c.Null()
 	}
 }
 
