@@ -744,23 +744,30 @@ func (h *zrangeResult) emit(m types.Str, s float64) {
 	}
 }
 
+// storeZSetResult replies with n, the size of z, and stores z at dst with
+// event, or deletes dst when z is empty: the end of ZRANGESTORE and of
+// ZUNIONSTORE and its kin, which reply before their events. (GEORADIUS
+// STORE and GEOSEARCHSTORE send their events first: geoSearch.)
+func (c *Ctx) storeZSetResult(dst []byte, z *types.ZSet, n int, event string) {
+	c.Int(int64(n))
+	if n > 0 {
+		c.setKey(dst, types.ZSetValue(z), false)
+		c.notify(NotifyZSet, event, dst)
+		c.Dirty++
+		return
+	}
+	if c.lookupWrite(dst) != nil {
+		c.deleteKey(dst)
+		c.notify(NotifyGeneric, "del", dst)
+		c.Dirty++
+	}
+}
+
 // finish is the result handler's finalizeResultEmission.
 func (h *zrangeResult) finish(dstKey []byte) {
 	c := h.c
 	if h.store {
-		if h.n > 0 {
-			c.setKey(dstKey, types.ZSetValue(h.dst), false)
-			c.Int(int64(h.n))
-			c.notify(NotifyZSet, "zrangestore", dstKey)
-			c.Dirty++
-		} else {
-			c.Int(0)
-			if c.lookupWrite(dstKey) != nil {
-				c.deleteKey(dstKey)
-				c.notify(NotifyGeneric, "del", dstKey)
-				c.Dirty++
-			}
-		}
+		c.storeZSetResult(dstKey, h.dst, h.n, "zrangestore")
 		return
 	}
 	n := h.n
@@ -1539,21 +1546,8 @@ func zsetOpGeneric(c *Ctx, dstKey []byte, numkeysIdx int, op int, cardOnly bool)
 		totLen += len(e.Key)
 	}
 	if dstKey != nil {
-		if result.Len() > 0 {
-			result.ConvertToListpackIfNeeded(lim, maxLen, totLen)
-			c.setKey(dstKey, types.ZSetValue(result), false)
-			c.Int(int64(result.Len()))
-			event := [...]string{"zunionstore", "zinterstore", "zdiffstore"}[op]
-			c.notify(NotifyZSet, event, dstKey)
-			c.Dirty++
-		} else {
-			c.Int(0)
-			if c.lookupWrite(dstKey) != nil {
-				c.deleteKey(dstKey)
-				c.notify(NotifyGeneric, "del", dstKey)
-				c.Dirty++
-			}
-		}
+		result.ConvertToListpackIfNeeded(lim, maxLen, totLen)
+		c.storeZSetResult(dstKey, result, result.Len(), [...]string{"zunionstore", "zinterstore", "zdiffstore"}[op])
 		return
 	}
 	n := result.Len()
