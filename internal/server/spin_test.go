@@ -1,0 +1,66 @@
+package server
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+const (
+	shortIdle = int64(10 * time.Microsecond)
+	longIdle  = int64(time.Millisecond)
+)
+
+// TestSpinPolicyStartsAfterShortSpells: an idle runner does not poll until
+// reprobeAfter parked spells in a row were short, and a long one restarts
+// the count.
+func TestSpinPolicyStartsAfterShortSpells(t *testing.T) {
+	var p spinPolicy
+	for i := 0; i < reprobeAfter-1; i++ {
+		p.idled(shortIdle, true)
+	}
+	p.idled(longIdle, true)
+	for i := 0; i < reprobeAfter-1; i++ {
+		p.idled(shortIdle, true)
+		if p.window() != 0 {
+			t.Fatalf("polling after %d short spells since a long one", i+1)
+		}
+	}
+	p.idled(shortIdle, true)
+	if p.window() != int64(spinFor) {
+		t.Fatalf("window %d after %d short spells, want %d", p.window(), reprobeAfter, spinFor)
+	}
+}
+
+// TestSpinPolicyKeepsPollingWhilePollsPay: with four polls in five ending
+// in work the runner keeps polling; with one in five it mostly parks, and
+// wastes at most two polls per reprobeAfter+2 spells.
+func TestSpinPolicyKeepsPollingWhilePollsPay(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	run := func(okEvery int) (polled, wasted int) {
+		var p spinPolicy
+		for i := 0; i < 2000; i++ {
+			if p.window() == 0 {
+				p.idled(shortIdle, true)
+				continue
+			}
+			polled++
+			if rng.IntN(5) < okEvery {
+				p.idled(shortIdle, false)
+			} else {
+				wasted++
+				p.idled(int64(spinFor)+shortIdle, true)
+			}
+		}
+		return polled, wasted
+	}
+	if polled, _ := run(4); polled < 1900 {
+		t.Errorf("four polls in five paying: polled in %d of 2000 spells, want nearly all", polled)
+	}
+	if _, wasted := run(0); wasted > 2*2000/(reprobeAfter+2)+2 {
+		t.Errorf("no poll paying: %d wasted polls in 2000 spells, want at most %d", wasted, 2*2000/(reprobeAfter+2)+2)
+	}
+	if polled, _ := run(1); polled > 2000/3 {
+		t.Errorf("one poll in five paying: polled in %d of 2000 spells", polled)
+	}
+}
