@@ -25,8 +25,9 @@ func noSharedIntegers(policy string) bool {
 	return strings.Contains(policy, "lru") || strings.Contains(policy, "lfu")
 }
 
-// isLFU reports an LFU maxmemory policy.
-func isLFU(policy string) bool { return strings.Contains(policy, "lfu") }
+// isLFU reports an LFU maxmemory policy (volatile-lfu, allkeys-lfu). It is
+// asked on every key access, so it only looks at the suffix.
+func isLFU(policy string) bool { return strings.HasSuffix(policy, "lfu") }
 
 // isShared reports whether Redis would hold v as one of its shared integer
 // objects (tryObjectEncoding and createStringObjectFromLongLongForValue).
