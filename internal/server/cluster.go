@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/reefkv/reef/internal/clock"
 	"github.com/reefkv/reef/internal/cluster/driver"
 	"github.com/reefkv/reef/internal/cluster/state"
 	"github.com/reefkv/reef/internal/command"
@@ -413,13 +414,9 @@ func (n *clusterNode) drainWrites(gen uint64) {
 }
 
 // writable reports whether the write lease lets this node take a write
-// for the slots it serves now (read with the real clock: after a stall the
+// for the slots it serves now (read from the clock: after a stall the
 // server's cached clock would still show the time before it).
-// writable is asked for every write. It reads the wall clock, as the
-// driver's lease and stall bookkeeping do: a monotonic reading on a
-// cron-refreshed base would lag after the host was suspended, the moment
-// the lease must not be trusted.
-func (n *clusterNode) writable() bool { return n.d.Writable(time.Now().UnixMilli()) }
+func (n *clusterNode) writable() bool { return n.d.Writable(clock.Mono()) }
 
 // writesDrained reports whether a manual failover's pause is in force
 // with every earlier write finished (ReplInfo.WritesPaused).

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/reefkv/reef/internal/clock"
+
 	"github.com/reefkv/reef/internal/cluster/bus"
 	"github.com/reefkv/reef/internal/cluster/nodesconf"
 	"github.com/reefkv/reef/internal/cluster/state"
@@ -101,18 +103,20 @@ type Driver struct {
 	reqs     chan func()
 	held     chan struct{} // set by Hold: closed by its release; driver goroutine only
 	slotMap  atomic.Pointer[state.SlotMap]
-	writable atomic.Int64 // Machine.WritableUntil
+	writable atomic.Int64 // Machine.WritableUntil, as a clock.Mono deadline (math.MaxInt64: none)
 
 	// The stall watchdog (see Writable): lastBeat is the time of its last
 	// tick, stallAt the time it resumed after its latest stall, and
 	// leaseStall the stallAt the published lease takes into account.
-	lastBeat   atomic.Int64
-	stallAt    atomic.Int64
-	leaseStall atomic.Int64
-	threshold  atomic.Int64 // StallThreshold of the node timeout
-	myID       atomic.Value // string
-	done       chan struct{}
-	err        error // fatal: set on the driver goroutine, ends Run
+	// lastBeatMono is lastBeat as a clock.Mono reading.
+	lastBeat     atomic.Int64
+	lastBeatMono atomic.Int64
+	stallAt      atomic.Int64
+	leaseStall   atomic.Int64
+	threshold    atomic.Int64 // StallThreshold of the node timeout
+	myID         atomic.Value // string
+	done         chan struct{}
+	err          error // fatal: set on the driver goroutine, ends Run
 
 	stalled   chan struct{} // the watchdog saw a stall
 	seenStall int64         // stallAt last handed to the machine
@@ -160,6 +164,7 @@ func Open(cfg Config, srv Server) (*Driver, error) {
 		reqs: make(chan func()), done: make(chan struct{}), stalled: make(chan struct{}, 1)}
 	d.threshold.Store(state.StallThreshold(cfg.State.NodeTimeout))
 	d.lastBeat.Store(cfg.Now().UnixMilli())
+	d.lastBeatMono.Store(clock.Mono())
 	d.myID.Store(m.MyID().String())
 	if err := d.apply(false); err != nil {
 		b.Close()
@@ -184,15 +189,22 @@ func (d *Driver) BusAddr() net.Addr { return d.bus.Addr() }
 func (d *Driver) MyID() string { return d.myID.Load().(string) }
 
 // Writable reports whether this node may take a write for its slots at
-// now (unix ms): its write lease runs, the watchdog ran recently (after a
-// stall of the process, client goroutines may run before anything else
-// noticed it), and the lease accounts for the latest stall.
-func (d *Driver) Writable(now int64) bool {
-	if now-d.lastBeat.Load() > d.threshold.Load() || d.stallAt.Load() != d.leaseStall.Load() {
+// mono (a clock.Mono reading): its write lease runs, the watchdog ran
+// recently (after a stall of the process, client goroutines may run before
+// anything else noticed it), and the lease accounts for the latest stall.
+//
+// It is asked for every write and keyed read, so it compares monotonic
+// readings, one clock read where the wall clock takes two. The machine's
+// lease is in wall time; publishLease converts it. A host suspended
+// meanwhile stops the monotonic clock, not the wall clock: the watchdog
+// sees the gap on the wall clock at its first tick after the resume and
+// records a stall, which ends the lease.
+func (d *Driver) Writable(mono int64) bool {
+	if mono-d.lastBeatMono.Load() > d.threshold.Load()*int64(time.Millisecond) || d.stallAt.Load() != d.leaseStall.Load() {
 		return false
 	}
 	until := d.writable.Load()
-	return until == math.MaxInt64 || now <= until
+	return until == math.MaxInt64 || mono <= until
 }
 
 // watchdog ticks every 50 ms until ctx is done (the stall threshold is at
@@ -213,6 +225,7 @@ func (d *Driver) watchdog(ctx context.Context) {
 			}
 		}
 		d.lastBeat.Store(now)
+		d.lastBeatMono.Store(clock.Mono())
 		select {
 		case <-ctx.Done():
 			return
@@ -381,8 +394,15 @@ func (d *Driver) apply(soft bool) error {
 }
 
 // publishLease publishes the write lease, then the stall it accounts for.
+// The lease ends at a wall time (unix ms); Writable compares monotonic
+// readings, so the end is published as the monotonic reading it will be.
 func (d *Driver) publishLease() {
-	d.writable.Store(d.m.WritableUntil())
+	until := d.m.WritableUntil()
+	if until != math.MaxInt64 {
+		mono := clock.Mono()
+		until = mono + until*int64(time.Millisecond) - d.now().UnixNano()
+	}
+	d.writable.Store(until)
 	d.leaseStall.Store(d.seenStall)
 }
 
