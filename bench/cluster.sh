@@ -158,7 +158,7 @@ for impl in $impls; do
 done
 
 echo
-echo "== redis-benchmark --cluster -t set,get -c $CLIENTS -n $REQUESTS (x 12 when pipelined), 3 masters, $ROUNDS rounds"
+echo "== redis-benchmark --cluster -t set,get -c $CLIENTS -n $REQUESTS (x 3P/4 when pipelined), 3 masters, $ROUNDS rounds"
 # Both clusters run side by side; each round measures one after the other
 # (which goes first alternates), so that a round's ratio compares two runs
 # made seconds apart on this shared machine.
@@ -188,7 +188,7 @@ for P in $PIPELINES; do
   # Pipelined runs get more requests, so that they last as long (see
   # REQUESTS).
   n=$REQUESTS
-  [ "$P" -gt 1 ] && n=$((REQUESTS * 12))
+  [ "$P" -gt 1 ] && n=$((REQUESTS * P * 3 / 4))
   for r in $(seq "$ROUNDS"); do
     order=$impls; [ $((r % 2)) = 0 ] && order=$(echo "$impls" | tr ' ' '\n' | tac | tr '\n' ' ')
     for impl in $order; do

@@ -198,9 +198,12 @@ func (d *Driver) MyID() string { return d.myID.Load().(string) }
 // lease is in wall time; publishLease converts it. A host suspended
 // meanwhile stops the monotonic clock, not the wall clock: the watchdog
 // sees the gap on the wall clock at its first tick after the resume and
-// records a stall, which ends the lease.
+// records a stall, which ends the lease; until that tick (at most 50 ms,
+// more if the process is starved) a write may still pass, where a wall
+// clock read would have refused it at once. A SIGSTOP, the stall tests
+// and the histories use, does not stop the monotonic clock.
 func (d *Driver) Writable(mono int64) bool {
-	if mono-d.lastBeatMono.Load() > d.threshold.Load()*int64(time.Millisecond) || d.stallAt.Load() != d.leaseStall.Load() {
+	if (mono-d.lastBeatMono.Load())/int64(time.Millisecond) > d.threshold.Load() || d.stallAt.Load() != d.leaseStall.Load() {
 		return false
 	}
 	until := d.writable.Load()
@@ -399,8 +402,11 @@ func (d *Driver) apply(soft bool) error {
 func (d *Driver) publishLease() {
 	until := d.m.WritableUntil()
 	if until != math.MaxInt64 {
-		mono := clock.Mono()
-		until = mono + until*int64(time.Millisecond) - d.now().UnixNano()
+		mono, now := clock.Mono(), d.now()
+		// The time left, in ms from now's millisecond, capped so that an
+		// enormous cluster-node-timeout cannot overflow the nanoseconds.
+		left := min(until-now.UnixMilli(), 1<<40)
+		until = mono + left*int64(time.Millisecond) - int64(now.Nanosecond()%int(time.Millisecond))
 	}
 	d.writable.Store(until)
 	d.leaseStall.Store(d.seenStall)
