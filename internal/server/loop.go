@@ -324,7 +324,7 @@ func (w *loopWaiter) lookOnce(fd uintptr) bool {
 		return w.n != 0 || w.err != nil
 	}
 	w.idleFrom = clock.Mono()
-	if spin := w.l.spin.window(); spin > 0 && w.idleFrom-w.lastPark < int64(parkAtLeastEvery) {
+	if spin := w.spinWindow(); spin > 0 {
 		deadline := w.idleFrom + spin
 		for w.n == 0 && w.err == nil && clock.Mono() < deadline {
 			// Let the goroutines this runner's P owes time to (a
@@ -371,6 +371,16 @@ type spinPolicy struct {
 	on     bool
 	credit int // while on: successes banked, less failCost per failure
 	short  int // while off: consecutive short parked spells
+}
+
+// spinWindow returns how long the runner may poll in the idle spell that
+// began at w.idleFrom: the policy's window, or zero when the runner has
+// not parked for parkAtLeastEvery.
+func (w *loopWaiter) spinWindow() int64 {
+	if w.idleFrom-w.lastPark >= int64(parkAtLeastEvery) {
+		return 0
+	}
+	return w.l.spin.window()
 }
 
 // parkAtLeastEvery bounds how long a runner goes on polling without

@@ -64,3 +64,22 @@ func TestSpinPolicyKeepsPollingWhilePollsPay(t *testing.T) {
 		t.Errorf("one poll in five paying: polled in %d of 2000 spells", polled)
 	}
 }
+
+// TestRunnerParksAtLeastEvery: a runner that has not parked for
+// parkAtLeastEvery does not poll, even when the policy says to, so that
+// goroutines the Go poller wakes get their turn.
+func TestRunnerParksAtLeastEvery(t *testing.T) {
+	w := &loopWaiter{l: &eventLoop{}}
+	for i := 0; i < reprobeAfter; i++ {
+		w.l.spin.idled(shortIdle, true)
+	}
+	w.idleFrom = int64(time.Hour)
+	w.lastPark = w.idleFrom - int64(parkAtLeastEvery)/2
+	if got := w.spinWindow(); got != int64(spinFor) {
+		t.Fatalf("parked %v ago: window %d, want %d", parkAtLeastEvery/2, got, spinFor)
+	}
+	w.lastPark = w.idleFrom - int64(parkAtLeastEvery)
+	if got := w.spinWindow(); got != 0 {
+		t.Fatalf("parked %v ago: window %d, want 0", parkAtLeastEvery, got)
+	}
+}
