@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/reefkv/reef/internal/clock"
-
 	"github.com/reefkv/reef/internal/cluster/bus"
 	"github.com/reefkv/reef/internal/cluster/nodesconf"
 	"github.com/reefkv/reef/internal/cluster/state"
