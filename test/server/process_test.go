@@ -430,12 +430,20 @@ func TestKillDuringConfigSaves(t *testing.T) {
 	args := clusterNodeArgs(port)
 	id := ""
 	killedMidStream := 0
-	inode := func() uint64 {
+	// fileVersion tells one nodes.conf from the next: every save renames a
+	// new file into place. The inode alone may come back (a freed inode
+	// number is often handed to the next file created); with its change
+	// time it does not.
+	type fileVersion struct {
+		ino            uint64
+		ctimeSec, nsec int64
+	}
+	version := func() fileVersion {
 		var st syscall.Stat_t
 		if err := syscall.Stat(filepath.Join(dir, "nodes.conf"), &st); err != nil {
 			t.Fatal(err)
 		}
-		return st.Ino
+		return fileVersion{st.Ino, st.Ctim.Sec, st.Ctim.Nsec}
 	}
 	for round := 0; round < 20; round++ {
 		p := startReef(t, dir, port, args...)
@@ -465,9 +473,9 @@ func TestKillDuringConfigSaves(t *testing.T) {
 		// The replies are read as they come (a reset connection drops what
 		// was not); the loop answers a read's commands together, so most
 		// rounds end before any reply. That the node was saving is shown by
-		// nodes.conf's inode: every save renames a new file into place.
-		before := inode()
-		counted := make(chan int)
+		// a new version of nodes.conf.
+		before := version()
+		counted := make(chan int, 1) // the reader never blocks if the test fails first
 		go func() {
 			n, buf := 0, make([]byte, 4096)
 			for {
@@ -484,7 +492,7 @@ func TestKillDuringConfigSaves(t *testing.T) {
 		}
 		time.Sleep(time.Duration(5+round*5) * time.Millisecond) // the fault's timing, not a wait
 		p.Kill()
-		if done := <-counted; done < inFlight && inode() != before {
+		if done := <-counted; done < inFlight && version() != before {
 			killedMidStream++
 		}
 		b, err := os.ReadFile(filepath.Join(dir, "nodes.conf"))
