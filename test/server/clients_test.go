@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 	"regexp"
 	"sort"
@@ -301,10 +300,7 @@ func TestMonitorRepliesLikeRedis(t *testing.T) {
 			if err := other.Ping(ctx).Err(); err != nil {
 				t.Fatal(err)
 			}
-			m, err := net.DialTimeout("tcp", addr, 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := testutil.MustDial(t, addr).Conn
 			if _, err := m.Write([]byte(pre + "MONITOR\r\n")); err != nil {
 				t.Fatal(err)
 			}
