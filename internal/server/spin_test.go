@@ -65,10 +65,10 @@ func TestSpinPolicyKeepsPollingWhilePollsPay(t *testing.T) {
 	}
 }
 
-// TestRunnerParksAtLeastEvery: a runner that has not parked for
-// parkAtLeastEvery does not poll, even when the policy says to, so that
-// goroutines the Go poller wakes get their turn.
-func TestRunnerParksAtLeastEvery(t *testing.T) {
+// TestSpinWindowZeroAfterParkBound: a runner that has not parked for
+// parkAtLeastEvery gets no polling window, even when the policy says to
+// poll, so it parks and goroutines the Go poller wakes get their turn.
+func TestSpinWindowZeroAfterParkBound(t *testing.T) {
 	w := &loopWaiter{l: &eventLoop{}}
 	for i := 0; i < reprobeAfter; i++ {
 		w.l.spin.idled(shortIdle, true)

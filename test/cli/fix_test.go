@@ -81,8 +81,9 @@ func testFix(t *testing.T, ps []*testutil.Proc) {
 	writeKeys(t, ps[0].Addr(), 300, "k")
 	seed := ps[0].Addr()
 
-	// Case 1: slot 100 (node 0) migrating to node 1, importing there, with
-	// two of its keys already moved.
+	// Slot 100 (node 0) migrating to node 1, importing there, with two of
+	// its keys already moved: keys on both sides, which fix handles as its
+	// case 2 (checked below).
 	s1 := 100
 	src, dst := ps[ownerIndex(t, ps, s1)], ps[1]
 	keys := []string{keyInSlot(s1, 1), keyInSlot(s1, 2), keyInSlot(s1, 3)}
