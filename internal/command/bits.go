@@ -446,10 +446,8 @@ func bitopCommand(c *Ctx) {
 		c.setKey(dst, keyspace.StringValue(res, keyspace.EncRaw), false)
 		c.notify(NotifyString, "set", dst)
 		c.Dirty++
-	} else if c.lookupWrite(dst) != nil {
-		c.deleteKey(dst)
-		c.notify(NotifyGeneric, "del", dst)
-		c.Dirty++
+	} else {
+		c.deleteEmptyResult(dst)
 	}
 	c.Int(int64(maxLen))
 }

@@ -146,6 +146,18 @@ func (c *Ctx) deleteKey(key []byte) bool {
 	return true
 }
 
+// deleteEmptyResult removes the destination of a store command whose
+// result is empty (ZUNIONSTORE, ZRANGESTORE, GEOSEARCHSTORE, BITOP...), as
+// Redis's dbDelete does there: without looking the key up first, so a
+// destination that has expired but is still stored is deleted ("del"), not
+// expired ("expired").
+func (c *Ctx) deleteEmptyResult(key []byte) {
+	if c.deleteKey(key) {
+		c.notify(NotifyGeneric, "del", key)
+		c.Dirty++
+	}
+}
+
 // expireAt returns key's expiry in unix ms, or -1.
 func (c *Ctx) expireAt(key []byte) int64 {
 	return c.KS.ExpireAt(c.DB, c.slotOf(key), key)

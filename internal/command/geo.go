@@ -399,10 +399,7 @@ func geoSearch(c *Ctx, src int, flags int) {
 // geoStoreNothing answers a store whose result is empty: the destination
 // is deleted.
 func (c *Ctx) geoStoreNothing(key []byte) {
-	if c.lookupWrite(key) != nil && c.deleteKey(key) {
-		c.notify(NotifyGeneric, "del", key)
-		c.Dirty++
-	}
+	c.deleteEmptyResult(key)
 	c.Int(0)
 }
 

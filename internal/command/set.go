@@ -360,11 +360,7 @@ func (c *Ctx) storeSet(dst []byte, result *types.Set, event string) {
 		return
 	}
 	c.Int(0)
-	if c.lookupWrite(dst) != nil {
-		c.deleteKey(dst)
-		c.Dirty++
-		c.notify(NotifyGeneric, "del", dst)
-	}
+	c.deleteEmptyResult(dst)
 }
 
 // sinterGeneric is sinterGenericCommand: SINTER, SMEMBERS, SINTERSTORE and
@@ -378,11 +374,7 @@ func sinterGeneric(c *Ctx, keys [][]byte, dst []byte, cardOnly bool, limit int64
 		if s == nil {
 			switch {
 			case dst != nil:
-				if c.lookupWrite(dst) != nil {
-					c.deleteKey(dst)
-					c.notify(NotifyGeneric, "del", dst)
-					c.Dirty++
-				}
+				c.deleteEmptyResult(dst)
 				c.Int(0)
 			case cardOnly:
 				c.Int(0)

@@ -744,11 +744,12 @@ func (h *zrangeResult) emit(m types.Str, s float64) {
 	}
 }
 
-// storeZSetResult replies with n, the size of z, and stores z at dst with
+// storeZSetResult replies with the size of z and stores z at dst with
 // event, or deletes dst when z is empty: the end of ZRANGESTORE and of
 // ZUNIONSTORE and its kin, which reply before their events. (GEORADIUS
 // STORE and GEOSEARCHSTORE send their events first: geoSearch.)
-func (c *Ctx) storeZSetResult(dst []byte, z *types.ZSet, n int, event string) {
+func (c *Ctx) storeZSetResult(dst []byte, z *types.ZSet, event string) {
+	n := z.Len()
 	c.Int(int64(n))
 	if n > 0 {
 		c.setKey(dst, types.ZSetValue(z), false)
@@ -756,18 +757,14 @@ func (c *Ctx) storeZSetResult(dst []byte, z *types.ZSet, n int, event string) {
 		c.Dirty++
 		return
 	}
-	if c.lookupWrite(dst) != nil {
-		c.deleteKey(dst)
-		c.notify(NotifyGeneric, "del", dst)
-		c.Dirty++
-	}
+	c.deleteEmptyResult(dst)
 }
 
 // finish is the result handler's finalizeResultEmission.
 func (h *zrangeResult) finish(dstKey []byte) {
 	c := h.c
 	if h.store {
-		c.storeZSetResult(dstKey, h.dst, h.n, "zrangestore")
+		c.storeZSetResult(dstKey, h.dst, "zrangestore")
 		return
 	}
 	n := h.n
@@ -1547,7 +1544,7 @@ func zsetOpGeneric(c *Ctx, dstKey []byte, numkeysIdx int, op int, cardOnly bool)
 	}
 	if dstKey != nil {
 		result.ConvertToListpackIfNeeded(lim, maxLen, totLen)
-		c.storeZSetResult(dstKey, result, result.Len(), [...]string{"zunionstore", "zinterstore", "zdiffstore"}[op])
+		c.storeZSetResult(dstKey, result, [...]string{"zunionstore", "zinterstore", "zdiffstore"}[op])
 		return
 	}
 	n := result.Len()
