@@ -316,9 +316,9 @@ func TestUnauthenticatedFlood(t *testing.T) {
 	expectClose := func(c net.Conn, in, want string) {
 		c.Write([]byte(in))
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		got, _ := io.ReadAll(c)
-		if string(got) != want {
-			t.Errorf("after %q: %q, want %q and a close", in, got, want)
+		got, err := io.ReadAll(c)
+		if string(got) != want || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("after %q: %q (%v), want %q and a close", in, got, err, want)
 		}
 	}
 	var announcers []net.Conn
