@@ -165,11 +165,15 @@ func (m *epochMonitor) watch(n *node) {
 	a := n.addr()
 	lastCurrent := -1
 	dupSince := map[int]time.Time{} // config epoch -> first seen shared
+	read := 0                       // views of this node polled
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
 		select {
 		case <-m.done:
+			if read == 0 {
+				m.problem("%s: the monitor never read this node's view: it checked nothing there", a)
+			}
 			return
 		case <-t.C:
 		}
@@ -183,6 +187,7 @@ func (m *epochMonitor) watch(n *node) {
 		if err != nil || info.IsError() {
 			continue
 		}
+		read++
 		m.mu.Lock()
 		m.polls++
 		m.mu.Unlock()
@@ -233,8 +238,5 @@ func (m *epochMonitor) problem(format string, args ...any) {
 func (m *epochMonitor) stop() (int, []string) {
 	close(m.done)
 	m.wg.Wait()
-	if m.polls == 0 {
-		m.problem("the monitor never read a node's view: it checked nothing")
-	}
 	return m.polls, m.problems
 }
