@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/reefkv/reef/internal/clock"
 	"github.com/reefkv/reef/internal/cluster/state"
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/resp"
@@ -102,6 +103,30 @@ type Client struct {
 	batch       cmdBatch       // commands parsed ahead (batch.go)
 	lastCommand lastCommand    // the last command name looked up (lookupCommand)
 	blocking    *blockedClient // registered by the running command
+
+	// clockHint is a clock.Mono reading taken while the loop's runner
+	// serves the current batch of commands, with nothing since that may
+	// wait (a flush, yieldLoop), or 0. The next command starts its clock
+	// from it (recentClock) instead of reading the clock again: at 16
+	// pipelined LPUSHes the two readings per command were 5% of the
+	// node's CPU. It is a few microseconds old at most, like a reading
+	// taken when the batch arrived. Only on the runner: a Go-mode client,
+	// a master link or a slot import may wait for its next command
+	// anywhere in its reads.
+	clockHint int64
+}
+
+// recentClock returns c.clockHint, or a fresh reading (which becomes the
+// hint on the runner).
+func (c *Client) recentClock() int64 {
+	if c.clockHint != 0 && c.onRunner {
+		return c.clockHint
+	}
+	now := clock.Mono()
+	if c.onRunner {
+		c.clockHint = now
+	}
+	return now
 }
 
 // newClient registers a client on conn: a *clientConn in raw mode for an
@@ -257,6 +282,7 @@ func (c *Client) timeoutApplies() bool {
 // flush writes the pending replies. It reports false when the connection
 // failed.
 func (c *Client) flush() bool {
+	c.clockHint = 0 // a slow socket makes it wait
 	defer c.shown.store(c)
 	if len(c.ctx.Out) == 0 {
 		return true

@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/reefkv/reef/internal/clock"
 	"github.com/reefkv/reef/internal/cluster/driver"
 	"github.com/reefkv/reef/internal/cluster/state"
 	"github.com/reefkv/reef/internal/command"
@@ -414,9 +413,9 @@ func (n *clusterNode) drainWrites(gen uint64) {
 }
 
 // writable reports whether the write lease lets this node take a write
-// for the slots it serves now (read from the clock: after a stall the
-// server's cached clock would still show the time before it).
-func (n *clusterNode) writable() bool { return n.d.Writable(clock.Mono()) }
+// for the slots it serves at mono, a clock.Mono reading (not the server's
+// cached clock: after a stall it would still show the time before it).
+func (n *clusterNode) writable(mono int64) bool { return n.d.Writable(mono) }
 
 // writesDrained reports whether a manual failover's pause is in force
 // with every earlier write finished (ReplInfo.WritesPaused).

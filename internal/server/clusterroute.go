@@ -239,7 +239,7 @@ func (c *Client) getNodeByQuery(sm *state.SlotMap, cfg *config.Config, spec *com
 	// cluster is down, which accepts stale reads. (Sharded pub/sub reads
 	// no data.)
 	readLease := !pubsubShard && !cfg.ClusterAllowReadsWhenDown
-	if (write || readLease) && !c.srv.cluster.writable() {
+	if (write || readLease) && !c.srv.cluster.writable(c.recentClock()) {
 		return route{code: redirDownState}
 	}
 	return route{slot: q.slot, open: open, keyed: true}

@@ -259,7 +259,7 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 	ctx.Cfg = cfg
 	ctx.Proto = c.proto
 	ctx.DB = c.db
-	start := clock.Mono()
+	start := c.recentClock()
 	ctx.Now = clock.UnixMilli(start)
 	mark := len(ctx.Out)
 	// CLIENT LIST shows the command being run ("cmd=client|list" for the
@@ -278,7 +278,8 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 	c.noteWriteOffset()
 	c.srv.drainPendingReady()
 
-	dur := time.Duration(clock.Mono() - start)
+	end := clock.Mono()
+	dur := time.Duration(end - start)
 	if t := cfg.LatencyMonitorThreshold; t > 0 && c.blocking == nil && dur.Milliseconds() >= t {
 		// A command that blocked is timed without its wait, and Redis
 		// samples none then.
@@ -311,6 +312,8 @@ func (c *Client) call(spec *command.Spec, args [][]byte, cfg *config.Config) {
 		}
 		ctx.Dirty = 0
 		mark = 0
+	} else if c.onRunner {
+		c.clockHint = end
 	}
 	c.afterCall(spec, args, dur, mark)
 }

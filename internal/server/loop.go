@@ -182,8 +182,9 @@ func (l *eventLoop) run(gen uint64) {
 	// busyFrom is when the runner began working without parking (the
 	// start of the first client it handled since), 0 when it has not yet;
 	// lastStart is the start of the latest client. Both come from the
-	// clock reading each handle makes anyway.
-	var busyFrom, lastStart int64
+	// clock reading each handle makes anyway, or the one the last command
+	// of the client before it made (handled, 0 after a wait).
+	var busyFrom, lastStart, handled int64
 	for l.isRunner(gen) {
 		if busyFrom != 0 && lastStart-busyFrom > int64(runnerYieldEvery) {
 			// Goroutines made runnable meanwhile (a subscriber's writer, a
@@ -195,6 +196,7 @@ func (l *eventLoop) run(gen uint64) {
 			busyFrom = 0
 		}
 		n, parked, err := w.wait()
+		handled = 0
 		if parked {
 			busyFrom = 0
 		}
@@ -233,11 +235,14 @@ func (l *eventLoop) run(gen uint64) {
 				}
 				continue
 			}
-			lastStart = clock.Mono()
+			if lastStart = handled; lastStart == 0 {
+				lastStart = clock.Mono()
+			}
 			if busyFrom == 0 {
 				busyFrom = lastStart
 			}
-			if l.handle(c, gen, lastStart) {
+			var replaced bool
+			if replaced, handled = l.handle(c, gen, lastStart); replaced {
 				c.leaveLoop()
 				c.serve()
 				return
@@ -428,11 +433,13 @@ func (p *spinPolicy) idled(idle int64, parked bool) {
 
 // handle serves one readable client: one read, every complete command, one
 // write. It reports whether the runner was replaced meanwhile (or the
-// client evicted), in which case the calling goroutine now owns the client.
+// client evicted), in which case the calling goroutine now owns the client,
+// and the clock reading the last command ended with (0 if none).
 // now is a clock.Mono reading taken just before.
 // REQUIRES: c.loopState moved to busy by the caller.
-func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool) {
+func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool, ended int64) {
 	l.busySince.Store(now)
+	c.clockHint = 0 // the last batch's is as old as the wait since
 	if l.srv.watchdogAsleep.Load() {
 		select {
 		case l.srv.watchdogWake <- struct{}{}:
@@ -452,7 +459,7 @@ func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool) {
 	}()
 	if c.killed.Load() {
 		l.closeClient(c)
-		return false
+		return false, 0
 	}
 	cfg := c.srv.cfg.Get()
 	c.rd.MaxBulkLen = cfg.ProtoMaxBulkLen
@@ -461,7 +468,7 @@ func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool) {
 	if errors.Is(readErr, resp.ErrQueryBufferLimit) {
 		c.srv.log.Warn("Closing client that reached max query buffer length: " + c.describe())
 		l.closeClient(c)
-		return false
+		return false, 0
 	}
 	c.srv.stats.netInput.Add(int64(c.rd.LastRead()))
 	for {
@@ -480,47 +487,48 @@ func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool) {
 					c.rd.Rewind(c.batch.marks[i])
 				}
 				c.batch.reset()
-				return true
+				return true, 0
 			}
 			if c.unauthenticatedOverflow() {
 				l.closeClient(c)
-				return false
+				return false, 0
 			}
 			if c.closeAfter || c.killed.Load() {
 				c.flush()
 				l.closeClient(c)
-				return false
+				return false, 0
 			}
 			if len(c.ctx.Out) > 64*1024 && !c.flush() {
 				l.closeClient(c)
-				return false
+				return false, 0
 			}
 		}
 		if err != nil {
 			c.protocolError(err)
 			l.closeClient(c)
-			return false
+			return false, 0
 		}
 		if n == 0 {
 			break
 		}
 	}
 	c.batch.reset()
+	ended = c.clockHint
 	if !c.flush() {
 		l.closeClient(c)
-		return false
+		return false, 0
 	}
 	if !l.isRunner(gen) {
-		return true
+		return true, 0
 	}
 	if readErr != nil && !errors.Is(readErr, errWouldBlock) {
 		l.closeClient(c) // EOF or a socket error, after the pipelined commands
-		return false
+		return false, 0
 	}
 	c.onRunner = false
 	// A newer runner may have evicted the client while we served it: then
 	// it is ours to carry on in Go mode.
-	return !c.loopState.CompareAndSwap(loopBusy, loopIdle)
+	return !c.loopState.CompareAndSwap(loopBusy, loopIdle), ended
 }
 
 // closeClient ends a raw-mode client.
@@ -610,6 +618,7 @@ func (s *Server) anyLoopBusy() bool {
 // runner, the loop gets a new runner and the client switches to Go mode,
 // so that the current goroutine may wait without holding up other clients.
 func (c *Client) yieldLoop() {
+	c.clockHint = 0 // the caller is about to wait
 	if c.loop == nil || !c.onRunner {
 		return
 	}

@@ -108,3 +108,45 @@ func TestIdleNodeRunsOnOneP(t *testing.T) {
 		}
 	}
 }
+
+// The commands of one pipelined batch take their start time from the end
+// of the command before them instead of reading the clock again
+// (Client.clockHint): a key whose TTL runs out while a slow command of the
+// batch runs must be gone for the command after it.
+func TestBatchClockFollowsSlowCommand(t *testing.T) {
+	p := testutil.StartReef(t, "--enable-debug-command", "yes", "--slowlog-log-slower-than", "0")
+	c := testutil.MustDial(t, p.Addr())
+	var buf []byte
+	for _, cmd := range [][]string{
+		{"SET", "k", "v", "PX", "2"},
+		{"DEBUG", "POPULATE", "20000"}, // about 20 ms here, under the loop watchdog's 50
+		{"PTTL", "k"},
+		{"SLOWLOG", "GET", "2"},
+	} {
+		buf = resp.AppendCommand(buf, cmd...)
+	}
+	if err := c.WriteRaw(buf); err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	var replies []resp.Value
+	for i := 0; i < 4; i++ {
+		v, err := c.R.ReadReply()
+		if err != nil {
+			t.Fatalf("reply %d: %v", i, err)
+		}
+		replies = append(replies, v)
+	}
+	populateMicros := int64(-1)
+	for _, entry := range replies[3].Elems {
+		if len(entry.Elems) >= 4 && len(entry.Elems[3].Elems) > 0 && strings.EqualFold(entry.Elems[3].Elems[0].Text(), "debug") {
+			populateMicros, _ = strconv.ParseInt(entry.Elems[2].Text(), 10, 64)
+		}
+	}
+	if populateMicros < 3000 {
+		t.Fatalf("DEBUG POPULATE took %d µs by SLOWLOG, too little for the 2 ms TTL to run out (replies %v)", populateMicros, replies)
+	}
+	if got := replies[2].Text(); got != "-2" {
+		t.Fatalf("PTTL after a %d µs command = %s, want -2 (the key expired meanwhile)", populateMicros, got)
+	}
+}
