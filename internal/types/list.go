@@ -1,6 +1,8 @@
 package types
 
 import (
+	"unsafe"
+
 	"github.com/reefkv/reef/internal/encoding/listpack"
 	"github.com/reefkv/reef/internal/keyspace"
 )
@@ -14,6 +16,14 @@ type List struct {
 	nodes [][]byte
 	n     int
 	fill  int
+
+	// headBase, when set, is an allocation that nodes[0] may end: the
+	// bytes before nodes[0] in it are free, for LPUSH to prepend into
+	// without moving the node (pushHead). nodes[0] is in it only while it
+	// is the node pushHead made there: a node that grows past its
+	// capacity or is replaced is a new allocation (no node ever aliases
+	// another's), so headRoom finds it outside.
+	headBase []byte
 }
 
 // NewList returns an empty list with fill factor fill.
@@ -99,12 +109,18 @@ func newNode(v []byte) []byte {
 }
 
 func (l *List) insertNode(i int, lp []byte) {
+	if i == 0 {
+		l.headBase = nil
+	}
 	l.nodes = append(l.nodes, nil)
 	copy(l.nodes[i+1:], l.nodes[i:])
 	l.nodes[i] = lp
 }
 
 func (l *List) removeNode(i int) {
+	if i == 0 {
+		l.headBase = nil
+	}
 	copy(l.nodes[i:], l.nodes[i+1:])
 	l.nodes[len(l.nodes)-1] = nil
 	l.nodes = l.nodes[:len(l.nodes)-1]
@@ -115,7 +131,7 @@ func (l *List) Push(v []byte, head bool) {
 	l.n++
 	if head {
 		if len(l.nodes) > 0 && l.allowInsert(l.nodes[0], len(v)) {
-			l.nodes[0] = listpack.Insert(l.nodes[0], listpack.HeaderSize, v)
+			l.pushHead(v)
 			return
 		}
 		l.insertNode(0, newNode(v))
@@ -126,6 +142,57 @@ func (l *List) Push(v []byte, head bool) {
 		return
 	}
 	l.nodes = append(l.nodes, newNode(v))
+}
+
+// headRoomFrom is the node size from which a head push prepends into free
+// bytes kept before the node instead of moving the node's elements.
+const headRoomFrom = 512
+
+// pushHead inserts v as the first element of nodes[0], which has room for
+// it by the fill factor. Past headRoomFrom bytes the node is kept at the
+// end of a larger allocation (headBase) with free bytes before it, doubled
+// when they run out like an append's capacity: amortised O(1) per push
+// where Redis moves the whole node (6% of the CPU of LPUSH -P 16).
+func (l *List) pushHead(v []byte) {
+	lp := l.nodes[0]
+	if len(lp) < headRoomFrom {
+		l.nodes[0] = listpack.Insert(lp, listpack.HeaderSize, v)
+		return
+	}
+	size := listpack.EntrySize(v)
+	off := l.headRoom()
+	if off < size {
+		// Room for as many bytes again as the node holds, but not past
+		// what the node may grow to; and the spare capacity at its end.
+		room := max(size, min(len(lp), l.nodeByteLimit()-len(lp)+size))
+		tail := cap(lp) - len(lp)
+		base := make([]byte, room+len(lp)+tail)
+		copy(base[room:], lp)
+		l.headBase, off = base, room
+	}
+	l.nodes[0] = listpack.PrependInPlace(l.headBase, off, len(lp), v)
+}
+
+// headRoom returns the free bytes before nodes[0] in headBase, 0 when
+// nodes[0] is not in it.
+func (l *List) headRoom() int {
+	if l.headBase == nil || len(l.nodes) == 0 || len(l.nodes[0]) == 0 {
+		return 0
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(l.headBase)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(l.nodes[0])))
+	if p < base || p >= base+uintptr(cap(l.headBase)) {
+		return 0
+	}
+	return int(p - base)
+}
+
+// nodeByteLimit is the size a node may reach by the fill factor.
+func (l *List) nodeByteLimit() int {
+	if l.fill >= 0 {
+		return sizeSafetyLimit
+	}
+	return optimizationLevel[min(-l.fill-1, len(optimizationLevel)-1)]
 }
 
 // Pop removes and returns (a copy of) the head or tail element; l must not
@@ -458,5 +525,5 @@ func (l *List) MemoryUsage() int64 {
 	for _, lp := range l.nodes {
 		n += int64(cap(lp))
 	}
-	return n
+	return n + int64(l.headRoom())
 }

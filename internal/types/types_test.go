@@ -112,6 +112,38 @@ func checkZSet(t *testing.T, z *ZSet, model map[string]float64) {
 	}
 }
 
+// A list pushed at the head only keeps its head node inside a larger
+// allocation, with free bytes before it (pushHead); its nodes must still be
+// the listpacks Redis builds, and MEMORY USAGE must count the free bytes.
+func TestListHeadPushesPrependInPlace(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	l := NewList(-2)
+	var model [][]byte
+	sawRoom := false
+	for i := 0; i < 30000; i++ {
+		v := []byte(strconv.Itoa(r.IntN(1 << 20)))
+		if r.IntN(2) == 0 {
+			v = bytes.Repeat([]byte{byte('a' + i%26)}, 1+r.IntN(90))
+		}
+		l.Push(v, true)
+		model = append(model, v)
+		if room := l.headRoom(); room > 0 {
+			sawRoom = true
+			if l.MemoryUsage() < int64(cap(l.nodes[0])+room) {
+				t.Fatalf("MEMORY USAGE %d does not count the %d free bytes before the head node", l.MemoryUsage(), room)
+			}
+		}
+		if i%3000 == 0 || i == 29999 {
+			slices.Reverse(model)
+			checkList(t, l, model)
+			slices.Reverse(model)
+		}
+	}
+	if !sawRoom {
+		t.Fatal("no head push prepended in place")
+	}
+}
+
 func TestListAgainstModel(t *testing.T) {
 	for _, fill := range []int{-2, 3, 1, -1} {
 		r := rand.New(rand.NewPCG(2, uint64(fill+10)))
@@ -257,6 +289,15 @@ func checkList(t *testing.T, l *List, model [][]byte) {
 			t.Fatal("empty node")
 		}
 		total += listpack.Len(lp)
+		// Every node holds the bytes a listpack built by appending its
+		// elements holds (head pushes prepend in place: pushHead).
+		canon := listpack.NewCap(0)
+		for p := listpack.First(lp); p >= 0 && lp[p] != listpack.EOF; p = listpack.Next(lp, p) {
+			canon = listpack.Append(canon, Copy(listpack.Get(lp, p)))
+		}
+		if !bytes.Equal(canon, lp) {
+			t.Fatalf("node bytes %x, a listpack of the same elements is %x", lp, canon)
+		}
 	}
 	if total != l.n {
 		t.Fatalf("node counts %d != %d", total, l.n)

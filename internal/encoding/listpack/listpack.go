@@ -402,6 +402,29 @@ func AppendInt(lp []byte, v int64) []byte {
 	return splice(lp, len(lp)-1, 0, nil, v, true, true, 1)
 }
 
+// EntrySize returns the bytes s takes as an element.
+func EntrySize(s []byte) int {
+	v, isInt := classify(s)
+	return entrySize(s, v, isInt)
+}
+
+// PrependInPlace inserts s as the first element of the listpack
+// buf[off:off+n], using the off free bytes before it, which must be at
+// least EntrySize(s): the header moves back by the entry's size and the
+// entry takes the header's old place, so no element moves. (Insert at the
+// head moves every element: a memmove of the whole node, up to 8 KB, for
+// each LPUSH.) The result is a suffix of buf[:off+n] with buf's capacity.
+func PrependInPlace(buf []byte, off, n int, s []byte) []byte {
+	v, isInt := classify(s)
+	size := entrySize(s, v, isInt)
+	start := off - size
+	copy(buf[start:start+HeaderSize], buf[off:off+HeaderSize])
+	lp := buf[start : off+n : cap(buf)]
+	putEntry(lp[HeaderSize:HeaderSize+size:HeaderSize+size], s, v, isInt)
+	setHeader(lp, 1)
+	return lp
+}
+
 // Insert inserts s before the element at p; p may be len(lp)-1 (the
 // terminator) to append. The new element is at position p in the result.
 func Insert(lp []byte, p int, s []byte) []byte {

@@ -377,3 +377,26 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	}
 }
+
+// PrependInPlace gives the bytes Insert at the head gives.
+func TestPrependInPlaceMatchesInsert(t *testing.T) {
+	vals := [][]byte{[]byte("1"), []byte("-5000"), []byte("123456789012"), []byte("x"),
+		bytes.Repeat([]byte("y"), 63), bytes.Repeat([]byte("z"), 64), bytes.Repeat([]byte("w"), 5000)}
+	lp := NewCap(0)
+	for i := 0; i < 40; i++ {
+		lp = Append(lp, vals[i%len(vals)])
+	}
+	for _, v := range vals {
+		want := Insert(append([]byte(nil), lp...), HeaderSize, v)
+		room := EntrySize(v) + 3
+		buf := make([]byte, room+len(lp)+10)
+		copy(buf[room:], lp)
+		got := PrependInPlace(buf, room, len(lp), v)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("prepend %q: %x, want %x", v, got, want)
+		}
+		if cap(got) != len(buf)-3 {
+			t.Fatalf("prepend %q: cap %d, want %d", v, cap(got), len(buf)-3)
+		}
+	}
+}
