@@ -149,18 +149,19 @@ func (l *List) Push(v []byte, head bool) {
 const headRoomFrom = 512
 
 // pushHead inserts v as the first element of nodes[0], which has room for
-// it by the fill factor. Past headRoomFrom bytes the node is kept at the
-// end of a larger allocation (headBase) with free bytes before it, doubled
-// when they run out like an append's capacity: amortised O(1) per push
-// where Redis moves the whole node (6% of the CPU of LPUSH -P 16).
+// it by the fill factor, into the free bytes before the node when there
+// are enough. Past headRoomFrom bytes the node is kept at the end of a
+// larger allocation (headBase) with free bytes before it, doubled when
+// they run out like an append's capacity: amortised O(1) per push where
+// Redis moves the whole node (6% of the CPU of LPUSH -P 16).
 func (l *List) pushHead(v []byte) {
 	lp := l.nodes[0]
-	if len(lp) < headRoomFrom {
+	size := listpack.EntrySize(v)
+	off := l.headRoom()
+	if off < size && len(lp) < headRoomFrom {
 		l.nodes[0] = listpack.Insert(lp, listpack.HeaderSize, v)
 		return
 	}
-	size := listpack.EntrySize(v)
-	off := l.headRoom()
 	if off < size {
 		// Room for as many bytes again as the node holds, but not past
 		// what the node may grow to; and the spare capacity at its end.
@@ -208,8 +209,25 @@ func (l *List) Pop(head bool) []byte {
 		p = listpack.Last(lp)
 	}
 	v := Copy(listpack.Get(lp, p))
+	if head && len(lp) >= headRoomFrom && listpack.Len(lp) > 1 {
+		l.popHead()
+		return v
+	}
 	l.deleteAt(k, p)
 	return v
+}
+
+// popHead removes the first element of nodes[0], which has another, by
+// moving the node's header forward over it (LPOP, a queue's consumer),
+// where Redis moves the whole node. The bytes left before the node are
+// head room for the next LPUSH (pushHead).
+func (l *List) popHead() {
+	lp := l.nodes[0]
+	if l.headRoom() == 0 {
+		l.headBase = lp[:cap(lp)]
+	}
+	l.nodes[0] = listpack.DeleteFirstInPlace(lp)
+	l.n--
 }
 
 // deleteAt removes the element at position p of node k, dropping the node

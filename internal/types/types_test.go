@@ -144,6 +144,49 @@ func TestListHeadPushesPrependInPlace(t *testing.T) {
 	}
 }
 
+// A queue (RPUSH, then LPOP) pops its head node's elements by moving the
+// node's header forward (popHead); a later LPUSH fills the bytes freed.
+func TestListHeadPopsInPlace(t *testing.T) {
+	l := NewList(-2)
+	var model [][]byte
+	for i := 0; i < 5000; i++ {
+		v := []byte(strconv.Itoa(i * 7919))
+		if i%3 == 0 {
+			v = bytes.Repeat([]byte{byte('a' + i%26)}, 1+i%70)
+		}
+		l.Push(v, false)
+		model = append(model, v)
+	}
+	moved := false
+	for i := 0; i < 2500; i++ {
+		first := &l.nodes[0][0]
+		v := l.Pop(true)
+		if !bytes.Equal(v, model[0]) {
+			t.Fatalf("pop %d: %q, want %q", i, v, model[0])
+		}
+		model = model[1:]
+		if len(l.nodes) > 0 && &l.nodes[0][0] != first && l.headRoom() > 0 {
+			moved = true
+		}
+		if i%250 == 0 {
+			checkList(t, l, model)
+		}
+	}
+	if !moved {
+		t.Fatal("no head pop moved the node's header forward")
+	}
+	room := l.headRoom()
+	for i := 0; i < 3; i++ {
+		v := []byte{'x', byte('0' + i)}
+		l.Push(v, true)
+		model = append([][]byte{v}, model...)
+	}
+	if l.headRoom() >= room || room == 0 {
+		t.Fatalf("LPUSH after LPOPs: head room %d, before %d; the pushes should use it", l.headRoom(), room)
+	}
+	checkList(t, l, model)
+}
+
 func TestListAgainstModel(t *testing.T) {
 	for _, fill := range []int{-2, 3, 1, -1} {
 		r := rand.New(rand.NewPCG(2, uint64(fill+10)))

@@ -425,6 +425,17 @@ func PrependInPlace(buf []byte, off, n int, s []byte) []byte {
 	return lp
 }
 
+// DeleteFirstInPlace removes the first element of lp, which must have one,
+// by moving the header forward over it: no element moves. The result is a
+// suffix of lp; the bytes before it stay allocated with lp.
+func DeleteFirstInPlace(lp []byte) []byte {
+	size := entryTotal(lp, HeaderSize)
+	copy(lp[size:size+HeaderSize], lp[:HeaderSize])
+	lp = lp[size:]
+	setHeader(lp, -1)
+	return lp
+}
+
 // Insert inserts s before the element at p; p may be len(lp)-1 (the
 // terminator) to append. The new element is at position p in the result.
 func Insert(lp []byte, p int, s []byte) []byte {

@@ -400,3 +400,20 @@ func TestPrependInPlaceMatchesInsert(t *testing.T) {
 		}
 	}
 }
+
+// DeleteFirstInPlace gives the bytes Delete of the first element gives.
+func TestDeleteFirstInPlaceMatchesDelete(t *testing.T) {
+	vals := [][]byte{[]byte("1"), []byte("-5000"), []byte("123456789012"), []byte("x"),
+		bytes.Repeat([]byte("y"), 63), bytes.Repeat([]byte("z"), 64), bytes.Repeat([]byte("w"), 5000)}
+	lp := NewCap(0)
+	for i := 0; i < 40; i++ {
+		lp = Append(lp, vals[i%len(vals)])
+	}
+	for Len(lp) > 0 {
+		want := Delete(append([]byte(nil), lp...), HeaderSize)
+		lp = DeleteFirstInPlace(lp)
+		if !bytes.Equal(lp, want) {
+			t.Fatalf("%x, want %x", lp, want)
+		}
+	}
+}
