@@ -182,9 +182,8 @@ func (l *eventLoop) run(gen uint64) {
 	// busyFrom is when the runner began working without parking (the
 	// start of the first client it handled since), 0 when it has not yet;
 	// lastStart is the start of the latest client. Both come from the
-	// clock reading each handle makes anyway, or the one the last command
-	// of the client before it made (handled, 0 after a wait).
-	var busyFrom, lastStart, handled int64
+	// clock reading each handle makes anyway.
+	var busyFrom, lastStart int64
 	for l.isRunner(gen) {
 		if busyFrom != 0 && lastStart-busyFrom > int64(runnerYieldEvery) {
 			// Goroutines made runnable meanwhile (a subscriber's writer, a
@@ -196,7 +195,6 @@ func (l *eventLoop) run(gen uint64) {
 			busyFrom = 0
 		}
 		n, parked, err := w.wait()
-		handled = 0
 		if parked {
 			busyFrom = 0
 		}
@@ -235,14 +233,11 @@ func (l *eventLoop) run(gen uint64) {
 				}
 				continue
 			}
-			if lastStart = handled; lastStart == 0 {
-				lastStart = clock.Mono()
-			}
+			lastStart = clock.Mono()
 			if busyFrom == 0 {
 				busyFrom = lastStart
 			}
-			var replaced bool
-			if replaced, handled = l.handle(c, gen, lastStart); replaced {
+			if l.handle(c, gen, lastStart) {
 				c.leaveLoop()
 				c.serve()
 				return
@@ -433,11 +428,12 @@ func (p *spinPolicy) idled(idle int64, parked bool) {
 
 // handle serves one readable client: one read, every complete command, one
 // write. It reports whether the runner was replaced meanwhile (or the
-// client evicted), in which case the calling goroutine now owns the client,
-// and the clock reading the last command ended with (0 if none).
-// now is a clock.Mono reading taken just before.
+// client evicted), in which case the calling goroutine now owns the client.
+// now is a clock.Mono reading taken just before. (Not the reading the
+// previous client's last command ended with: its flush may have waited for
+// a full socket, and the watchdog would take that wait for this client's.)
 // REQUIRES: c.loopState moved to busy by the caller.
-func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool, ended int64) {
+func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool) {
 	l.busySince.Store(now)
 	c.clockHint = 0 // the last batch's is as old as the wait since
 	if l.srv.watchdogAsleep.Load() {
@@ -459,7 +455,7 @@ func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool, end
 	}()
 	if c.killed.Load() {
 		l.closeClient(c)
-		return false, 0
+		return false
 	}
 	cfg := c.srv.cfg.Get()
 	c.rd.MaxBulkLen = cfg.ProtoMaxBulkLen
@@ -468,7 +464,7 @@ func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool, end
 	if errors.Is(readErr, resp.ErrQueryBufferLimit) {
 		c.srv.log.Warn("Closing client that reached max query buffer length: " + c.describe())
 		l.closeClient(c)
-		return false, 0
+		return false
 	}
 	c.srv.stats.netInput.Add(int64(c.rd.LastRead()))
 	for {
@@ -487,48 +483,47 @@ func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool, end
 					c.rd.Rewind(c.batch.marks[i])
 				}
 				c.batch.reset()
-				return true, 0
+				return true
 			}
 			if c.unauthenticatedOverflow() {
 				l.closeClient(c)
-				return false, 0
+				return false
 			}
 			if c.closeAfter || c.killed.Load() {
 				c.flush()
 				l.closeClient(c)
-				return false, 0
+				return false
 			}
 			if len(c.ctx.Out) > 64*1024 && !c.flush() {
 				l.closeClient(c)
-				return false, 0
+				return false
 			}
 		}
 		if err != nil {
 			c.protocolError(err)
 			l.closeClient(c)
-			return false, 0
+			return false
 		}
 		if n == 0 {
 			break
 		}
 	}
 	c.batch.reset()
-	ended = c.clockHint
 	if !c.flush() {
 		l.closeClient(c)
-		return false, 0
+		return false
 	}
 	if !l.isRunner(gen) {
-		return true, 0
+		return true
 	}
 	if readErr != nil && !errors.Is(readErr, errWouldBlock) {
 		l.closeClient(c) // EOF or a socket error, after the pipelined commands
-		return false, 0
+		return false
 	}
 	c.onRunner = false
 	// A newer runner may have evicted the client while we served it: then
 	// it is ours to carry on in Go mode.
-	return !c.loopState.CompareAndSwap(loopBusy, loopIdle), ended
+	return !c.loopState.CompareAndSwap(loopBusy, loopIdle)
 }
 
 // closeClient ends a raw-mode client.
