@@ -380,12 +380,8 @@ func BenchmarkAppend(b *testing.B) {
 
 // PrependInPlace gives the bytes Insert at the head gives.
 func TestPrependInPlaceMatchesInsert(t *testing.T) {
-	vals := [][]byte{[]byte("1"), []byte("-5000"), []byte("123456789012"), []byte("x"),
-		bytes.Repeat([]byte("y"), 63), bytes.Repeat([]byte("z"), 64), bytes.Repeat([]byte("w"), 5000)}
-	lp := NewCap(0)
-	for i := 0; i < 40; i++ {
-		lp = Append(lp, vals[i%len(vals)])
-	}
+	vals := mixedValues()
+	lp := mixedListpack(vals)
 	for _, v := range vals {
 		want := Insert(append([]byte(nil), lp...), HeaderSize, v)
 		room := EntrySize(v) + 3
@@ -403,12 +399,8 @@ func TestPrependInPlaceMatchesInsert(t *testing.T) {
 
 // DeleteFirstInPlace gives the bytes Delete of the first element gives.
 func TestDeleteFirstInPlaceMatchesDelete(t *testing.T) {
-	vals := [][]byte{[]byte("1"), []byte("-5000"), []byte("123456789012"), []byte("x"),
-		bytes.Repeat([]byte("y"), 63), bytes.Repeat([]byte("z"), 64), bytes.Repeat([]byte("w"), 5000)}
-	lp := NewCap(0)
-	for i := 0; i < 40; i++ {
-		lp = Append(lp, vals[i%len(vals)])
-	}
+	vals := mixedValues()
+	lp := mixedListpack(vals)
 	for Len(lp) > 0 {
 		want := Delete(append([]byte(nil), lp...), HeaderSize)
 		lp = DeleteFirstInPlace(lp)
@@ -416,4 +408,20 @@ func TestDeleteFirstInPlaceMatchesDelete(t *testing.T) {
 			t.Fatalf("%x, want %x", lp, want)
 		}
 	}
+}
+
+// mixedValues are elements of every encoding size class: small and wide
+// integers, 6-bit, 12-bit and 32-bit lengths.
+func mixedValues() [][]byte {
+	return [][]byte{[]byte("1"), []byte("-5000"), []byte("123456789012"), []byte("x"),
+		bytes.Repeat([]byte("y"), 63), bytes.Repeat([]byte("z"), 64), bytes.Repeat([]byte("w"), 5000)}
+}
+
+// mixedListpack holds 40 elements taken from vals in turn.
+func mixedListpack(vals [][]byte) []byte {
+	lp := NewCap(0)
+	for i := 0; i < 40; i++ {
+		lp = Append(lp, vals[i%len(vals)])
+	}
+	return lp
 }
