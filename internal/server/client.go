@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -246,7 +247,7 @@ func (c *Client) protocolError(err error) {
 	var pe *resp.ProtocolError
 	switch {
 	case errors.As(err, &pe):
-		c.srv.log.Log(nil, -2, "Protocol error ("+pe.Msg+") from client: "+c.describe())
+		c.srv.log.Log(context.Background(), -2, "Protocol error ("+pe.Msg+") from client: "+c.describe())
 		c.ctx.Out = resp.AppendError(c.ctx.Out, "ERR "+pe.Msg)
 		c.flush()
 	case errors.Is(err, resp.ErrQueryBufferLimit):
