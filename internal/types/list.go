@@ -20,9 +20,9 @@ type List struct {
 	// headBase, when set, is an allocation that nodes[0] may end: the
 	// bytes before nodes[0] in it are free, for LPUSH to prepend into
 	// without moving the node (pushHead). nodes[0] is in it only while it
-	// is the node pushHead made there: a node that grows past its
-	// capacity or is replaced is a new allocation (no node ever aliases
-	// another's), so headRoom finds it outside.
+	// is the node pushHead placed there or popHead shortened: a node that
+	// grows past its capacity or is replaced is a new allocation (no node
+	// ever aliases another's), so headRoom finds it outside.
 	headBase []byte
 }
 
