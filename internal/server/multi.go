@@ -4,8 +4,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
+	"github.com/reefkv/reef/internal/clock"
 	"github.com/reefkv/reef/internal/command"
 	"github.com/reefkv/reef/internal/repl"
 	"github.com/reefkv/reef/internal/resp"
@@ -145,7 +145,7 @@ func execCommand(ctx *command.Ctx) {
 		ctx.Cfg = cfg
 		// Blocking commands never block inside a transaction.
 		ctx.DenyBlocking = true
-		start := time.Now()
+		start := clock.Mono()
 		// In a whole-keyspace transaction each keyed command locks its
 		// own slots and is propagated on its own, under them.
 		var qslots []int
@@ -176,9 +176,8 @@ func execCommand(ctx *command.Ctx) {
 			s.serveReady(qslots)
 			s.ks.UnlockSlots(qslots)
 		}
-		dur := time.Since(start)
 		q.spec.Stats.Calls.Add(1)
-		q.spec.Stats.Usec.Add(dur.Microseconds())
+		q.spec.Stats.Usec.Add(elapsedMicros(start, clock.Mono()))
 		if ctx.Failed {
 			q.spec.Stats.FailedCalls.Add(1)
 			s.countErrorCode(ctx.ErrCode)

@@ -83,3 +83,25 @@ func TestSpinWindowZeroAfterParkBound(t *testing.T) {
 		t.Fatalf("parked %v ago: window %d, want 0", parkAtLeastEvery, got)
 	}
 }
+
+// A command's duration counts whole microseconds the way Redis's two
+// ustime() readings do: 1 when it straddles a microsecond boundary, so that
+// sub-microsecond commands still add up to their true total.
+func TestElapsedMicrosSumsSubMicrosecondCommands(t *testing.T) {
+	if got := elapsedMicros(999, 1001); got != 1 {
+		t.Fatalf("999 -> 1001 ns: %d µs, want 1", got)
+	}
+	if got := elapsedMicros(1001, 1999); got != 0 {
+		t.Fatalf("1001 -> 1999 ns: %d µs, want 0", got)
+	}
+	// 10 000 commands of 200 ns back to back: 2 ms in all.
+	var sum int64
+	start := int64(123)
+	for i := 0; i < 10000; i++ {
+		sum += elapsedMicros(start, start+200)
+		start += 200
+	}
+	if sum != 2000 {
+		t.Fatalf("10 000 commands of 200 ns sum to %d µs, want 2000", sum)
+	}
+}
