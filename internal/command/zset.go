@@ -14,20 +14,19 @@ import (
 	"github.com/reefkv/reef/internal/types"
 )
 
-// zsetCommands returns the handlers of the sorted-set family (Redis's
-// t_zset.c), blocking variants included.
-// zsetMemberArgs are the member arguments of sorted-set commands. For ZADD
-// the scores and options are taken too: harmless for a prefetch hint.
-// ZADD's members are every other argument from the fourth (its options,
-// NX, CH and the like, shift them: then scores are taken for members, which
-// the hint allows). Taking every argument from the third made the prefetch
-// hash and probe each score too, half its walk (ZADD -P 16: 1.42 -> 1.52 of
-// Redis, 7 interleaved rounds), and a lone ZADD look like two members.
+// zsetMemberArgs are the member arguments of sorted-set commands. ZADD's
+// are every other argument from the fourth (its options, NX, CH and the
+// like, shift them: then scores are taken for members, which a prefetch
+// hint allows). Taking every argument from the third made the prefetch
+// hash and probe each score too, half its walk (ZADD -P 16: 1.42 -> 1.52
+// of Redis, 7 interleaved rounds), and a lone ZADD look like two members.
 var zsetMemberArgs = map[string]MemberArgs{
 	"zadd": {3, 2}, "zincrby": {3, 0}, "zscore": {2, 0}, "zrank": {2, 0},
 	"zrevrank": {2, 0}, "zrem": {2, 1}, "zmscore": {2, 1},
 }
 
+// zsetCommands returns the handlers of the sorted-set family (Redis's
+// t_zset.c), blocking variants included.
 func zsetCommands() map[string]Handler {
 	return map[string]Handler{
 		"zadd":             func(c *Ctx) { zaddGeneric(c, 0) },
