@@ -402,27 +402,30 @@ func AppendInt(lp []byte, v int64) []byte {
 	return splice(lp, len(lp)-1, 0, nil, v, true, true, 1)
 }
 
-// EntrySize returns the bytes s takes as an element.
-func EntrySize(s []byte) int {
-	v, isInt := classify(s)
-	return entrySize(s, v, isInt)
-}
+// MaxEntryOverhead bounds what an element takes beyond its bytes: an
+// element s never takes more than len(s)+MaxEntryOverhead (a 5-byte
+// string header and a 5-byte backlen; an integer's entry is at most 10).
+const MaxEntryOverhead = 10
 
 // PrependInPlace inserts s as the first element of the listpack
-// buf[off:off+n], using the off free bytes before it, which must be at
-// least EntrySize(s): the header moves back by the entry's size and the
-// entry takes the header's old place, so no element moves. (Insert at the
-// head moves every element: a memmove of the whole node, up to 8 KB, for
-// each LPUSH.) The result is a suffix of buf[:off+n] with buf's capacity.
-func PrependInPlace(buf []byte, off, n int, s []byte) []byte {
+// buf[off:off+n] when the off free bytes before it are enough for the
+// entry (at most len(s)+MaxEntryOverhead), and reports whether they were:
+// the header moves back by the entry's size and the entry takes the
+// header's old place, so no element moves. (Insert at the head moves every
+// element: a memmove of the whole node, up to 8 KB, for each LPUSH.) The
+// result is a suffix of buf[:off+n] with buf's capacity.
+func PrependInPlace(buf []byte, off, n int, s []byte) ([]byte, bool) {
 	v, isInt := classify(s)
 	size := entrySize(s, v, isInt)
+	if size > off {
+		return nil, false
+	}
 	start := off - size
 	copy(buf[start:start+HeaderSize], buf[off:off+HeaderSize])
 	lp := buf[start : off+n : cap(buf)]
 	putEntry(lp[HeaderSize:HeaderSize+size:HeaderSize+size], s, v, isInt)
 	setHeader(lp, 1)
-	return lp
+	return lp, true
 }
 
 // DeleteFirstInPlace removes the first element of lp, which must have one,

@@ -378,18 +378,28 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
-// PrependInPlace gives the bytes Insert at the head gives.
+// PrependInPlace gives the bytes Insert at the head gives, when the room
+// before the listpack is enough for the entry, and refuses otherwise; no
+// entry takes more than MaxEntryOverhead beyond its bytes.
 func TestPrependInPlaceMatchesInsert(t *testing.T) {
 	vals := mixedValues()
 	lp := mixedListpack(vals)
-	for _, v := range vals {
+	for _, v := range append(vals, []byte(""), []byte("-9223372036854775808"), bytes.Repeat([]byte("v"), 70000)) {
 		want := Insert(append([]byte(nil), lp...), HeaderSize, v)
-		room := EntrySize(v) + 3
-		buf := make([]byte, room+len(lp)+10)
+		size := len(want) - len(lp)
+		if size > len(v)+MaxEntryOverhead {
+			t.Fatalf("%q takes %d bytes, more than its %d and MaxEntryOverhead", v, size, len(v))
+		}
+		buf := make([]byte, size+3+len(lp)+10)
+		copy(buf[size-1:], lp)
+		if _, ok := PrependInPlace(buf, size-1, len(lp), v); ok {
+			t.Fatalf("prepend %q into %d bytes of room, it takes %d: accepted", v, size-1, size)
+		}
+		room := size + 3
 		copy(buf[room:], lp)
-		got := PrependInPlace(buf, room, len(lp), v)
-		if !bytes.Equal(got, want) {
-			t.Fatalf("prepend %q: %x, want %x", v, got, want)
+		got, ok := PrependInPlace(buf, room, len(lp), v)
+		if !ok || !bytes.Equal(got, want) {
+			t.Fatalf("prepend %q: %x (%v), want %x", v, got, ok, want)
 		}
 		if cap(got) != len(buf)-3 {
 			t.Fatalf("prepend %q: cap %d, want %d", v, cap(got), len(buf)-3)
