@@ -71,18 +71,10 @@ const (
 // exceedsLimit is quicklistNodeExceedsLimit: a negative fill limits a
 // node's bytes, a positive one its count (and bytes to the safety limit).
 func (l *List) exceedsLimit(newSz, newCount int) bool {
-	if l.fill >= 0 {
-		limit := l.fill
-		if limit == 0 {
-			limit = 1
-		}
-		if newSz > sizeSafetyLimit {
-			return true
-		}
-		return newCount > limit
+	if newSz > l.nodeByteLimit() {
+		return true
 	}
-	off := min(-l.fill-1, len(optimizationLevel)-1)
-	return newSz > optimizationLevel[off]
+	return l.fill >= 0 && newCount > max(l.fill, 1)
 }
 
 // allowInsert is _quicklistNodeAllowInsert.
@@ -192,7 +184,9 @@ func (l *List) headRoom() int {
 	return int(p - base)
 }
 
-// nodeByteLimit is the size a node may reach by the fill factor.
+// nodeByteLimit is the size a node may reach by the fill factor: the
+// fill's optimisation level when it is negative, the safety limit when it
+// counts elements.
 func (l *List) nodeByteLimit() int {
 	if l.fill >= 0 {
 		return sizeSafetyLimit
