@@ -100,6 +100,7 @@ type Client struct {
 	loopFD      int
 	loopState   atomic.Int32   // loopIdle, loopBusy or loopEvicted
 	onRunner    bool           // being served by its loop's runner right now
+	runner      *loopWaiter    // while onRunner: the runner's state
 	shown       shownState     // CLIENT LIST's view of c, for other clients
 	batch       cmdBatch       // commands parsed ahead (batch.go)
 	lastCommand lastCommand    // the last command name looked up (lookupCommand)

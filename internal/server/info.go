@@ -146,7 +146,8 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		field(b, "atomicvar_api", "c11-builtin")
 		field(b, "gcc_version", "0.0.0")
 		field(b, "go_version", runtime.Version())
-		field(b, "reef_gomaxprocs", runtime.GOMAXPROCS(0)) // sized to the load (procs.go)
+		field(b, "reef_gomaxprocs", runtime.GOMAXPROCS(0))   // sized to the load (procs.go)
+		field(b, "reef_io_uring", yesNo(s.batchedReplies())) // batchwrite.go
 		field(b, "process_id", os.Getpid())
 		field(b, "process_supervised", "no")
 		field(b, "run_id", s.runID)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/reefkv/reef/internal/clock"
 	"github.com/reefkv/reef/internal/resp"
+	"github.com/reefkv/reef/internal/uring"
 )
 
 // Event loops serve ordinary request/response clients the way Redis does:
@@ -73,6 +74,8 @@ type eventLoop struct {
 
 	mu    sync.Mutex
 	conns []*Client // by descriptor (descriptors are small integers)
+
+	rings ringPool // io_uring rings for the loop's runners
 }
 
 // startLoops creates one event loop per GOMAXPROCS and their watchdog.
@@ -178,6 +181,7 @@ func (l *eventLoop) takeover() {
 func (l *eventLoop) run(gen uint64) {
 	defer l.srv.wg.Done()
 	w := newLoopWaiter(l)
+	defer w.release()
 	events := w.events
 	// busyFrom is when the runner began working without parking (the
 	// start of the first client it handled since), 0 when it has not yet;
@@ -185,6 +189,7 @@ func (l *eventLoop) run(gen uint64) {
 	// clock reading each handle makes anyway.
 	var busyFrom, lastStart int64
 	for l.isRunner(gen) {
+		w.sendQueued() // the replies of the clients handled since the last look
 		if busyFrom != 0 && lastStart-busyFrom > int64(runnerYieldEvery) {
 			// Goroutines made runnable meanwhile (a subscriber's writer, a
 			// Go-mode client, the cluster bus) wait for a free P, and a
@@ -237,7 +242,8 @@ func (l *eventLoop) run(gen uint64) {
 			if busyFrom == 0 {
 				busyFrom = lastStart
 			}
-			if l.handle(c, gen, lastStart) {
+			if l.handle(c, gen, lastStart, w) {
+				w.release() // before serving c, for as long as it takes
 				c.leaveLoop()
 				c.serve()
 				return
@@ -298,12 +304,26 @@ type loopWaiter struct {
 	looks    int   // calls of look in this wait: 2 or more means it parked
 	idleFrom int64 // clock.Mono when the first look found nothing
 	lastPark int64 // clock.Mono when the runner last woke from a park
+
+	ring   *uring.Ring   // the runner's batch of replies (batchwrite.go); nil without io_uring
+	queued []queuedReply // the clients whose replies are on the ring
 }
 
 func newLoopWaiter(l *eventLoop) *loopWaiter {
-	w := &loopWaiter{l: l, events: make([]unix.EpollEvent, 128), lastPark: clock.Mono()}
+	w := &loopWaiter{l: l, events: make([]unix.EpollEvent, 128), lastPark: clock.Mono(), ring: l.rings.get()}
 	w.look = w.lookOnce
 	return w
+}
+
+// release sends the queued replies and gives the ring back to the loop.
+// The runner is done with w.
+func (w *loopWaiter) release() {
+	if w.ring == nil {
+		return
+	}
+	w.sendQueued()
+	w.l.rings.put(w.ring)
+	w.ring = nil
 }
 
 // lookOnce is the poller's callback: it reports whether events are ready
@@ -433,7 +453,7 @@ func (p *spinPolicy) idled(idle int64, parked bool) {
 // previous client's last command ended with: its flush may have waited for
 // a full socket, and the watchdog would take that wait for this client's.)
 // REQUIRES: c.loopState moved to busy by the caller.
-func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool) {
+func (l *eventLoop) handle(c *Client, gen uint64, now int64, w *loopWaiter) (replaced bool) {
 	l.busySince.Store(now)
 	c.clockHint = 0 // the last batch's is as old as the wait since
 	if l.srv.watchdogAsleep.Load() {
@@ -443,6 +463,7 @@ func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool) {
 		}
 	}
 	c.onRunner = true
+	c.runner = w
 	defer func() {
 		if r := recover(); r != nil {
 			l.srv.log.Warn(fmt.Sprintf("panic serving client id=%d: %v\n%s", c.id, r, debug.Stack()))
@@ -509,6 +530,9 @@ func (l *eventLoop) handle(c *Client, gen uint64, now int64) (replaced bool) {
 		}
 	}
 	c.batch.reset()
+	if l.isRunner(gen) && w.queueReplies(c, readErr) {
+		return false // sendQueued finishes the client
+	}
 	if !c.flush() {
 		l.closeClient(c)
 		return false
@@ -617,6 +641,9 @@ func (c *Client) yieldLoop() {
 	if c.loop == nil || !c.onRunner {
 		return
 	}
+	// Replies queued by the clients handled before this one in the
+	// runner's batch go out now, not after the wait.
+	c.runner.release()
 	c.loop.takeover()
 	c.leaveLoop()
 }
