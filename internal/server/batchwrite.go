@@ -115,6 +115,12 @@ func (w *loopWaiter) queueReplies(c *Client, readErr error) bool {
 	if w.ring == nil || len(c.ctx.Out) == 0 || c.rp.replica != nil || c.rp.link != nil || c.killed.Load() {
 		return false
 	}
+	if w.ring.Free() == 0 {
+		w.sendQueued()
+		if w.ring == nil {
+			return false // the ring failed
+		}
+	}
 	c.pmu.Lock()
 	if c.pushing || len(c.pending) > 0 {
 		c.pmu.Unlock()
@@ -123,9 +129,6 @@ func (w *loopWaiter) queueReplies(c *Client, readErr error) bool {
 	c.pushing = true // the runner is the client's writer until the send
 	c.pmu.Unlock()
 	c.clockHint = 0
-	if w.ring.Free() == 0 {
-		w.sendQueued()
-	}
 	w.ring.Send(c.loopFD, c.ctx.Out, uint64(len(w.queued)))
 	w.queued = append(w.queued, queuedReply{c: c, readErr: readErr})
 	return true

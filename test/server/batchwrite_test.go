@@ -52,7 +52,7 @@ func TestQueuedRepliesSentBeforeBlocking(t *testing.T) {
 	if v, err := ctl.Do("SET", "k", "v"); err != nil || v.Text() != "OK" {
 		t.Fatalf("SET: %q %v", v.Text(), err)
 	}
-	const getters = 16
+	const getters = 100 // more than a ring holds (64): a look may fill it
 	for round := 0; round < 5; round++ {
 		conns := make([]*testutil.Conn, getters)
 		for i := range conns {
