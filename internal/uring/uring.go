@@ -77,7 +77,7 @@ type Ring struct {
 	fd      int
 	entries uint32
 
-	sqRing, cqRing, sqeMem []byte
+	ring, sqeMem []byte // the rings (one mapping) and the entries
 
 	sqHead, sqTail *uint32
 	sqMask         uint32
@@ -105,12 +105,12 @@ func New(entries uint32) (*Ring, error) {
 	if errno != 0 {
 		return nil, fmt.Errorf("io_uring_setup: %w", errno)
 	}
+	// The kernel opens the ring's descriptor close-on-exec.
 	r := &Ring{fd: int(fd), entries: p.sqEntries}
 	if err := r.mapRings(&p); err != nil {
 		r.Close()
 		return nil, err
 	}
-	unix.CloseOnExec(r.fd)
 	return r, nil
 }
 
@@ -125,7 +125,7 @@ func (r *Ring) mapRings(p *params) error {
 	if err != nil {
 		return fmt.Errorf("uring: mmap rings: %w", err)
 	}
-	r.sqRing, r.cqRing = ring, ring
+	r.ring = ring
 	sqeMem, err := unix.Mmap(r.fd, offSQEs, int(p.sqEntries*sqeSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
 	if err != nil {
 		return fmt.Errorf("uring: mmap sqes: %w", err)
@@ -155,9 +155,9 @@ func (r *Ring) Close() error {
 		unix.Munmap(r.sqeMem)
 		r.sqeMem = nil
 	}
-	if r.sqRing != nil {
-		unix.Munmap(r.sqRing)
-		r.sqRing, r.cqRing = nil, nil
+	if r.ring != nil {
+		unix.Munmap(r.ring)
+		r.ring = nil
 	}
 	if r.fd >= 0 {
 		unix.Close(r.fd)

@@ -55,6 +55,16 @@ func newRing(t testing.TB, entries uint32) *Ring {
 	return r
 }
 
+// The request and completion entries have the kernel's sizes.
+func TestEntrySizes(t *testing.T) {
+	if n := unsafe.Sizeof(sqe{}); n != sqeSize {
+		t.Fatalf("sqe is %d bytes, want %d", n, sqeSize)
+	}
+	if n := unsafe.Sizeof(cqe{}); n != cqeSize {
+		t.Fatalf("cqe is %d bytes, want %d", n, cqeSize)
+	}
+}
+
 func TestSendRecvBatch(t *testing.T) {
 	r := newRing(t, 8)
 	const pairs = 5
