@@ -5,7 +5,6 @@ import (
 	"os"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/reefkv/reef/internal/uring"
 )
@@ -19,8 +18,8 @@ import (
 // hands the whole queue to the kernel in one system call before it looks
 // for more work: one call for the five to ten clients a look usually
 // finds at fifty connections, instead of one each. Ten sends cost the
-// machine 36 us that way against 67 us one call each (the package's
-// benchmark).
+// machine 36 us that way against 67 us one call each (its busy CPU while
+// internal/uring's benchmark ran).
 //
 // A client whose replies wait on the ring stays busy in its loop, and
 // holds the writer role of its push queue (Client.pushing), so that a
@@ -34,25 +33,26 @@ import (
 // ringEntries is the most replies a runner queues before it submits them.
 const ringEntries = 64
 
-// ringPool keeps a loop's rings for its runners: a runner takes one when it
-// starts and returns it when it ends, so the blocking commands that start
-// new runners do not each set up a ring.
+// ringPool keeps the rings of the loops' runners: a runner takes one when
+// it starts and gives it back when it ends, so the blocking commands that
+// start new runners do not each set one up.
 type ringPool struct {
 	mu       sync.Mutex
 	free     []*uring.Ring
-	disabled bool // io_uring_setup failed once: do not try again
+	disabled bool // io_uring could not be set up, or a ring failed: no more rings
 }
 
+// get returns a ring, or nil when io_uring is not to be used.
 func (p *ringPool) get() *uring.Ring {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.disabled || noRing {
+		return nil
+	}
 	if n := len(p.free); n > 0 {
 		r := p.free[n-1]
 		p.free = p.free[:n-1]
 		return r
-	}
-	if p.disabled || noRing {
-		return nil
 	}
 	r, err := uring.New(ringEntries)
 	if err != nil {
@@ -62,42 +62,35 @@ func (p *ringPool) get() *uring.Ring {
 	return r
 }
 
+// put gives back a ring get returned.
+func (p *ringPool) put(r *uring.Ring) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.disabled {
+		r.Close()
+		return
+	}
+	p.free = append(p.free, r)
+}
+
 // disable stops handing out rings: one failed.
 func (p *ringPool) disable() {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.disabled = true
 	for _, r := range p.free {
 		r.Close()
 	}
 	p.free = nil
-	p.mu.Unlock()
-}
-
-// usable reports whether the pool hands out rings.
-func (p *ringPool) usable() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return !p.disabled && !noRing
 }
 
 // batchedReplies reports whether the event loops batch replies on io_uring
 // rings (INFO server's reef_io_uring).
 func (s *Server) batchedReplies() bool {
-	for _, l := range s.loops {
-		if !l.rings.usable() {
-			return false
-		}
-	}
-	return len(s.loops) > 0
-}
-
-func (p *ringPool) put(r *uring.Ring) {
-	if r == nil {
-		return
-	}
+	p := &s.rings
 	p.mu.Lock()
-	p.free = append(p.free, r)
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	return len(s.loops) > 0 && !p.disabled && !noRing
 }
 
 // queuedReply is a client whose replies are queued on the runner's ring.
@@ -108,11 +101,11 @@ type queuedReply struct {
 }
 
 // queueReplies queues c's replies on the runner's ring instead of writing
-// them, and reports whether it did. It does not when the replies must
-// wait behind queued pub/sub output (flush appends them there), or when
-// there are none.
+// them, and reports whether it did. It does not when flush would not
+// write them either (none, or a replica or master link), or when they must
+// wait behind queued pub/sub output (flush appends them there).
 func (w *loopWaiter) queueReplies(c *Client, readErr error) bool {
-	if w.ring == nil || len(c.ctx.Out) == 0 || c.rp.replica != nil || c.rp.link != nil || c.killed.Load() {
+	if w.ring == nil || len(c.ctx.Out) == 0 || c.repliesDiscarded() || c.killed.Load() {
 		return false
 	}
 	if w.ring.Free() == 0 {
@@ -135,8 +128,7 @@ func (w *loopWaiter) queueReplies(c *Client, readErr error) bool {
 }
 
 // sendQueued submits the queued replies in one system call and finishes
-// their clients as handle does after a flush. A client the loop evicted
-// meanwhile (its runner was replaced) gets a goroutine of its own.
+// their clients as handle does after a flush.
 func (w *loopWaiter) sendQueued() {
 	if len(w.queued) == 0 {
 		return
@@ -149,7 +141,7 @@ func (w *loopWaiter) sendQueued() {
 		// referenced by it), and later replies are written directly.
 		l.srv.log.Warn("io_uring: " + err.Error() + "; writing replies directly from now on")
 		w.ring = nil
-		l.rings.disable()
+		l.srv.rings.disable()
 		for i := range w.queued {
 			w.queued[i].res = -int32(syscall.EIO)
 		}
@@ -157,43 +149,46 @@ func (w *loopWaiter) sendQueued() {
 	for i := range w.queued {
 		q := &w.queued[i]
 		c := q.c
-		outcome := c.repliesSent(q.res)
-		switch {
-		case outcome == sendFailed:
+		switch c.repliesSent(q.res) {
+		case sendFailed:
 			l.closeClient(c)
-		case outcome == sendPartial:
+		case sendPartial:
 			// The socket is full: the client leaves the loop for a
-			// goroutine that waits to write the rest and then serves it,
-			// as a client whose flush waited too long would. Its commands
-			// are not read meanwhile, so its replies cannot pile up.
-			l.srv.wg.Add(1)
-			go func() {
-				defer l.srv.wg.Done()
-				c.leaveLoop()
-				if c.writeRest() {
-					c.serve()
-				} else {
-					c.cleanup()
-				}
-			}()
-		case q.readErr != nil && !errors.Is(q.readErr, errWouldBlock):
-			l.closeClient(c) // EOF or a socket error, after the replies
+			// goroutine that waits to write the rest, as a flush would,
+			// and then serves it. Its commands are not read meanwhile,
+			// so its replies cannot pile up.
+			l.serveAlone(c, true)
 		default:
+			if q.readErr != nil && !errors.Is(q.readErr, errWouldBlock) {
+				l.closeClient(c) // EOF or a socket error, after the replies
+				break
+			}
 			c.onRunner = false
 			if !c.loopState.CompareAndSwap(loopBusy, loopIdle) {
 				// A newer runner evicted the client meanwhile: it is ours
 				// to carry on in Go mode, as handle's caller would.
-				l.srv.wg.Add(1)
-				go func() {
-					defer l.srv.wg.Done()
-					c.leaveLoop()
-					c.serve()
-				}()
+				l.serveAlone(c, false)
 			}
 		}
 		*q = queuedReply{}
 	}
 	w.queued = w.queued[:0]
+}
+
+// serveAlone gives c, which the calling runner owns, a goroutine of its
+// own that serves it in Go mode, after writing what a partial send left in
+// c.ctx.Out when rest is set.
+func (l *eventLoop) serveAlone(c *Client, rest bool) {
+	l.srv.wg.Add(1)
+	go func() {
+		defer l.srv.wg.Done()
+		c.leaveLoop()
+		if rest && !c.writeRest() {
+			c.cleanup()
+			return
+		}
+		c.serve()
+	}()
 }
 
 // The outcomes of a queued send.
@@ -205,13 +200,12 @@ const (
 
 // repliesSent finishes a send of c.ctx.Out that returned res (bytes, or a
 // negative errno). When everything went, or the connection failed, it gives
-// up the writer role queueReplies took (output pushed meanwhile goes to the
-// push queue's writer); after a partial send the caller keeps the role
-// until writeRest.
+// up the writer role queueReplies took; after a partial send the caller
+// keeps the role until writeRest.
 func (c *Client) repliesSent(res int32) int {
 	out := c.ctx.Out
 	if c.cc.io != nil {
-		c.cc.io.writes.Add(1)
+		c.cc.io.writes.Add(1) // as clientConn.Write counts a write
 	}
 	written, outcome := 0, sendDone
 	switch {
@@ -230,25 +224,20 @@ func (c *Client) repliesSent(res int32) int {
 		c.ctx.Out = append(out[:0], out[written:]...)
 		return outcome
 	}
-	if outcome == sendFailed {
-		c.pmu.Lock()
-		c.pending = nil
-		c.pmu.Unlock()
-	}
-	c.releaseWriter()
-	if cap(out) > 1<<20 {
-		c.ctx.Out = nil // release a buffer a big reply grew
-	} else {
-		c.ctx.Out = out[:0]
-	}
+	c.releaseWriter(outcome == sendFailed)
+	c.resetOut()
 	c.shown.store(c)
 	return outcome
 }
 
 // releaseWriter gives up the writer role of c's push queue: the push
-// queue's goroutine takes over when output was pushed meanwhile.
-func (c *Client) releaseWriter() {
+// queue's goroutine takes over when output was pushed meanwhile, unless
+// the connection failed (failed), which drops that output.
+func (c *Client) releaseWriter(failed bool) {
 	c.pmu.Lock()
+	if failed {
+		c.pending = nil
+	}
 	start := len(c.pending) > 0
 	c.pushing = start
 	c.pmu.Unlock()
@@ -257,23 +246,14 @@ func (c *Client) releaseWriter() {
 	}
 }
 
-// writeRest writes what a partial send left in c.ctx.Out, waiting for the
-// socket as long as a flush would, then gives up the writer role. It
-// reports false when the connection failed. The caller owns c, in Go mode.
+// writeRest writes what a partial send left in c.ctx.Out as the push
+// queue's writer does (waiting for the socket up to a minute), then gives
+// up the writer role. It reports false when the connection failed. The
+// caller owns c, in Go mode.
 func (c *Client) writeRest() bool {
-	c.wmu.Lock()
-	c.conn.SetWriteDeadline(time.Now().Add(time.Minute))
-	n, err := c.conn.Write(c.ctx.Out)
-	c.conn.SetWriteDeadline(time.Time{})
-	c.wmu.Unlock()
-	c.srv.stats.netOutput.Add(int64(n))
-	if err != nil {
-		c.pmu.Lock()
-		c.pending = nil
-		c.pmu.Unlock()
-	}
-	c.releaseWriter()
-	c.ctx.Out = c.ctx.Out[:0]
+	err := c.writePushed(c.ctx.Out)
+	c.releaseWriter(err != nil)
+	c.resetOut()
 	c.shown.store(c)
 	return err == nil
 }

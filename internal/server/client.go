@@ -289,9 +289,7 @@ func (c *Client) flush() bool {
 	if len(c.ctx.Out) == 0 {
 		return true
 	}
-	if c.rp.replica != nil || c.rp.link != nil {
-		// Replicas and masters get no replies: the stream owns the
-		// connection (replica) or the master expects none.
+	if c.repliesDiscarded() {
 		c.ctx.Out = c.ctx.Out[:0]
 		return true
 	}
@@ -301,11 +299,7 @@ func (c *Client) flush() bool {
 	if c.pushing || len(c.pending) > 0 {
 		c.pending = append(c.pending, c.ctx.Out...)
 		c.pmu.Unlock()
-		if cap(c.ctx.Out) > 1<<20 {
-			c.ctx.Out = nil
-		} else {
-			c.ctx.Out = c.ctx.Out[:0]
-		}
+		c.resetOut()
 		return !c.killed.Load()
 	}
 	c.pmu.Unlock()
@@ -313,12 +307,23 @@ func (c *Client) flush() bool {
 	n, err := c.conn.Write(c.ctx.Out)
 	c.wmu.Unlock()
 	c.srv.stats.netOutput.Add(int64(n))
+	c.resetOut()
+	return err == nil
+}
+
+// repliesDiscarded reports the clients whose replies are not sent:
+// replicas (their replication stream owns the connection) and our master
+// link (the master expects none).
+func (c *Client) repliesDiscarded() bool { return c.rp.replica != nil || c.rp.link != nil }
+
+// resetOut empties c.ctx.Out once written, dropping a buffer a big reply
+// grew.
+func (c *Client) resetOut() {
 	if cap(c.ctx.Out) > 1<<20 {
-		c.ctx.Out = nil // release a buffer a big reply grew
+		c.ctx.Out = nil
 	} else {
 		c.ctx.Out = c.ctx.Out[:0]
 	}
-	return err == nil
 }
 
 // push queues out-of-band bytes (MONITOR, pub/sub) and makes sure a writer

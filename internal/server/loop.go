@@ -74,12 +74,15 @@ type eventLoop struct {
 
 	mu    sync.Mutex
 	conns []*Client // by descriptor (descriptors are small integers)
-
-	rings ringPool // io_uring rings for the loop's runners
 }
 
 // startLoops creates one event loop per GOMAXPROCS and their watchdog.
 func (s *Server) startLoops() error {
+	// Set up the first ring now, so that whether replies are batched
+	// (INFO's reef_io_uring) is known before the first client comes.
+	if r := s.rings.get(); r != nil {
+		s.rings.put(r)
+	}
 	n := runtime.GOMAXPROCS(0)
 	for i := 0; i < n; i++ {
 		epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
@@ -310,7 +313,7 @@ type loopWaiter struct {
 }
 
 func newLoopWaiter(l *eventLoop) *loopWaiter {
-	w := &loopWaiter{l: l, events: make([]unix.EpollEvent, 128), lastPark: clock.Mono(), ring: l.rings.get()}
+	w := &loopWaiter{l: l, events: make([]unix.EpollEvent, 128), lastPark: clock.Mono(), ring: l.srv.rings.get()}
 	w.look = w.lookOnce
 	return w
 }
@@ -322,7 +325,7 @@ func (w *loopWaiter) release() {
 		return
 	}
 	w.sendQueued()
-	w.l.rings.put(w.ring)
+	w.l.srv.rings.put(w.ring)
 	w.ring = nil
 }
 

@@ -70,6 +70,7 @@ type Server struct {
 	procs         *procAdapter     // sizes GOMAXPROCS to the load; nil when fixed
 	watches       watchRegistry
 	loops         []*eventLoop // event loops serving raw-mode clients (loop.go)
+	rings         ringPool     // io_uring rings for the loops' runners (batchwrite.go)
 	// The loop watchdog sleeps while every loop is idle (loopWatchdog):
 	// watchdogAsleep says so, and a runner that takes a client wakes it
 	// through watchdogWake.
