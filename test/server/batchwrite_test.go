@@ -158,12 +158,13 @@ func TestFullSocketKeepsEveryReply(t *testing.T) {
 	}
 }
 
-// A subscriber's own replies and the messages published to it share its
-// socket: a reply queued on the ring holds the client's writer role, so a
-// message published meanwhile waits for it instead of being written
-// across it. A RESP3 subscriber pipelines PINGs while another client
-// publishes; every frame must come whole, the PINGs in order and the
-// messages in order.
+// A subscriber's own replies, sent through the ring, and the messages
+// published to it, sent by its push queue's writer, share its socket. A
+// RESP3 subscriber pipelines PINGs while another client publishes; every
+// frame must come whole, the PINGs in order and the messages in order.
+// (The narrower race, a message published while a reply waits on the
+// ring, is tested in internal/server: this test passes without the
+// writer role that orders them.)
 func TestRepliesAndMessagesDoNotInterleave(t *testing.T) {
 	t.Setenv("GOMAXPROCS", "1")
 	p := testutil.StartReef(t)
