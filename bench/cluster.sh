@@ -7,7 +7,8 @@
 #      time from the last MEET until every node knows every node (no
 #      handshake left) and the owner of every slot. Target: < 2 s.
 #   2. Idle bus CPU: the converged cluster left alone for IDLE seconds
-#      (default 10); printed: mean and max % of one core per node.
+#      (default 10); printed: mean and max % of one core per node, and the
+#      mean context switches per second per node.
 #   3. Throughput: redis-benchmark --cluster -t set,get -c 50 at -P 1 and
 #      -P 16 against 3 reef masters and 3 redis-server masters; printed:
 #      requests per second of the best round of each, their ratio, and the
@@ -16,6 +17,7 @@
 #   bench/cluster.sh
 #   NODES=20 IDLE=10 REQUESTS=1000000 ROUNDS=5 bench/cluster.sh
 #   SKIP_REDIS=1 bench/cluster.sh     # reef only
+#   PIPELINES=" " bench/cluster.sh    # convergence and idle CPU only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -127,20 +129,37 @@ print("%.3f" % (time.monotonic() - t0))
 EOF
 }
 
-# idle_cpu PIDS...: mean and max % of one core per process over IDLE s.
+# idle_cpu PIDS...: mean and max % of one core per process over IDLE s,
+# and the mean context switches per second per process (every thread's,
+# voluntary or not): CPU is counted in 10 ms clock ticks, too coarse for
+# an idle node, while each wake-up of a process is a context switch or
+# more.
 idle_cpu() {
   python3 - "$IDLE" "$@" <<'EOF'
-import os, sys, time
+import glob, os, sys, time
 idle, pids = float(sys.argv[1]), sys.argv[2:]
 tck = os.sysconf("SC_CLK_TCK")
 def cpu(p):
     f = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
     return int(f[11]) + int(f[12])
+def switches(p):
+    n = 0
+    for status in glob.glob("/proc/%s/task/*/status" % p):
+        try:
+            for line in open(status):
+                if "ctxt_switches" in line:
+                    n += int(line.split()[1])
+        except OSError:
+            pass # a thread that ended meanwhile
+    return n
 a = {p: cpu(p) for p in pids}
+sa = {p: switches(p) for p in pids}
 time.sleep(idle)
 b = {p: cpu(p) for p in pids}
+sb = {p: switches(p) for p in pids}
 pct = [(b[p] - a[p]) / tck / idle * 100 for p in pids]
-print("%.2f %.2f" % (sum(pct) / len(pct), max(pct)))
+cs = [(sb[p] - sa[p]) / idle for p in pids]
+print("%.2f %.2f %.0f" % (sum(pct) / len(pct), max(pct), sum(cs) / len(cs)))
 EOF
 }
 
@@ -152,8 +171,8 @@ for impl in $impls; do
   read -r -a ports <<<"$(free_ports "$NODES")"
   start_nodes "conv-$impl" "$bin" "${ports[@]}"
   t=$(converge "${ports[@]}")
-  read -r mean maxp <<<"$(idle_cpu "${NODE_PIDS[@]}")"
-  printf '%-6s converged in %s s; idle CPU per node: mean %s%%, max %s%% of a core over %s s\n' "$impl" "$t" "$mean" "$maxp" "$IDLE"
+  read -r mean maxp switches <<<"$(idle_cpu "${NODE_PIDS[@]}")"
+  printf '%-6s converged in %s s; idle CPU per node: mean %s%%, max %s%% of a core over %s s, %s context switches/s\n' "$impl" "$t" "$mean" "$maxp" "$IDLE" "$switches"
   stop_nodes
 done
 

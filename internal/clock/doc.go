@@ -7,4 +7,8 @@
 // gives both, the wall time being derived from a base the server's cron
 // refreshes (Resync), so that a step of the system clock is followed within
 // one cron tick.
+//
+// It also keeps the process's pulse (Pulse): one ticker that the node's
+// periodic duties share, so that an idle node wakes up once per period
+// rather than once per duty.
 package clock

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/reefkv/reef/internal/clock"
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/keyspace"
 	"github.com/reefkv/reef/internal/rdb"
@@ -152,16 +153,26 @@ func (m *Manager) Close() {
 	m.wg.Wait()
 }
 
+// cron runs once a second, on the beat of the process's pulse that ends
+// the second rather than on a ticker of its own, so that an idle node
+// wakes up for it together with its other periodic duties (clock.Pulse).
 func (m *Manager) cron() {
 	defer m.wg.Done()
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
+	pulse, cancel := clock.Pulse()
+	defer cancel()
 	var tick int64
+	last := time.Now()
 	for {
 		select {
 		case <-m.stop:
 			return
-		case now := <-t.C:
+		case now := <-pulse:
+			// Half a period of slack: beats arrive a few microseconds
+			// early or late.
+			if now.Sub(last) < time.Second-clock.PulsePeriod/2 {
+				continue
+			}
+			last = now
 			tick++
 			m.masterCron(now, tick)
 			m.linkCron(now)

@@ -3,6 +3,8 @@ package server
 import (
 	"time"
 
+	"github.com/reefkv/reef/internal/clock"
+
 	"github.com/reefkv/reef/internal/slot"
 )
 
@@ -18,19 +20,20 @@ func (s *Server) startBackground() {
 
 func (s *Server) cron() {
 	hz := s.cfg.Get().Hz
-	t := time.NewTicker(time.Second / time.Duration(hz))
-	defer t.Stop()
+	t := newCronTicker(hz)
+	defer func() { t.stop() }()
 	var cursor int
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
-		case <-t.C:
+		case <-t.c:
 		}
 		s.updateLRUClock()
 		if newHz := s.cfg.Get().Hz; newHz != hz {
 			hz = newHz
-			t.Reset(time.Second / time.Duration(hz))
+			t.stop()
+			t = newCronTicker(hz)
 		}
 		if s.activeExpire.Load() && !s.IsReplica() {
 			cursor = s.activeExpireCycle(cursor, hz)
@@ -43,6 +46,25 @@ func (s *Server) cron() {
 		s.releaseFreeHeap(time.Now())
 		s.procs.tick(time.Now(), s.stats.totalCommands.Load())
 	}
+}
+
+// cronTicker paces the cron: at Redis's default hz of 10 it is the
+// process's pulse, so that an idle node wakes up once per period for the
+// cron and the cluster's tick together (clock.Pulse); at any other hz, a
+// ticker of its own.
+type cronTicker struct {
+	c    <-chan time.Time
+	stop func()
+}
+
+func newCronTicker(hz int) cronTicker {
+	period := time.Second / time.Duration(hz)
+	if period == clock.PulsePeriod {
+		c, cancel := clock.Pulse()
+		return cronTicker{c, cancel}
+	}
+	t := time.NewTicker(period)
+	return cronTicker{t.C, t.Stop}
 }
 
 // Active expiry constants from Redis's expire.c, scaled by

@@ -378,6 +378,14 @@ func (l *link) close() {
 
 func (l *link) writeLoop() {
 	defer l.b.wg.Done()
+	l.mu.Lock()
+	c := l.conn
+	l.mu.Unlock()
+	raw, err := newRawSocket(c)
+	if err != nil {
+		l.close()
+		return
+	}
 	for {
 		select {
 		case <-l.ctx.Done():
@@ -387,13 +395,11 @@ func (l *link) writeLoop() {
 		l.mu.Lock()
 		q := l.queue
 		l.queue = nil
-		c := l.conn
 		l.mu.Unlock()
 		if len(q) == 0 {
 			continue
 		}
-		bufs := net.Buffers(q)
-		n, err := bufs.WriteTo(c)
+		n, err := raw.writeAll(q)
 		l.mu.Lock()
 		l.queued -= n
 		if l.queued <= 0 {
@@ -426,7 +432,12 @@ func (l *link) readLoop() {
 	c := l.conn
 	l.mu.Unlock()
 	peerIP, localIP := ipOf(c.RemoteAddr()), ipOf(c.LocalAddr())
-	r := bufio.NewReaderSize(c, 64<<10)
+	raw, err := newRawSocket(c)
+	if err != nil {
+		l.b.log.Warn("cluster bus link", "peer", c.RemoteAddr().String(), "err", err)
+		return
+	}
+	r := bufio.NewReaderSize(raw, 64<<10)
 	var hdr [8]byte
 	for {
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {

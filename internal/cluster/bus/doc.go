@@ -11,6 +11,11 @@
 // decode is dropped and the link kept, as Redis does. Reads never allocate
 // more than the bytes that actually arrived.
 //
+// Links read and write with raw, never-blocking system calls, the Go
+// poller doing the waiting (rawio.go): an idle node's wake-ups are mostly
+// bus messages, and the usual system-call path costs each of them extra
+// context switches.
+//
 // Every goroutine is owned: Start launches them, Close (or the Start
 // context) stops them and waits.
 package bus

@@ -209,14 +209,16 @@ func (d *Driver) Writable(mono int64) bool {
 	return until == math.MaxInt64 || mono <= until
 }
 
-// watchdog ticks every 50 ms until ctx is done (the stall threshold is at
-// least 300 ms, and Writable refuses writes on its own once the last tick
-// is older than that); a gap longer than the
-// stall threshold means the whole process did not run (SIGSTOP, a long
-// pause), which the driver then reports to the machine.
+// watchdog beats on the process's pulse (every 100 ms) until ctx is
+// done. The stall threshold is at least 300 ms, and Writable refuses
+// writes on its own once the last beat is older than that; a gap longer
+// than the stall threshold means the whole process did not run (SIGSTOP,
+// a long pause), which the driver then reports to the machine. It has a
+// goroutine of its own so that a driver busy saving nodes.conf is not
+// taken for a stalled process.
 func (d *Driver) watchdog(ctx context.Context) {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
+	tick, cancel := clock.Pulse()
+	defer cancel()
 	for {
 		now := d.ms()
 		if last := d.lastBeat.Load(); last != 0 && now-last > d.threshold.Load() {
@@ -231,7 +233,7 @@ func (d *Driver) watchdog(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick:
 		}
 	}
 }
@@ -269,8 +271,10 @@ func (d *Driver) Run(ctx context.Context) error {
 		stopWatchdog()
 		<-watchdogDone
 	}()
-	t := time.NewTicker(state.TickMillis * time.Millisecond)
-	defer t.Stop()
+	// The machine's Tick runs on the process's pulse, whose period is
+	// TickMillis (TestTickIsThePulse).
+	tick, cancelTick := clock.Pulse()
+	defer cancelTick()
 	// wake fires at the machine's Timer: an election's scheduled start or
 	// a manual failover step, sooner than the next tick.
 	wake := time.NewTimer(time.Hour)
@@ -304,7 +308,7 @@ func (d *Driver) Run(ctx context.Context) error {
 			return nil
 		case <-d.stalled:
 			d.noteStall()
-		case <-t.C:
+		case <-tick:
 			d.noteStall()
 			d.m.SetReplInfo(d.srv.ReplInfo())
 			d.m.Tick(d.ms())

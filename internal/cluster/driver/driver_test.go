@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/reefkv/reef/internal/clock"
 	"github.com/reefkv/reef/internal/cluster/nodesconf"
 	"github.com/reefkv/reef/internal/cluster/state"
 	"github.com/reefkv/reef/internal/testutil"
@@ -216,4 +217,12 @@ func TestHold(t *testing.T) {
 	testutil.WaitFor(t, 10*time.Second, "b to know a after the release", func() bool {
 		return len(nodesLines(b.do(t, "NODES"))) == 2 && strings.Contains(lineOf(a.do(t, "NODES"), b.d.MyID()), " 7")
 	})
+}
+
+// The machine's Tick runs on the process's pulse: its period must be the
+// machine's tick period.
+func TestTickIsThePulse(t *testing.T) {
+	if got := time.Duration(state.TickMillis) * time.Millisecond; got != clock.PulsePeriod {
+		t.Fatalf("state.TickMillis is %v, the pulse's period %v", got, clock.PulsePeriod)
+	}
 }
