@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/reefkv/reef/internal/clock"
-
 	"github.com/reefkv/reef/internal/slot"
 )
 

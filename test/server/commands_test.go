@@ -66,6 +66,30 @@ func TestActiveExpiry(t *testing.T) {
 	})
 }
 
+// TestActiveExpiryAcrossHzChanges: the background cycle keeps running at
+// the default hz (where Reef's cron runs on the process's shared pulse),
+// after CONFIG SET hz moves it to a ticker of its own, and after it comes
+// back to 10.
+func TestActiveExpiryAcrossHzChanges(t *testing.T) {
+	both(t, nil, func(t *testing.T, p *testutil.Proc) {
+		c := testutil.MustDial(t, p.Addr())
+		for round, hz := range []string{"10", "50", "10"} {
+			do(t, c, "OK", "CONFIG", "SET", "hz", hz)
+			for i := 0; i < 20; i++ {
+				do(t, c, "OK", "SET", "vol:"+strconv.Itoa(i), "v", "PX", "20")
+			}
+			testutil.WaitFor(t, 20*time.Second, "active expiry at hz "+hz, func() bool {
+				v, _ := c.Do("DBSIZE")
+				return v.Text() == "0"
+			})
+			v, _ := c.Do("INFO", "stats")
+			if want := "expired_keys:" + strconv.Itoa(20*(round+1)) + "\r\n"; !strings.Contains(v.Text(), want) {
+				t.Fatalf("hz %s: no %q in INFO stats", hz, want)
+			}
+		}
+	})
+}
+
 // TestClientKillPauseReply checks the behaviour (not only the replies) of
 // CLIENT KILL, PAUSE/UNPAUSE, REPLY and NO-EVICT on both servers.
 func TestClientKillPauseReply(t *testing.T) {
