@@ -2,12 +2,12 @@ package server
 
 import (
 	"io"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/logging"
+	"github.com/reefkv/reef/internal/testutil"
 )
 
 // A reply queued on the ring holds its client's writer role, so a message
@@ -21,20 +21,7 @@ func TestQueuedReplyHoldsWriterRole(t *testing.T) {
 		t.Skip("no io_uring here")
 	}
 	defer ring.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	nc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	peer, nc := testutil.TCPPair(t)
 	cc, err := newRawConn(nc)
 	if err != nil {
 		t.Fatal(err)

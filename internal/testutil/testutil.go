@@ -383,6 +383,28 @@ func StartMany(t testing.TB, start func(testing.TB, ...string) *Proc, n int, arg
 	return ps
 }
 
+// TCPPair returns the two ends of a loopback TCP connection, closed when
+// the test ends: for tests of code that reads and writes sockets directly.
+func TCPPair(t testing.TB) (dialed, accepted *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
 // Dial connects to addr.
 func Dial(addr string) (*Conn, error) {
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)

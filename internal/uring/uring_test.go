@@ -9,27 +9,17 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reefkv/reef/internal/testutil"
 )
 
 // socketPair returns the descriptors of a connected loopback TCP pair,
 // both non-blocking, closed when the test ends.
 func socketPair(t testing.TB) (int, int) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fd := func(c net.Conn) int {
-		f, err := c.(*net.TCPConn).File()
+	c, s := testutil.TCPPair(t)
+	fd := func(c *net.TCPConn) int {
+		f, err := c.File() // a descriptor of its own, in blocking mode
 		if err != nil {
 			t.Fatal(err)
 		}

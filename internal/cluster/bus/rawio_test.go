@@ -7,37 +7,15 @@ import (
 	"net"
 	"testing"
 	"time"
-)
 
-func tcpPair(t *testing.T) (a, b *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := <-accepted
-	if s == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { c.Close(); s.Close() })
-	return c.(*net.TCPConn), s.(*net.TCPConn)
-}
+	"github.com/reefkv/reef/internal/testutil"
+)
 
 // writeAll delivers every buffer in order through a socket far too small
 // to take them at once (partial writes, waits for writability), and Read
 // sees them whole, then io.EOF once the writer closes.
 func TestRawSocketWritesEverythingInOrder(t *testing.T) {
-	w, r := tcpPair(t)
+	w, r := testutil.TCPPair(t)
 	// Small socket buffers, so that writev writes part of what it is
 	// given and waits. (Tiny ones make TCP itself crawl.)
 	w.SetWriteBuffer(64 << 10)
@@ -84,7 +62,7 @@ func TestRawSocketWritesEverythingInOrder(t *testing.T) {
 
 // A read waiting for data ends when its connection is closed.
 func TestRawSocketReadEndsOnClose(t *testing.T) {
-	_, r := tcpPair(t)
+	_, r := testutil.TCPPair(t)
 	rs, err := newRawSocket(r)
 	if err != nil {
 		t.Fatal(err)
