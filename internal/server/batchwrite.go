@@ -224,9 +224,7 @@ func (c *Client) repliesSent(res int32) int {
 		c.ctx.Out = append(out[:0], out[written:]...)
 		return outcome
 	}
-	c.releaseWriter(outcome == sendFailed)
-	c.resetOut()
-	c.shown.store(c)
+	c.writeDone(outcome == sendFailed)
 	return outcome
 }
 
@@ -252,18 +250,18 @@ func (c *Client) releaseWriter(failed bool) {
 // caller owns c, in Go mode.
 func (c *Client) writeRest() bool {
 	err := c.writePushed(c.ctx.Out)
-	c.releaseWriter(err != nil)
+	c.writeDone(err != nil)
+	return err == nil
+}
+
+// writeDone ends the write of c.ctx.Out that queueReplies began: it gives
+// up the writer role (dropping pushed output when the connection failed)
+// and empties the buffer.
+func (c *Client) writeDone(failed bool) {
+	c.releaseWriter(failed)
 	c.resetOut()
 	c.shown.store(c)
-	return err == nil
 }
 
 // noRing turns batched replies off (REEF_IO_URING=0), for comparisons.
 var noRing = os.Getenv("REEF_IO_URING") == "0"
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}

@@ -23,7 +23,6 @@ const (
 	enterGetEvents = 1 << 0
 
 	opSend = 26
-	opRecv = 27
 
 	sqeSize = 64
 	cqeSize = 16
@@ -55,7 +54,7 @@ type sqe struct {
 	off         uint64
 	addr        uint64
 	len         uint32
-	opFlags     uint32 // msg_flags for SEND and RECV
+	opFlags     uint32 // msg_flags for SEND
 	userData    uint64
 	bufIndex    uint16
 	personality uint16
@@ -175,12 +174,6 @@ func (r *Ring) Send(fd int, p []byte, tag uint64) {
 	r.prep(opSend, fd, p, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, tag)
 }
 
-// Recv queues a recv(2) into p on the socket fd with MSG_DONTWAIT.
-// REQUIRES: Free() > 0; p unused until Submit returns.
-func (r *Ring) Recv(fd int, p []byte, tag uint64) {
-	r.prep(opRecv, fd, p, unix.MSG_DONTWAIT, tag)
-}
-
 func (r *Ring) prep(op uint8, fd int, p []byte, flags uint32, tag uint64) {
 	if r.queued >= r.entries {
 		panic("uring: ring full")
@@ -197,8 +190,8 @@ func (r *Ring) prep(op uint8, fd int, p []byte, flags uint32, tag uint64) {
 
 // Submit hands the queued requests to the kernel in one system call and
 // waits for all their completions, calling done for each with its tag and
-// result: bytes transferred, or a negative errno (-EAGAIN when the socket
-// was not ready). Completions come in no particular order. An error means
+// result: bytes sent, or a negative errno (-EAGAIN when the socket was
+// full). Completions come in no particular order. An error means
 // the ring is no longer usable (requests may still be in flight, their
 // buffers are kept reachable): the caller stops using it.
 func (r *Ring) Submit(done func(tag uint64, res int32)) error {

@@ -3,7 +3,6 @@ package uring
 import (
 	"bytes"
 	"net"
-	"os"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -36,9 +35,8 @@ func newRing(t testing.TB, entries uint32) *Ring {
 	t.Helper()
 	r, err := New(entries)
 	if err != nil {
-		if os.Getenv("REEF_REQUIRE_URING") == "1" {
-			t.Fatal(err)
-		}
+		// test/server's requireBatchedReplies fails instead when the
+		// server does not batch on a kernel that has io_uring.
 		t.Skipf("no io_uring here: %v", err)
 	}
 	t.Cleanup(func() { r.Close() })
@@ -55,7 +53,7 @@ func TestEntrySizes(t *testing.T) {
 	}
 }
 
-func TestSendRecvBatch(t *testing.T) {
+func TestSendBatch(t *testing.T) {
 	r := newRing(t, 8)
 	const pairs = 5
 	var a, b [pairs]int
@@ -74,30 +72,13 @@ func TestSendRecvBatch(t *testing.T) {
 			t.Fatalf("send %d: result %d, want 2", i, results[uint64(i)])
 		}
 	}
-	// The data arrived: every receive completes with its own message. A
-	// receive on a socket with nothing to read completes at once with
-	// -EAGAIN instead of waiting.
-	bufs := make([][]byte, pairs)
+	// Each message arrived on its own socket.
 	for i := range b {
-		bufs[i] = make([]byte, 16)
-		r.Recv(b[i], bufs[i], uint64(i))
-	}
-	empty := make([]byte, 16)
-	r.Recv(a[0], empty, 99)
-	results = map[uint64]int32{}
-	for len(results) < pairs {
-		// Loopback delivery is synchronous, but be generous.
-		if err := r.Submit(func(tag uint64, res int32) { results[tag] = res }); err != nil {
-			t.Fatal(err)
+		buf := make([]byte, 16)
+		n, err := unix.Read(b[i], buf)
+		if err != nil || !bytes.Equal(buf[:max(n, 0)], []byte{'m', byte('0' + i)}) {
+			t.Fatalf("socket %d read %q (%v)", i, buf[:max(n, 0)], err)
 		}
-	}
-	for i := range b {
-		if got := bufs[i][:max(results[uint64(i)], 0)]; !bytes.Equal(got, []byte{'m', byte('0' + i)}) {
-			t.Fatalf("recv %d: %q (result %d)", i, got, results[uint64(i)])
-		}
-	}
-	if res := results[99]; res != -int32(syscall.EAGAIN) {
-		t.Fatalf("recv on an empty socket: result %d, want -EAGAIN", res)
 	}
 }
 

@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"errors"
 	"io"
 	"net"
 	"syscall"
@@ -38,11 +39,7 @@ func newRawSocket(c net.Conn) (*rawSocket, error) {
 	return &rawSocket{rc: rc}, nil
 }
 
-type busError string
-
-func (e busError) Error() string { return string(e) }
-
-const errNotSyscallConn = busError("cluster bus: connection has no file descriptor")
+var errNotSyscallConn = errors.New("cluster bus: connection has no file descriptor")
 
 // Read reads what the socket holds, waiting in the poller while it holds
 // nothing. It returns io.EOF when the peer closed.
