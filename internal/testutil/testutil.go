@@ -49,6 +49,43 @@ func Poll(timeout time.Duration, cond func() bool) bool {
 var portMu sync.Mutex
 var portsGiven = map[int]bool{}
 
+// reservations holds, for the life of the test process, a locked file
+// per port handed out. portsGiven keeps this binary's tests apart; the
+// locks keep parallel test binaries (go test -p) apart. Without them a
+// port freed by a killed server in one package could be taken by another
+// package's server, and the first package's clients, still retrying that
+// address, would write into it. The kernel drops the locks when the
+// process exits, however it exits.
+var reservations []*os.File
+
+// reserve locks the files of ports base..base+n-1 and of their bus ports,
+// or none of them.
+func reserve(base, n int) bool {
+	dir := filepath.Join(os.TempDir(), "reef-test-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return true // no shared directory: fall back to this process's bookkeeping
+	}
+	var held []*os.File
+	for p := base; p < base+n; p++ {
+		for _, q := range []int{p, p + 10000} {
+			f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(q)), os.O_CREATE|os.O_RDWR, 0o666)
+			if err != nil {
+				continue // unreadable lock file (another user's): rely on portFree
+			}
+			if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+				f.Close()
+				for _, h := range held {
+					h.Close()
+				}
+				return false
+			}
+			held = append(held, f)
+		}
+	}
+	reservations = append(reservations, held...)
+	return true
+}
+
 func portFree(p int) bool {
 	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
 	if err != nil {
@@ -98,7 +135,7 @@ func pickRange(n int) (int, bool) {
 		for p := base; p < base+n && ok; p++ {
 			ok = !portsGiven[p] && !portsGiven[p+10000] && !portsGiven[p-10000] && portFree(p) && portFree(p+10000)
 		}
-		if ok {
+		if ok && reserve(base, n) {
 			for p := base; p < base+n; p++ {
 				portsGiven[p] = true
 			}
