@@ -151,6 +151,11 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// RaceBuild reports whether Binary builds with the race detector
+// (REEF_TEST_RACE=1). Such a build's memory is several times a normal
+// one's, so tests skip their bounds on a server's RSS.
+func RaceBuild() bool { return os.Getenv("REEF_TEST_RACE") == "1" }
+
 var buildMu sync.Mutex
 var built = map[string]string{}
 
@@ -170,7 +175,7 @@ func Binary(t testing.TB, name string) string {
 	}
 	out := filepath.Join(dir, name)
 	args := []string{"build", "-o", out}
-	if os.Getenv("REEF_TEST_RACE") == "1" {
+	if RaceBuild() {
 		// Run the black-box tests against race-detector builds.
 		args = append(args, "-race")
 	}
@@ -269,9 +274,13 @@ func Start(t testing.TB, bin string, port int, dir string, args ...string) *Proc
 	t.Cleanup(func() {
 		// A reef-server recovers from a panic while serving a client and
 		// goes on: the test may pass, but the bug must not go unseen.
-		if out := p.Output(); strings.Contains(out, "panic serving client") {
-			i := strings.Index(out, "panic serving client")
+		out := p.Output()
+		if i := strings.Index(out, "panic serving client"); i >= 0 {
 			t.Errorf("%s on port %d recovered from a panic:\n%s", filepath.Base(bin), port, out[i:min(len(out), i+3000)])
+		}
+		// A race-detector build (RaceBuild) reports a race and goes on.
+		if i := strings.Index(out, "WARNING: DATA RACE"); i >= 0 {
+			t.Errorf("%s on port %d reported a data race:\n%s", filepath.Base(bin), port, out[i:min(len(out), i+6000)])
 		}
 	})
 	return p

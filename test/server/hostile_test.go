@@ -147,7 +147,7 @@ func TestHalfSentCommands(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Fatalf("200 commands took %v with half-sent commands around", d)
 	}
-	grown := procRSS(t, pid) - before
+	grown := rssGrown(t, pid, before)
 	if grown > 64<<20 {
 		t.Fatalf("RSS grew by %d MB for a few announced-but-unsent 512 MB bulks", grown>>20)
 	}
@@ -243,7 +243,7 @@ func TestManyIdleConnections(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("100 commands took %v with %d idle clients", d, n)
 	}
-	grown := procRSS(t, pid) - before
+	grown := rssGrown(t, pid, before)
 	t.Logf("RSS grew %d KB for %d idle clients (%.1f KB each)", grown>>10, n, float64(grown)/1024/n)
 	// Redis needs about 4 KB per idle client; allow a goroutine stack and
 	// buffers, but not a per-client allocation that scales with input.
@@ -394,7 +394,7 @@ func TestUnauthenticatedFlood(t *testing.T) {
 		lat = append(lat, time.Since(start))
 	}
 	slices.Sort(lat)
-	grown := procRSS(t, pid) - before
+	grown := rssGrown(t, pid, before)
 	testutil.WaitFor(t, 10*time.Second, "every pinger closed by the server", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -453,7 +453,7 @@ func TestMillionArguments(t *testing.T) {
 	if v, err := r.ReadReply(); err != nil || v.Int != members {
 		t.Fatalf("SADD of %d members: %v %v", members, v, err)
 	}
-	grown := procRSS(t, pid) - before
+	grown := rssGrown(t, pid, before)
 	t.Logf("RSS +%d MB after a %d MB request of a million arguments", grown>>20, len(req)>>20)
 	if grown > 300<<20 {
 		t.Errorf("RSS grew by %d MB for a %d MB request", grown>>20, len(req)>>20)
@@ -509,7 +509,7 @@ func TestNeverReadingClient(t *testing.T) {
 			t.Fatalf("INCR while a client does not read: %v %v", v, err)
 		}
 	}
-	grown := procRSS(t, pid) - before
+	grown := rssGrown(t, pid, before)
 	t.Logf("%d GETs of 1 MB sent (the server stopped reading them) and never read; RSS +%d MB", sent, grown>>20)
 	if grown > 64<<20 {
 		t.Errorf("RSS grew by %d MB for a client that does not read", grown>>20)
