@@ -146,11 +146,15 @@ func TestCreateAndClients(t *testing.T) {
 		for _, p := range ps {
 			ids[myID(t, p)] = p
 		}
-		for _, n := range testutil.ParseNodes(do(t, ps[0], "CLUSTER", "NODES")) {
+		nodes := do(t, ps[0], "CLUSTER", "NODES")
+		for _, n := range testutil.ParseNodes(nodes) {
 			if !strings.Contains(n.Flags, "slave") {
 				continue
 			}
 			replica := ids[n.ID]
+			if replica == nil {
+				t.Fatalf("replica %s is none of the six nodes (%v); CLUSTER NODES of %s:\n%s", n.ID, ids, ps[0].Addr(), nodes)
+			}
 			var master testutil.NodeLine
 			for _, m := range testutil.ParseNodes(do(t, ps[0], "CLUSTER", "NODES")) {
 				if m.ID == n.Master {
