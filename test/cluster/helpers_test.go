@@ -175,8 +175,21 @@ func createCluster(t *testing.T, ps []*testutil.Proc, replicas int) result {
 	return r
 }
 
-// myID returns the node's ID.
-func myID(t *testing.T, p *testutil.Proc) string { return do(t, p, "CLUSTER", "MYID") }
+// myID returns the node's ID. A replica loading its master's snapshot
+// answers LOADING, as Redis does (CLUSTER MYID is not a loading-time
+// command): wait for the load to end rather than take the error for an ID.
+func myID(t *testing.T, p *testutil.Proc) string {
+	t.Helper()
+	var id string
+	testutil.WaitFor(t, 20*time.Second, "CLUSTER MYID of "+p.Addr()+" (not LOADING)", func() bool {
+		id = do(t, p, "CLUSTER", "MYID")
+		return !strings.HasPrefix(id, "LOADING ")
+	})
+	if len(id) != 40 {
+		t.Fatalf("CLUSTER MYID of %s: %q", p.Addr(), id)
+	}
+	return id
+}
 
 // busPort returns the bus port of a node started by the helpers.
 func busPort(p *testutil.Proc) int { return p.Port + 10000 }
