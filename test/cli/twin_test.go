@@ -33,6 +33,9 @@ func (tw *twin) ids(t *testing.T) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if v.IsError() {
+			t.Fatalf("CLUSTER MYID on %s: %s", p.Addr(), v.Text())
+		}
 		out[i] = v.Text()
 	}
 	return out
