@@ -55,7 +55,8 @@ var portsGiven = map[int]bool{}
 // port freed by a killed server in one package could be taken by another
 // package's server, and the first package's clients, still retrying that
 // address, would write into it. The kernel drops the locks when the
-// process exits, however it exits.
+// process exits, however it exits. (The slice also keeps the files from
+// the collector, whose finalizer would close them and drop the locks.)
 var reservations []*os.File
 
 // reserve locks the files of ports base..base+n-1 and of their bus ports,
