@@ -177,15 +177,17 @@ func boolPV(name, alias string, fl flag, def bool, valid func(bool) string, ref 
 		*ref(c) = yn == 1
 		return ""
 	}
-	p.get = func(c *Config) string { return yesNo(*ref(c)) }
+	p.get = func(c *Config) string { return YesNo(*ref(c)) }
 	p.rewrite = func(c *Config, st *rewriteState) {
 		v := *ref(c)
-		st.rewriteLine(name, name+" "+yesNo(v), v != def)
+		st.rewriteLine(name, name+" "+YesNo(v), v != def)
 	}
 	return p
 }
 
-func yesNo(b bool) string {
+// YesNo spells a boolean as a yes/no directive's value (CONFIG GET, the
+// rewritten file, INFO server's reef_io_uring).
+func YesNo(b bool) string {
 	if b {
 		return "yes"
 	}

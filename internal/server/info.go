@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/reefkv/reef/internal/command"
+	"github.com/reefkv/reef/internal/config"
 	"github.com/reefkv/reef/internal/dict"
 	"github.com/reefkv/reef/internal/keyspace"
 	"github.com/reefkv/reef/internal/resp"
@@ -146,8 +147,8 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		field(b, "atomicvar_api", "c11-builtin")
 		field(b, "gcc_version", "0.0.0")
 		field(b, "go_version", runtime.Version())
-		field(b, "reef_gomaxprocs", runtime.GOMAXPROCS(0))   // sized to the load (procs.go)
-		field(b, "reef_io_uring", yesNo(s.batchedReplies())) // batchwrite.go
+		field(b, "reef_gomaxprocs", runtime.GOMAXPROCS(0))          // sized to the load (procs.go)
+		field(b, "reef_io_uring", config.YesNo(s.batchedReplies())) // batchwrite.go
 		field(b, "process_id", os.Getpid())
 		field(b, "process_supervised", "no")
 		field(b, "run_id", s.runID)
@@ -355,13 +356,6 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }
 
 func tvSeconds(tv syscall.Timeval) float64 {
