@@ -196,7 +196,7 @@ echo "== redis-benchmark --cluster -t set,get -c $CLIENTS -n $REQUESTS (x 3P/4 w
 # a run (connecting, the last clients finishing alone).
 steady_rates() {
   python3 - "$@" <<'EOF'
-import socket, subprocess, sys, time
+import socket, subprocess, sys, tempfile, time
 n = int(sys.argv[1])
 sep = sys.argv.index("--")
 ports, cmd = [int(p) for p in sys.argv[2:sep]], sys.argv[sep + 1:]
@@ -216,12 +216,17 @@ def calls():
                     total[t] += int(line.split("calls=")[1].split(",")[0])
     return total
 base = calls()
-proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+out = tempfile.TemporaryFile()
+proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
 samples = []
 while proc.poll() is None:
     c = calls()
     samples.append((time.monotonic(), {t: c[t] - base[t] for t in c}))
     time.sleep(0.02)
+if proc.returncode != 0:
+    out.seek(0)
+    tail = out.read().decode(errors="replace").replace("\r", "\n").splitlines()[-5:]
+    print("redis-benchmark exited %d:\n%s" % (proc.returncode, "\n".join(tail)))
 def crossing(t, level):
     prev = None
     for at, c in samples:
