@@ -147,7 +147,8 @@ func TestCreateAndClients(t *testing.T) {
 			ids[myID(t, p)] = p
 		}
 		nodes := do(t, ps[0], "CLUSTER", "NODES")
-		for _, n := range testutil.ParseNodes(nodes) {
+		view := testutil.ParseNodes(nodes)
+		for _, n := range view {
 			if !strings.Contains(n.Flags, "slave") {
 				continue
 			}
@@ -155,11 +156,9 @@ func TestCreateAndClients(t *testing.T) {
 			if replica == nil {
 				t.Fatalf("replica %s is none of the six nodes (%v); CLUSTER NODES of %s:\n%s", n.ID, ids, ps[0].Addr(), nodes)
 			}
-			var master testutil.NodeLine
-			for _, m := range testutil.ParseNodes(do(t, ps[0], "CLUSTER", "NODES")) {
-				if m.ID == n.Master {
-					master = m
-				}
+			master := view[n.Master]
+			if len(master.SlotRanges()) == 0 {
+				t.Fatalf("replica %s's master %q serves no slots; CLUSTER NODES of %s:\n%s", n.ID, n.Master, ps[0].Addr(), nodes)
 			}
 			key := ""
 			for i := 0; key == ""; i++ {
